@@ -1,0 +1,230 @@
+//! Symphonia-backed decoding for every format the RIFF reader does not take: FLAC, AIFF, ALAC,
+//! MP3, AAC, Vorbis, CAF, MKV and compressed WAV codecs.
+//!
+//! Gapless mode stays on (encoder delay and padding would bias peaks and short files). A packet
+//! that fails to decode is skipped and counted — the count becomes a QC finding — rather than
+//! ending the analysis; `ResetRequired` (a chained Ogg stream changing its parameters) ends the
+//! stream at that point, since a deliverable with a mid-stream format change is not one program.
+
+use std::fs::File;
+
+use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
+use symphonia::core::errors::Error as SymError;
+use symphonia::core::formats::probe::Hint;
+use symphonia::core::formats::{FormatOptions, FormatReader, SeekMode, SeekTo, TrackType};
+use symphonia::core::io::MediaSourceStream;
+use symphonia::core::meta::MetadataOptions;
+use symphonia::core::units::Timestamp;
+
+use super::{AudioSource, Limits, StreamInfo};
+use crate::channels::{ChannelMap, MapSource};
+use crate::error::{Error, ErrorKind, Result};
+
+/// A stream decoded by Symphonia.
+pub struct SymphoniaSource {
+    format: Box<dyn FormatReader>,
+    decoder: Box<dyn AudioDecoder>,
+    track_id: u32,
+    info: StreamInfo,
+    /// Decoded frames not yet handed out, planar, from `pending_pos`.
+    pending: Vec<Vec<f32>>,
+    pending_pos: usize,
+    /// Frames still to drop after an accurate seek landed early.
+    skip_frames: u64,
+    skipped_packets: u64,
+    ended: bool,
+}
+
+fn sym_err(e: SymError) -> Error {
+    match e {
+        SymError::IoError(io) => Error::from(io),
+        SymError::Unsupported(what) => Error::new(ErrorKind::UnsupportedFormat(what.to_string())),
+        SymError::DecodeError(what) => Error::malformed(what),
+        SymError::LimitError(what) => Error::malformed(format!("limit reached: {what}")),
+        other => Error::new(ErrorKind::Decode(other.to_string())),
+    }
+}
+
+impl SymphoniaSource {
+    /// Probe `file` (extension `ext` as a hint) and prepare its first audio track for decoding.
+    pub fn open(file: File, ext: Option<&str>) -> Result<Self> {
+        let mss = MediaSourceStream::new(Box::new(file), Default::default());
+        let mut hint = Hint::new();
+        if let Some(ext) = ext {
+            hint.with_extension(ext);
+        }
+        let format = symphonia::default::get_probe()
+            .probe(&hint, mss, FormatOptions::default(), MetadataOptions::default())
+            .map_err(|e| match e {
+                SymError::Unsupported(_) => Error::new(ErrorKind::UnsupportedFormat(
+                    "not a recognised audio container (probe found no format)".into(),
+                )),
+                other => sym_err(other),
+            })?;
+        let track = format.default_track(TrackType::Audio).ok_or(ErrorKind::NoAudioTrack)?;
+        let track_id = track.id;
+        let params = track
+            .codec_params
+            .as_ref()
+            .and_then(|p| p.audio())
+            .ok_or(ErrorKind::NoAudioTrack)?
+            .clone();
+        let decoder = symphonia::default::get_codecs()
+            .make_audio_decoder(&params, &AudioDecoderOptions::default())
+            .map_err(|e| match e {
+                SymError::Unsupported(_) => Error::new(ErrorKind::UnsupportedCodec(format!(
+                    "codec {:?} has no decoder",
+                    params.codec
+                ))),
+                other => sym_err(other),
+            })?;
+        let rate = params
+            .sample_rate
+            .ok_or_else(|| Error::malformed("the audio track declares no sample rate"))?;
+        let channels = params
+            .channels
+            .as_ref()
+            .map(|c| c.count())
+            .ok_or_else(|| Error::malformed("the audio track declares no channel count"))?;
+        Limits::check(rate, channels)?;
+        let channel_map = match &params.channels {
+            Some(symphonia::core::audio::Channels::Positioned(pos)) => {
+                // Symphonia's first 18 position bits are the WAVE speaker-mask bits.
+                ChannelMap::from_wave_mask((pos.bits() & 0x3_FFFF) as u32, channels).map(|mut m| {
+                    m.source = MapSource::Container;
+                    m
+                })
+            }
+            _ => None,
+        };
+        let container = format.format_info().short_name.to_string();
+        let codec = decoder.codec_info().short_name.to_string();
+        let info = StreamInfo {
+            container,
+            codec,
+            sample_rate_hz: rate,
+            channels,
+            bits_per_sample: params.bits_per_sample,
+            frames: track.num_frames,
+            channel_map,
+            bext_time_reference: None,
+        };
+        Ok(SymphoniaSource {
+            format,
+            decoder,
+            track_id,
+            info,
+            pending: vec![Vec::new(); channels],
+            pending_pos: 0,
+            skip_frames: 0,
+            skipped_packets: 0,
+            ended: false,
+        })
+    }
+
+    /// Decode the next packet of our track into `pending`. False at the end of the stream.
+    fn decode_next(&mut self) -> Result<bool> {
+        loop {
+            if self.ended {
+                return Ok(false);
+            }
+            let packet = match self.format.next_packet() {
+                Ok(Some(p)) => p,
+                Ok(None) | Err(SymError::ResetRequired) => {
+                    self.ended = true;
+                    return Ok(false);
+                }
+                Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    // Truncated file: what was read is what there is.
+                    self.ended = true;
+                    return Ok(false);
+                }
+                Err(e) => return Err(sym_err(e)),
+            };
+            if packet.track_id != self.track_id {
+                continue;
+            }
+            match self.decoder.decode(&packet) {
+                Ok(buf) => {
+                    let channels = self.info.channels;
+                    if buf.num_planes() != channels {
+                        return Err(Error::malformed(format!(
+                            "a packet decoded to {} channels in a {channels}-channel stream",
+                            buf.num_planes()
+                        )));
+                    }
+                    let frames = buf.frames();
+                    for ch in self.pending.iter_mut() {
+                        ch.clear();
+                        ch.resize(frames, 0.0);
+                    }
+                    buf.copy_to_slice_planar::<f32, _>(&mut self.pending);
+                    self.pending_pos = 0;
+                    if self.skip_frames > 0 {
+                        let drop = self.skip_frames.min(frames as u64) as usize;
+                        self.pending_pos = drop;
+                        self.skip_frames -= drop as u64;
+                    }
+                    if self.pending_pos < frames {
+                        return Ok(true);
+                    }
+                }
+                Err(SymError::DecodeError(_)) | Err(SymError::IoError(_)) => {
+                    self.skipped_packets += 1;
+                }
+                Err(e) => return Err(sym_err(e)),
+            }
+        }
+    }
+}
+
+impl AudioSource for SymphoniaSource {
+    fn info(&self) -> &StreamInfo {
+        &self.info
+    }
+
+    fn read(&mut self, out: &mut Vec<Vec<f32>>, max_frames: usize) -> Result<usize> {
+        out.resize_with(self.info.channels, Vec::new);
+        for ch in out.iter_mut() {
+            ch.clear();
+        }
+        let mut total = 0;
+        while total < max_frames {
+            let avail = self.pending.first().map_or(0, |p| p.len()) - self.pending_pos;
+            if avail == 0 {
+                if !self.decode_next()? {
+                    break;
+                }
+                continue;
+            }
+            let take = avail.min(max_frames - total);
+            for (dst, src) in out.iter_mut().zip(&self.pending) {
+                dst.extend_from_slice(&src[self.pending_pos..self.pending_pos + take]);
+            }
+            self.pending_pos += take;
+            total += take;
+        }
+        Ok(total)
+    }
+
+    fn seek(&mut self, frame: u64) -> Result<()> {
+        let ts = Timestamp::new(i64::try_from(frame).unwrap_or(i64::MAX));
+        let seeked = self
+            .format
+            .seek(SeekMode::Accurate, SeekTo::Timestamp { ts, track_id: self.track_id })
+            .map_err(sym_err)?;
+        self.decoder.reset();
+        for ch in self.pending.iter_mut() {
+            ch.clear();
+        }
+        self.pending_pos = 0;
+        self.ended = false;
+        let early = seeked.required_ts.get().saturating_sub(seeked.actual_ts.get());
+        self.skip_frames = u64::try_from(early).unwrap_or(0);
+        Ok(())
+    }
+
+    fn skipped_packets(&self) -> u64 {
+        self.skipped_packets
+    }
+}
