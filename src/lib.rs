@@ -1,7 +1,32 @@
 //! loudqc: audio loudness and true-peak QC for film and TV deliverables.
+//!
+//! The pipeline, in module order: [`decode`] (files → planar `f32` blocks) → [`channels`] (which
+//! channel is where, BS.1770-5 weights) → [`meter`] (K-weighting, gating, LRA, maxima) and
+//! [`truepeak`] → [`spec`] (delivery profiles → findings) → [`report`] (JSON schema, printers),
+//! glued by [`analyze`].
+//!
+//! Standards: ITU-R BS.1770-5, EBU R128, EBU Tech 3341 (meter), EBU Tech 3342 (LRA), ATSC A/85.
+//! Units are in names: `_lufs` (= LKFS), `_lu`, `_dbfs`, `_dbtp`, `_s`, `_hz`.
+//!
+//! ```no_run
+//! use loudqc::analyze::{check_path, AnalyzeOptions};
+//! let report = check_path("printmaster.wav".as_ref(), &AnalyzeOptions::default());
+//! println!("{:?} {:?}", report.verdict, report.loudness.map(|l| l.integrated_lufs));
+//! ```
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod analyze;
 pub mod channels;
 pub mod decode;
 pub mod error;
 pub mod meter;
+pub mod report;
+pub mod spec;
+pub mod timecode;
 pub mod truepeak;
+
+pub use analyze::{analyze_path, check_path, AnalyzeOptions};
+pub use error::{Error, ErrorKind, Result};
+pub use meter::{Measurements, Meter, MeterConfig};
+pub use spec::{evaluate, Finding, Profile, Severity};
