@@ -1,4 +1,6 @@
 //! loudqc integration tests: one binary, one module per area.
+mod cli;
 mod meter;
 mod reference;
+mod spec;
 mod support;

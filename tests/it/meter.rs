@@ -59,3 +59,162 @@ fn integrated_and_true_peak_match_ebur128_on_noise() {
         );
     }
 }
+
+fn noise(seed: u64, n: usize, amp: f64) -> Vec<f32> {
+    let mut rng = Rng::new(seed);
+    (0..n).map(|_| (amp * rng.uniform()) as f32).collect()
+}
+
+fn fields(m: &loudqc::meter::Measurements) -> Vec<Option<f64>> {
+    let mut v = vec![
+        m.integrated_lufs,
+        m.loudness_range_lu,
+        m.max_momentary_lufs,
+        m.max_short_term_lufs,
+        m.true_peak_dbtp,
+        m.sample_peak_dbfs,
+        m.true_peak_at_s,
+    ];
+    v.extend(m.true_peak_per_channel_dbtp.iter().copied());
+    v
+}
+
+#[test]
+fn results_are_bit_identical_for_any_chunking_and_thread_split() {
+    let rate = 44_100;
+    let n = rate as usize * 5 + 777;
+    let planar: Vec<Vec<f32>> = (0..6).map(|c| noise(c as u64 + 1, n, 0.1 + 0.05 * c as f64)).collect();
+    let map = ChannelMap::from_count(6);
+    let reference = {
+        let mut m = Meter::new(rate, &map, &MeterConfig::default().with_parallel(false)).unwrap();
+        let refs: Vec<&[f32]> = planar.iter().map(|c| c.as_slice()).collect();
+        m.push_planar(&refs).unwrap();
+        m.finish()
+    };
+    let mut rng = Rng::new(99);
+    for parallel in [false, true] {
+        for _ in 0..4 {
+            let mut m = Meter::new(rate, &map, &MeterConfig::default().with_parallel(parallel)).unwrap();
+            let mut off = 0;
+            while off < n {
+                let len = [1, 7, 441, 4410, 9000, 70_000][rng.below(6)];
+                let end = (off + len).min(n);
+                let refs: Vec<&[f32]> = planar.iter().map(|c| &c[off..end]).collect();
+                m.push_planar(&refs).unwrap();
+                off = end;
+            }
+            let got = m.finish();
+            assert_eq!(fields(&got), fields(&reference), "parallel={parallel}");
+            assert_eq!(got.block_energies, reference.block_energies);
+            assert_eq!(got.short_term_energies, reference.short_term_energies);
+        }
+    }
+}
+
+#[test]
+fn planar_equals_interleaved() {
+    let n = 48_000 * 2 + 5;
+    let planar: Vec<Vec<f32>> = (0..3).map(|c| noise(c + 10, n, 0.3)).collect();
+    let map = ChannelMap::from_count(3);
+    let mut a = Meter::new(48_000, &map, &MeterConfig::default()).unwrap();
+    let refs: Vec<&[f32]> = planar.iter().map(|c| c.as_slice()).collect();
+    a.push_planar(&refs).unwrap();
+    let interleaved: Vec<f32> = (0..n).flat_map(|i| planar.iter().map(move |c| c[i])).collect();
+    let mut b = Meter::new(48_000, &map, &MeterConfig::default()).unwrap();
+    for chunk in interleaved.chunks(3 * 1000) {
+        b.push_interleaved(chunk).unwrap();
+    }
+    assert_eq!(fields(&a.finish()), fields(&b.finish()));
+}
+
+fn tone_in(map: &ChannelMap, active: &[usize]) -> f64 {
+    let n = 48_000 * 5;
+    let tone = sine(48_000, 1000.0, -23.0, 5.0);
+    let planar: Vec<Vec<f32>> =
+        (0..map.len()).map(|c| if active.contains(&c) { tone.clone() } else { vec![0.0; n] }).collect();
+    let mut m = Meter::new(48_000, map, &MeterConfig::default()).unwrap();
+    let refs: Vec<&[f32]> = planar.iter().map(|c| c.as_slice()).collect();
+    m.push_planar(&refs).unwrap();
+    m.finish().integrated_lufs.unwrap()
+}
+
+#[test]
+fn seven_one_rears_weigh_like_fronts_and_sides_add_1_5_lu() {
+    // L R C LFE Lss Rss Lrs Rrs (BS.1770-5 Annex 3: M±090 = 1.41, M±135 = 1.0).
+    let map = ChannelMap::from_count(8);
+    let front = tone_in(&map, &[0, 1]);
+    let sides = tone_in(&map, &[4, 5]);
+    let rears = tone_in(&map, &[6, 7]);
+    assert_close("rears vs fronts", rears, front, 1e-9);
+    assert_close("sides vs fronts", sides - front, 10.0 * 1.41f64.log10(), 1e-9);
+    assert_close("sides +1.5 LU", sides - front, 1.5, 0.02);
+    // Same through a WAVE_FORMAT_EXTENSIBLE 7.1 mask.
+    let masked = ChannelMap::from_wave_mask(0x63F, 8).unwrap();
+    // Mask order is L R C LFE BL BR SL SR: BL/BR are the rears here.
+    assert_close("mask rears", tone_in(&masked, &[4, 5]), front, 1e-9);
+    assert_close("mask sides", tone_in(&masked, &[6, 7]), sides, 1e-9);
+}
+
+#[test]
+fn lfe_is_excluded_and_five_one_surrounds_weigh_1_41() {
+    let map = ChannelMap::from_count(6);
+    let front = tone_in(&map, &[0, 1]);
+    let with_lfe = tone_in(&map, &[0, 1, 3]);
+    assert_eq!(front, with_lfe);
+    let surrounds = tone_in(&map, &[4, 5]);
+    assert_close("Ls/Rs", surrounds - front, 10.0 * 1.41f64.log10(), 1e-9);
+    // Five channels are L R C Ls Rs: the 4th channel is a surround, not an LFE.
+    let five = ChannelMap::from_count(5);
+    assert!(tone_in(&five, &[3]) > -30.0);
+}
+
+#[test]
+fn silence_and_short_input_are_none_with_reasons() {
+    let map = ChannelMap::from_count(2);
+    let mut m = Meter::new(48_000, &map, &MeterConfig::default()).unwrap();
+    m.push_planar(&[&[0.0; 48_000 * 5], &[0.0; 48_000 * 5]]).unwrap();
+    let s = m.finish();
+    assert_eq!(s.integrated_lufs, None);
+    assert_eq!(s.true_peak_dbtp, None);
+    assert!(s.unmeasured.iter().any(|u| u.field == "integrated_lufs" && u.reason.contains("silent")));
+    let mut m = Meter::new(48_000, &map, &MeterConfig::default()).unwrap();
+    let x = sine(48_000, 1000.0, -20.0, 0.3);
+    m.push_planar(&[&x, &x]).unwrap();
+    let s = m.finish();
+    assert_eq!(s.integrated_lufs, None);
+    assert!(s.unmeasured.iter().any(|u| u.field == "integrated_lufs" && u.reason.contains("shorter")));
+    assert!(s.true_peak_dbtp.is_some());
+}
+
+#[test]
+fn non_finite_samples_are_counted_and_measured_as_zero() {
+    let map = ChannelMap::from_count(2);
+    let mut x = sine(48_000, 1000.0, -20.0, 2.0);
+    let clean = x.clone();
+    x[1000] = f32::NAN;
+    x[2000] = f32::INFINITY;
+    x[3000] = f32::NEG_INFINITY;
+    let mut a = Meter::new(48_000, &map, &MeterConfig::default()).unwrap();
+    a.push_planar(&[&x, &clean]).unwrap();
+    let a = a.finish();
+    assert_eq!(a.non_finite_samples, vec![3, 0]);
+    let tp = a.true_peak_dbtp.unwrap();
+    assert!(tp.is_finite() && tp < -19.0, "tp {tp}");
+    assert!(a.integrated_lufs.unwrap().is_finite());
+}
+
+#[test]
+fn gain_shift_moves_loudness_by_the_same_amount() {
+    let n = 48_000 * 6;
+    let x = noise(5, n, 0.2);
+    let y: Vec<f32> = x.iter().map(|v| v * 0.5).collect();
+    let m = |s: &Vec<f32>| {
+        let mut mm = Meter::new(48_000, &ChannelMap::from_count(1), &MeterConfig::default()).unwrap();
+        mm.push_planar(&[s]).unwrap();
+        mm.finish()
+    };
+    let (a, b) = (m(&x), m(&y));
+    let g = 20.0 * 0.5f64.log10();
+    assert_close("I", b.integrated_lufs.unwrap() - a.integrated_lufs.unwrap(), g, 1e-4);
+    assert_close("TP", b.true_peak_dbtp.unwrap() - a.true_peak_dbtp.unwrap(), g, 1e-4);
+}
