@@ -1,0 +1,113 @@
+//! Golden tests against ONNX Runtime 1.32 running the original `silero_vad.onnx`
+//! (silero-vad 5.1.2). Data produced by `tools/make_golden.py` (see `tests/data/silero/README.md`).
+
+use loudqc::dialog::silero::{SileroVad, CHUNK_SAMPLES};
+
+/// 16 kHz mono int16 PCM, 256 chunks of 512 samples (speech, silence, tones, noise).
+static AUDIO: &[u8] = include_bytes!("../data/silero/golden_audio_i16.bin");
+/// One f32 probability per chunk from ONNX Runtime with state/context carried.
+static PROBS: &[u8] = include_bytes!("../data/silero/golden_probs_f32.bin");
+
+fn audio() -> Vec<f32> {
+    AUDIO
+        .chunks_exact(2)
+        .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0)
+        .collect()
+}
+
+fn golden_probs() -> Vec<f32> {
+    PROBS
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
+fn run(vad: &mut SileroVad, samples: &[f32]) -> Vec<f32> {
+    let mut probs = vec![0.0; samples.len() / CHUNK_SAMPLES];
+    vad.process_chunks(samples, &mut probs);
+    probs
+}
+
+#[test]
+fn matches_onnx_runtime() {
+    let samples = audio();
+    let expected = golden_probs();
+    assert_eq!(samples.len(), expected.len() * CHUNK_SAMPLES);
+    let got = run(&mut SileroVad::new(), &samples);
+    let (mut max_err, mut worst) = (0.0f32, 0);
+    for (i, (g, e)) in got.iter().zip(&expected).enumerate() {
+        let err = (g - e).abs();
+        if err > max_err {
+            (max_err, worst) = (err, i);
+        }
+    }
+    println!(
+        "max abs error vs ONNX Runtime over {} chunks: {max_err:e} (chunk {worst}: {} vs {})",
+        expected.len(),
+        got[worst],
+        expected[worst]
+    );
+    assert!(max_err < 1e-4, "max abs error {max_err} at chunk {worst}");
+    // The signal really exercises both classes.
+    assert!(expected.iter().filter(|&&p| p > 0.9).count() > 100);
+    assert!(expected.iter().filter(|&&p| p < 0.01).count() > 50);
+}
+
+#[test]
+fn state_is_carried_and_reset() {
+    let samples = audio();
+    let mut vad = SileroVad::new();
+    let first = run(&mut vad, &samples);
+    // Without reset the state carries over, so the first chunks differ.
+    let carried = run(&mut vad, &samples[..8 * CHUNK_SAMPLES]);
+    assert_ne!(&first[..8], &carried[..]);
+    vad.reset();
+    let second = run(&mut vad, &samples);
+    assert_eq!(
+        first, second,
+        "reset must restore the initial state exactly"
+    );
+    // A fresh detector (shared weights) gives the same result too.
+    assert_eq!(first, run(&mut SileroVad::new(), &samples));
+}
+
+#[test]
+fn chunking_is_streaming_equivalent() {
+    // Processing chunk by chunk via process_chunk equals process_chunks.
+    let samples = audio();
+    let all = run(&mut SileroVad::new(), &samples);
+    let mut vad = SileroVad::new();
+    for (chunk, p) in samples.chunks_exact(CHUNK_SAMPLES).zip(&all) {
+        assert_eq!(vad.process_chunk(chunk.try_into().unwrap()), *p);
+    }
+}
+
+#[test]
+fn silence_is_not_speech() {
+    let mut vad = SileroVad::new();
+    let zeros = [0.0f32; CHUNK_SAMPLES];
+    for _ in 0..100 {
+        let p = vad.process_chunk(&zeros);
+        assert!(p < 0.1, "silence probability {p}");
+    }
+    // Very quiet noise (-80 dBFS-ish) too.
+    let mut seed = 1u32;
+    let quiet: Vec<f32> = (0..CHUNK_SAMPLES * 50)
+        .map(|_| {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (f32::from((seed >> 16) as u16) / 65536.0 - 0.5) * 2e-4
+        })
+        .collect();
+    for p in run(&mut vad, &quiet) {
+        assert!(p < 0.1, "quiet noise probability {p}");
+    }
+}
+
+#[test]
+fn rejects_bad_blobs() {
+    assert!(SileroVad::from_blob(b"nope").is_err());
+    assert!(SileroVad::from_blob(b"SVAD\x02\0\0\0\x0f\0\0\0").is_err());
+    let blob = include_bytes!("../../src/dialog/silero_vad_v5_16k.bin");
+    assert!(SileroVad::from_blob(blob).is_ok());
+    assert!(SileroVad::from_blob(&blob[..blob.len() - 1]).is_err());
+}
