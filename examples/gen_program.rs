@@ -10,12 +10,19 @@ use std::f64::consts::PI;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let out = args.first().ok_or("usage: gen_program OUT.wav [minutes] [channels] [rate] [bits]")?;
+    let out = args
+        .first()
+        .ok_or("usage: gen_program OUT.wav [minutes] [channels] [rate] [bits]")?;
     let minutes: f64 = args.get(1).map_or(Ok(10.0), |s| s.parse())?;
     let channels: u16 = args.get(2).map_or(Ok(6), |s| s.parse())?;
     let rate: u32 = args.get(3).map_or(Ok(48_000), |s| s.parse())?;
     let bits: u16 = args.get(4).map_or(Ok(24), |s| s.parse())?;
-    let spec = hound::WavSpec { channels, sample_rate: rate, bits_per_sample: bits, sample_format: hound::SampleFormat::Int };
+    let spec = hound::WavSpec {
+        channels,
+        sample_rate: rate,
+        bits_per_sample: bits,
+        sample_format: hound::SampleFormat::Int,
+    };
     let mut w = hound::WavWriter::create(out, spec)?;
     let frames = (minutes * 60.0 * f64::from(rate)) as u64;
     let mut seed: u64 = 0x1234_5678_9abc_def1;
@@ -33,12 +40,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if i % (u64::from(rate) * 3) == 0 {
             level = 0.03 + 0.12 * (next() + 1.0);
         }
-        let transient = if i % (u64::from(rate) * 7) < 200 { 0.5 } else { 0.0 };
-        for c in 0..usize::from(channels) {
+        let transient = if i % (u64::from(rate) * 7) < 200 {
+            0.5
+        } else {
+            0.0
+        };
+        for (c, lp) in lp.iter_mut().enumerate() {
             // LFE (4th of 6) carries low tones only.
             let tone = (2.0 * PI * (110.0 * (c + 1) as f64) * t).sin() * 0.3;
-            lp[c] = 0.7 * lp[c] + 0.3 * next();
-            let v = if channels == 6 && c == 3 { 0.2 * tone } else { level * (lp[c] + tone) + transient * next() };
+            *lp = 0.7 * *lp + 0.3 * next();
+            let v = if channels == 6 && c == 3 {
+                0.2 * tone
+            } else {
+                level * (*lp + tone) + transient * next()
+            };
             let v = v.clamp(-0.99, 0.99);
             w.write_sample((v * scale).round() as i32)?;
         }

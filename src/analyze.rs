@@ -10,7 +10,9 @@ use crate::channels::{ChannelMap, MapSource};
 use crate::decode::{self, AudioSource, StreamInfo};
 use crate::error::{Error, Result};
 use crate::meter::{Measurements, Meter, MeterConfig};
-use crate::report::{EngineInfo, ErrorReport, FileReport, FormatReport, LoudnessReport, Verdict, SCHEMA_VERSION};
+use crate::report::{
+    EngineInfo, ErrorReport, FileReport, FormatReport, LoudnessReport, Verdict, SCHEMA_VERSION,
+};
 use crate::spec::{self, codes, Finding, Profile, Severity};
 
 /// Frames decoded per block handed to the meter.
@@ -30,7 +32,11 @@ pub struct AnalyzeOptions {
 
 impl Default for AnalyzeOptions {
     fn default() -> Self {
-        AnalyzeOptions { profile: Profile::streaming(), channels: None, meter: MeterConfig::default() }
+        AnalyzeOptions {
+            profile: Profile::streaming(),
+            channels: None,
+            meter: MeterConfig::default(),
+        }
     }
 }
 
@@ -69,7 +75,10 @@ pub struct Analysis {
 pub fn resolve_map(info: &StreamInfo, user: Option<&str>) -> Result<ChannelMap> {
     match user {
         Some(spec) => ChannelMap::parse_user(spec, info.channels),
-        None => Ok(info.channel_map.clone().unwrap_or_else(|| ChannelMap::from_count(info.channels))),
+        None => Ok(info
+            .channel_map
+            .clone()
+            .unwrap_or_else(|| ChannelMap::from_count(info.channels))),
     }
 }
 
@@ -115,11 +124,18 @@ pub fn analyze_source(mut source: Box<dyn AudioSource>, opts: &AnalyzeOptions) -
         }
         drop(empty_tx);
         drop(full_rx);
-        let skipped = reader.join().map_err(|_| Error::malformed("decoder thread panicked"))??;
+        let skipped = reader
+            .join()
+            .map_err(|_| Error::malformed("decoder thread panicked"))??;
         push_result?;
         Ok(skipped)
     })?;
-    Ok(Analysis { info, map, measurements: meter.finish(), skipped_packets: skipped })
+    Ok(Analysis {
+        info,
+        map,
+        measurements: meter.finish(),
+        skipped_packets: skipped,
+    })
 }
 
 /// Build the report of a finished analysis under `profile`.
@@ -132,17 +148,25 @@ pub fn report(file: &str, a: &Analysis, profile: &Profile) -> FileReport {
             Finding::new(
                 codes::DECODE_SKIPPED_PACKETS,
                 Severity::Issue,
-                format!("{} packets could not be decoded and were skipped", a.skipped_packets),
+                format!(
+                    "{} packets could not be decoded and were skipped",
+                    a.skipped_packets
+                ),
             )
             .value(a.skipped_packets as f64, Some(0.0)),
         );
     }
-    findings.sort_by(|x, y| y.severity.cmp(&x.severity));
-    let non_finite = findings.iter().find(|f| f.code == codes::NON_FINITE_SAMPLES);
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    let non_finite = findings
+        .iter()
+        .find(|f| f.code == codes::NON_FINITE_SAMPLES);
     let (verdict, error) = if let Some(f) = non_finite {
         (
             Verdict::Error,
-            Some(ErrorReport { kind: "invalid_samples".into(), message: format!("{file}: {}", f.message) }),
+            Some(ErrorReport {
+                kind: "invalid_samples".into(),
+                message: format!("{file}: {}", f.message),
+            }),
         )
     } else if findings.iter().any(|f| f.severity == Severity::Blocker) {
         (Verdict::Fail, None)
@@ -178,7 +202,11 @@ pub fn report(file: &str, a: &Analysis, profile: &Profile) -> FileReport {
         true_peak_per_channel_dbtp: m.true_peak_per_channel_dbtp.clone(),
         true_peak_oversampling: m.true_peak_oversampling,
         true_peak_at_s: m.true_peak_at_s,
-        null_reasons: m.unmeasured.iter().map(|u| (u.field.to_string(), u.reason.clone())).collect(),
+        null_reasons: m
+            .unmeasured
+            .iter()
+            .map(|u| (u.field.to_string(), u.reason.clone()))
+            .collect(),
     };
     FileReport {
         schema_version: SCHEMA_VERSION,

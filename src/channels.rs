@@ -186,7 +186,10 @@ impl ChannelMap {
             8 => vec![L, R, C, Lfe, Lss, Rss, Lrs, Rrs],
             n => vec![Other; n],
         };
-        ChannelMap { positions, source: MapSource::ChannelCount }
+        ChannelMap {
+            positions,
+            source: MapSource::ChannelCount,
+        }
     }
 
     /// The map given by a WAVE_FORMAT_EXTENSIBLE `dwChannelMask` (Microsoft KSAUDIO speaker
@@ -234,13 +237,18 @@ impl ChannelMap {
             positions[0] = M;
         }
         positions.resize(channels, Other);
-        Some(ChannelMap { positions, source: MapSource::ChannelMask })
+        Some(ChannelMap {
+            positions,
+            source: MapSource::ChannelMask,
+        })
     }
 
     /// Parse a user map such as `L,R,C,LFE,Ls,Rs`; it must name exactly `channels` channels.
     pub fn parse_user(spec: &str, channels: usize) -> Result<ChannelMap> {
-        let positions =
-            spec.split(',').map(|s| s.parse::<Position>()).collect::<Result<Vec<_>>>()?;
+        let positions = spec
+            .split(',')
+            .map(|s| s.parse::<Position>())
+            .collect::<Result<Vec<_>>>()?;
         if positions.len() != channels {
             return Err(Error::invalid(
                 "--channels",
@@ -248,7 +256,10 @@ impl ChannelMap {
                 format!("{} labels in {spec:?}", positions.len()),
             ));
         }
-        Ok(ChannelMap { positions, source: MapSource::User })
+        Ok(ChannelMap {
+            positions,
+            source: MapSource::User,
+        })
     }
 
     /// Number of channels.
@@ -268,7 +279,10 @@ impl ChannelMap {
 
     /// Labels in file order, e.g. `["L","R","C","LFE","Ls","Rs"]`.
     pub fn labels(&self) -> Vec<String> {
-        self.positions.iter().map(|p| p.label().to_string()).collect()
+        self.positions
+            .iter()
+            .map(|p| p.label().to_string())
+            .collect()
     }
 }
 
@@ -307,7 +321,10 @@ mod tests {
     #[test]
     fn count_maps() {
         assert_eq!(ChannelMap::from_count(5).positions, [L, R, C, Ls, Rs]);
-        assert_eq!(ChannelMap::from_count(8).weights(), [1.0, 1.0, 1.0, 0.0, 1.41, 1.41, 1.0, 1.0]);
+        assert_eq!(
+            ChannelMap::from_count(8).weights(),
+            [1.0, 1.0, 1.0, 0.0, 1.41, 1.41, 1.0, 1.0]
+        );
     }
 
     #[test]

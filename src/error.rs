@@ -101,7 +101,11 @@ impl Error {
         expected: impl Into<String>,
         actual: impl fmt::Display,
     ) -> Self {
-        Error::new(ErrorKind::InvalidInput { what, expected: expected.into(), actual: actual.to_string() })
+        Error::new(ErrorKind::InvalidInput {
+            what,
+            expected: expected.into(),
+            actual: actual.to_string(),
+        })
     }
 }
 

@@ -19,7 +19,9 @@
 pub mod analyze;
 pub mod channels;
 pub mod decode;
+pub mod dialog;
 pub mod error;
+pub mod imf;
 pub mod meter;
 pub mod report;
 pub mod spec;

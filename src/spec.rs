@@ -210,7 +210,12 @@ pub fn at_resolution(v: f64) -> f64 {
 /// Check measurements against a profile. `channel_labels` name the channels (for messages).
 pub fn evaluate(m: &Measurements, profile: &Profile, channel_labels: &[String]) -> Vec<Finding> {
     let mut out = Vec::new();
-    let label = |c: usize| channel_labels.get(c).cloned().unwrap_or_else(|| format!("ch{}", c + 1));
+    let label = |c: usize| {
+        channel_labels
+            .get(c)
+            .cloned()
+            .unwrap_or_else(|| format!("ch{}", c + 1))
+    };
 
     let bad: u64 = m.non_finite_samples.iter().sum();
     if bad > 0 {
@@ -244,7 +249,9 @@ pub fn evaluate(m: &Measurements, profile: &Profile, channel_labels: &[String]) 
                 format!(
                     "true peak {tp:.2} dBTP exceeds the {:.1} dBTP limit{}",
                     profile.max_true_peak_dbtp,
-                    ch.as_ref().map(|c| format!(" (channel {c})")).unwrap_or_default()
+                    ch.as_ref()
+                        .map(|c| format!(" (channel {c})"))
+                        .unwrap_or_default()
                 ),
             )
             .value(tp, Some(profile.max_true_peak_dbtp));

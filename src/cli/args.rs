@@ -78,7 +78,11 @@ impl CheckArgs {
     /// Validate into library options, naming the offending flag on error.
     pub fn validate(self) -> Result<(AnalyzeOptions, Vec<PathBuf>, OutputFormat, usize), String> {
         let mut profile = Profile::by_name(&self.profile).ok_or_else(|| {
-            format!("--profile {:?} is not a profile; use one of: {}", self.profile, Profile::NAMES.join(", "))
+            format!(
+                "--profile {:?} is not a profile; use one of: {}",
+                self.profile,
+                Profile::NAMES.join(", ")
+            )
         })?;
         let finite = |flag: &str, v: f64| {
             if v.is_finite() {

@@ -40,7 +40,12 @@ pub fn run() -> ExitCode {
     }
 }
 
-fn check(files: &[std::path::PathBuf], opts: &AnalyzeOptions, format: OutputFormat, jobs: usize) -> ExitCode {
+fn check(
+    files: &[std::path::PathBuf],
+    opts: &AnalyzeOptions,
+    format: OutputFormat,
+    jobs: usize,
+) -> ExitCode {
     let pool = match rayon::ThreadPoolBuilder::new().num_threads(jobs).build() {
         Ok(p) => p,
         Err(e) => {
@@ -49,7 +54,8 @@ fn check(files: &[std::path::PathBuf], opts: &AnalyzeOptions, format: OutputForm
         }
     };
     // Files are checked in parallel; reports are printed in input order.
-    let reports: Vec<FileReport> = pool.install(|| files.par_iter().map(|f| check_path(f, opts)).collect());
+    let reports: Vec<FileReport> =
+        pool.install(|| files.par_iter().map(|f| check_path(f, opts)).collect());
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let mut worst = 0u8;

@@ -116,12 +116,11 @@ fn open_inner(path: &Path) -> Result<Box<dyn AudioSource>> {
     }
     let mut magic = [0u8; 12];
     let n = read_up_to(&mut file, &mut magic)?;
-    let is_riff = n == 12
-        && matches!(&magic[0..4], b"RIFF" | b"RF64" | b"BW64")
-        && &magic[8..12] == b"WAVE";
+    let is_riff =
+        n == 12 && matches!(&magic[0..4], b"RIFF" | b"RF64" | b"BW64") && &magic[8..12] == b"WAVE";
     if is_riff {
         match wav::WavSource::open(file, len)? {
-            wav::Opened::Native(src) => return Ok(Box::new(src)),
+            wav::Opened::Native(src) => return Ok(src),
             wav::Opened::NotPcm => {} // compressed WAV codec: let Symphonia try it
         }
     }

@@ -54,14 +54,21 @@ impl SymphoniaSource {
             hint.with_extension(ext);
         }
         let format = symphonia::default::get_probe()
-            .probe(&hint, mss, FormatOptions::default(), MetadataOptions::default())
+            .probe(
+                &hint,
+                mss,
+                FormatOptions::default(),
+                MetadataOptions::default(),
+            )
             .map_err(|e| match e {
                 SymError::Unsupported(_) => Error::new(ErrorKind::UnsupportedFormat(
                     "not a recognised audio container (probe found no format)".into(),
                 )),
                 other => sym_err(other),
             })?;
-        let track = format.default_track(TrackType::Audio).ok_or(ErrorKind::NoAudioTrack)?;
+        let track = format
+            .default_track(TrackType::Audio)
+            .ok_or(ErrorKind::NoAudioTrack)?;
         let track_id = track.id;
         let params = track
             .codec_params
@@ -211,7 +218,13 @@ impl AudioSource for SymphoniaSource {
         let ts = Timestamp::new(i64::try_from(frame).unwrap_or(i64::MAX));
         let seeked = self
             .format
-            .seek(SeekMode::Accurate, SeekTo::Timestamp { ts, track_id: self.track_id })
+            .seek(
+                SeekMode::Accurate,
+                SeekTo::Timestamp {
+                    ts,
+                    track_id: self.track_id,
+                },
+            )
             .map_err(sym_err)?;
         self.decoder.reset();
         for ch in self.pending.iter_mut() {
@@ -219,7 +232,10 @@ impl AudioSource for SymphoniaSource {
         }
         self.pending_pos = 0;
         self.ended = false;
-        let early = seeked.required_ts.get().saturating_sub(seeked.actual_ts.get());
+        let early = seeked
+            .required_ts
+            .get()
+            .saturating_sub(seeked.actual_ts.get());
         self.skip_frames = u64::try_from(early).unwrap_or(0);
         Ok(())
     }

@@ -57,7 +57,7 @@ impl Encoding {
 /// Result of opening a RIFF/WAVE file.
 pub enum Opened {
     /// PCM or float data this reader decodes.
-    Native(WavSource),
+    Native(Box<WavSource>),
     /// A compressed WAVE codec (ADPCM, µ-law …): hand it to Symphonia.
     NotPcm,
 }
@@ -116,7 +116,9 @@ impl WavSource {
             let remaining = len - body;
             let size: u64 = if &id == b"data" && is_rf64 && size32 == u32::MAX {
                 ds64_data.ok_or_else(|| {
-                    Error::malformed("RF64 data chunk size is 0xFFFFFFFF but no ds64 chunk precedes it")
+                    Error::malformed(
+                        "RF64 data chunk size is 0xFFFFFFFF but no ds64 chunk precedes it",
+                    )
                 })?
             } else {
                 u64::from(size32)
@@ -142,15 +144,13 @@ impl WavSource {
                     r.read_exact(&mut b)?;
                     fmt = Some(parse_fmt(&b)?);
                 }
-                b"bext" => {
-                    // EBU Tech 3285: TimeReferenceLow/High at byte offsets 338/342.
-                    if size >= 346 && size <= remaining {
-                        let mut b = [0u8; 346];
-                        r.read_exact(&mut b)?;
-                        let lo = u32::from_le_bytes(b[338..342].try_into().expect("4 bytes"));
-                        let hi = u32::from_le_bytes(b[342..346].try_into().expect("4 bytes"));
-                        bext_tr = Some(u64::from(hi) << 32 | u64::from(lo));
-                    }
+                // EBU Tech 3285: TimeReferenceLow/High at byte offsets 338/342.
+                b"bext" if size >= 346 && size <= remaining => {
+                    let mut b = [0u8; 346];
+                    r.read_exact(&mut b)?;
+                    let lo = u32::from_le_bytes(b[338..342].try_into().expect("4 bytes"));
+                    let hi = u32::from_le_bytes(b[342..346].try_into().expect("4 bytes"));
+                    bext_tr = Some(u64::from(hi) << 32 | u64::from(lo));
                 }
                 b"data" => {
                     if size > remaining {
@@ -190,7 +190,11 @@ impl WavSource {
             (WAVE_FORMAT_PCM | WAVE_FORMAT_IEEE_FLOAT, b) => {
                 return Err(Error::new(ErrorKind::UnsupportedCodec(format!(
                     "{} with {b} bits per sample",
-                    if sub_tag == WAVE_FORMAT_PCM { "PCM" } else { "IEEE float" }
+                    if sub_tag == WAVE_FORMAT_PCM {
+                        "PCM"
+                    } else {
+                        "IEEE float"
+                    }
                 ))))
             }
             _ => return Ok(Opened::NotPcm),
@@ -204,8 +208,14 @@ impl WavSource {
             )));
         }
         let total_frames = data_len / block_align as u64;
-        let channel_map = fmt.mask.and_then(|m| ChannelMap::from_wave_mask(m, fmt.channels));
-        let container = if container == "wav" && bext_tr.is_some() { "bwf" } else { container };
+        let channel_map = fmt
+            .mask
+            .and_then(|m| ChannelMap::from_wave_mask(m, fmt.channels));
+        let container = if container == "wav" && bext_tr.is_some() {
+            "bwf"
+        } else {
+            container
+        };
         let info = StreamInfo {
             container: container.to_string(),
             codec: encoding.codec().to_string(),
@@ -217,7 +227,7 @@ impl WavSource {
             bext_time_reference: bext_tr,
         };
         r.seek(SeekFrom::Start(data_start))?;
-        Ok(Opened::Native(WavSource {
+        Ok(Opened::Native(Box::new(WavSource {
             reader: r,
             info,
             encoding,
@@ -226,7 +236,7 @@ impl WavSource {
             total_frames,
             pos_frames: 0,
             bytes: Vec::new(),
-        }))
+        })))
     }
 }
 
@@ -287,14 +297,21 @@ impl AudioSource for WavSource {
         for ch in out.iter_mut() {
             ch.resize(frames, 0.0);
         }
-        convert(self.encoding, &self.bytes[..frames * self.block_align], channels, out);
+        convert(
+            self.encoding,
+            &self.bytes[..frames * self.block_align],
+            channels,
+            out,
+        );
         self.pos_frames += frames as u64;
         Ok(frames)
     }
 
     fn seek(&mut self, frame: u64) -> Result<()> {
         let frame = frame.min(self.total_frames);
-        self.reader.seek(SeekFrom::Start(self.data_start + frame * self.block_align as u64))?;
+        self.reader.seek(SeekFrom::Start(
+            self.data_start + frame * self.block_align as u64,
+        ))?;
         self.pos_frames = frame;
         Ok(())
     }

@@ -21,14 +21,22 @@ pub fn coefficients(rate_hz: f64) -> ([f64; 5], [f64; 5]) {
     let Vh = 10f64.powf(G / 20.0);
     let Vb = Vh.powf(0.4996667741545416);
     let a0 = 1.0 + K / Q + K * K;
-    let pb = [(Vh + Vb * K / Q + K * K) / a0, 2.0 * (K * K - Vh) / a0, (Vh - Vb * K / Q + K * K) / a0];
+    let pb = [
+        (Vh + Vb * K / Q + K * K) / a0,
+        2.0 * (K * K - Vh) / a0,
+        (Vh - Vb * K / Q + K * K) / a0,
+    ];
     let pa = [1.0, 2.0 * (K * K - 1.0) / a0, (1.0 - K / Q + K * K) / a0];
     // Stage 2, RLB high-pass (BS.1770-5 Annex 1 Table 2 at 48 kHz).
     let f0 = 38.13547087602444;
     let Q = 0.5003270373238773;
     let K = (PI * f0 / rate_hz).tan();
     let rb = [1.0, -2.0, 1.0];
-    let ra = [1.0, 2.0 * (K * K - 1.0) / (1.0 + K / Q + K * K), (1.0 - K / Q + K * K) / (1.0 + K / Q + K * K)];
+    let ra = [
+        1.0,
+        2.0 * (K * K - 1.0) / (1.0 + K / Q + K * K),
+        (1.0 - K / Q + K * K) / (1.0 + K / Q + K * K),
+    ];
     (
         [
             pb[0] * rb[0],
@@ -60,17 +68,39 @@ pub struct Lanes<const N: usize> {
 
 impl<const N: usize> Default for Lanes<N> {
     fn default() -> Self {
-        Lanes { s1: [0.0; N], s2: [0.0; N], s3: [0.0; N], s4: [0.0; N], acc: [0.0; N] }
+        Lanes {
+            s1: [0.0; N],
+            s2: [0.0; N],
+            s3: [0.0; N],
+            s4: [0.0; N],
+            acc: [0.0; N],
+        }
     }
 }
 
 impl<const N: usize> Lanes<N> {
     /// Filter `len` frames starting at `start` of each lane's input and add their squares to the
     /// running sums. Non-finite input samples count as 0 (the caller reports them).
+    // Indexing by frame keeps the N lanes in one loop body, which is what lets the compiler keep
+    // each lane's filter state in one SIMD register; iterators over `input` would split them.
+    #[allow(clippy::needless_range_loop)]
     #[inline]
-    pub fn run(&mut self, b: &[f64; 5], a: &[f64; 5], input: [&[f32]; N], start: usize, len: usize) {
+    pub fn run(
+        &mut self,
+        b: &[f64; 5],
+        a: &[f64; 5],
+        input: [&[f32]; N],
+        start: usize,
+        len: usize,
+    ) {
         let input: [&[f32]; N] = std::array::from_fn(|l| &input[l][start..start + len]);
-        let Lanes { s1, s2, s3, s4, acc } = self;
+        let Lanes {
+            s1,
+            s2,
+            s3,
+            s4,
+            acc,
+        } = self;
         let (mut s1, mut s2, mut s3, mut s4, mut acc) = (*s1, *s2, *s3, *s4, *acc);
         for i in 0..len {
             for l in 0..N {
@@ -85,7 +115,13 @@ impl<const N: usize> Lanes<N> {
                 s1[l] = s0;
             }
         }
-        *self = Lanes { s1, s2, s3, s4, acc };
+        *self = Lanes {
+            s1,
+            s2,
+            s3,
+            s4,
+            acc,
+        };
     }
 
     /// Take each lane's sum of squares and restart it; flush denormal filter state to zero (as

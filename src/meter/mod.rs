@@ -81,7 +81,10 @@ pub struct MeterConfig {
 
 impl Default for MeterConfig {
     fn default() -> Self {
-        MeterConfig { true_peak: true, parallel: true }
+        MeterConfig {
+            true_peak: true,
+            parallel: true,
+        }
     }
 }
 
@@ -138,7 +141,11 @@ impl Group {
         Group {
             first,
             lanes,
-            tp: if tp { (0..n).map(|_| TruePeak::new(rate)).collect() } else { Vec::new() },
+            tp: if tp {
+                (0..n).map(|_| TruePeak::new(rate)).collect()
+            } else {
+                Vec::new()
+            },
             non_finite: vec![0; n],
             out: vec![Vec::new(); n],
             scratch: Vec::new(),
@@ -150,7 +157,13 @@ impl Group {
     }
 
     /// Process `frames` frames of `input` (all channels), closing a sub-hop at each of `cuts`.
-    fn process(&mut self, ab: &([f64; 5], [f64; 5]), input: &[&[f32]], cuts: &[usize], frames: usize) {
+    fn process(
+        &mut self,
+        ab: &([f64; 5], [f64; 5]),
+        input: &[&[f32]],
+        cuts: &[usize],
+        frames: usize,
+    ) {
         let n = self.len();
         let chans = &input[self.first..self.first + n];
         for o in self.out.iter_mut() {
@@ -187,7 +200,8 @@ impl Group {
                 ch
             } else {
                 self.scratch.clear();
-                self.scratch.extend(ch.iter().map(|&v| if v.is_finite() { v } else { 0.0 }));
+                self.scratch
+                    .extend(ch.iter().map(|&v| if v.is_finite() { v } else { 0.0 }));
                 self.non_finite[i] += ch.iter().filter(|v| !v.is_finite()).count() as u64;
                 &self.scratch
             };
@@ -293,12 +307,16 @@ impl Meter {
         let parallel = config.parallel && channels > 1;
         // Two groups when parallel (this is a 2-core target; more groups only add overhead),
         // each at most 8 lanes wide.
-        let n_groups = if parallel { 2.max(channels.div_ceil(8)) } else { channels.div_ceil(8) };
+        let n_groups = if parallel {
+            2.max(channels.div_ceil(8))
+        } else {
+            channels.div_ceil(8)
+        };
         let mut groups = Vec::new();
         let mut first = 0;
         for g in 0..n_groups {
             let n = (channels - first) / (n_groups - g);
-            let n = n.max(1).min(8);
+            let n = n.clamp(1, 8);
             groups.push(Group::new(first, n, rate_hz, config.true_peak));
             first += n;
         }
@@ -339,7 +357,11 @@ impl Meter {
     /// Push planar audio: one slice per channel, all the same length (any length, 0 included).
     pub fn push_planar(&mut self, block: &[&[f32]]) -> Result<()> {
         if block.len() != self.channels {
-            return Err(Error::invalid("planar block", format!("{} channels", self.channels), block.len()));
+            return Err(Error::invalid(
+                "planar block",
+                format!("{} channels", self.channels),
+                block.len(),
+            ));
         }
         let frames = block[0].len();
         if let Some(bad) = block.iter().find(|c| c.len() != frames) {
@@ -375,7 +397,7 @@ impl Meter {
 
     /// Push interleaved audio (frames × channels samples).
     pub fn push_interleaved(&mut self, samples: &[f32]) -> Result<()> {
-        if samples.len() % self.channels != 0 {
+        if !samples.len().is_multiple_of(self.channels) {
             return Err(Error::invalid(
                 "interleaved block",
                 format!("a multiple of {} samples", self.channels),
@@ -384,7 +406,14 @@ impl Meter {
         }
         let frames = samples.len() / self.channels;
         let planar: Vec<Vec<f32>> = (0..self.channels)
-            .map(|c| samples.iter().skip(c).step_by(self.channels).copied().collect())
+            .map(|c| {
+                samples
+                    .iter()
+                    .skip(c)
+                    .step_by(self.channels)
+                    .copied()
+                    .collect()
+            })
             .collect();
         debug_assert!(planar.iter().all(|p| p.len() == frames));
         let refs: Vec<&[f32]> = planar.iter().map(|p| p.as_slice()).collect();
@@ -429,13 +458,19 @@ impl Meter {
             }
         }
         let last_cut = self.cuts.last().copied().unwrap_or(0);
-        let new_hop_pos = if self.cuts.is_empty() { self.hop_pos + frames } else { hop_pos + frames - last_cut };
+        let new_hop_pos = if self.cuts.is_empty() {
+            self.hop_pos + frames
+        } else {
+            hop_pos + frames - last_cut
+        };
 
         let ab = self.ab;
         let cuts = &self.cuts;
         if self.parallel && frames >= PARALLEL_MIN_FRAMES {
             use rayon::prelude::*;
-            self.groups.par_iter_mut().for_each(|g| g.process(&ab, input, cuts, frames));
+            self.groups
+                .par_iter_mut()
+                .for_each(|g| g.process(&ab, input, cuts, frames));
         } else {
             for g in self.groups.iter_mut() {
                 g.process(&ab, input, cuts, frames);
@@ -465,11 +500,11 @@ impl Meter {
             if m > self.max_momentary {
                 self.max_momentary = m;
             }
-            if k % SUBS_PER_HOP == 0 {
+            if k.is_multiple_of(SUBS_PER_HOP) {
                 self.block_energies.push(m);
             }
         }
-        if k >= SUBS_SHORT_TERM as u64 && k % SUBS_PER_HOP == 0 {
+        if k >= SUBS_SHORT_TERM as u64 && k.is_multiple_of(SUBS_PER_HOP) {
             let s = self.window_sum(SUBS_SHORT_TERM) / (30 * self.s100) as f64;
             if s > self.max_short_term {
                 self.max_short_term = s;
@@ -501,7 +536,10 @@ impl Meter {
     fn measurements(&self) -> Measurements {
         let mut unmeasured = Vec::new();
         let mut why = |field: &'static str, reason: &str| {
-            unmeasured.push(Unmeasured { field, reason: reason.to_string() })
+            unmeasured.push(Unmeasured {
+                field,
+                reason: reason.to_string(),
+            })
         };
         let short_400 = self.subs_done < SUBS_MOMENTARY as u64;
         let short_3s = self.subs_done < SUBS_SHORT_TERM as u64;
@@ -532,14 +570,22 @@ impl Meter {
         if max_momentary_lufs.is_none() {
             why(
                 "max_momentary_lufs",
-                if short_400 { "input shorter than one 400 ms window" } else { "digital silence" },
+                if short_400 {
+                    "input shorter than one 400 ms window"
+                } else {
+                    "digital silence"
+                },
             );
         }
         let max_short_term_lufs = finite_lufs(self.max_short_term);
         if max_short_term_lufs.is_none() {
             why(
                 "max_short_term_lufs",
-                if short_3s { "input shorter than one 3 s window" } else { "digital silence" },
+                if short_3s {
+                    "input shorter than one 3 s window"
+                } else {
+                    "digital silence"
+                },
             );
         }
         let db = |x: f64| (x > 0.0).then(|| amplitude_to_db(x));
@@ -567,9 +613,20 @@ impl Meter {
         }
         let sample_peak_dbfs = sp.iter().flatten().copied().reduce(f64::max);
         if sample_peak_dbfs.is_none() {
-            why("sample_peak_dbfs", if self.frames == 0 { "no samples" } else { "digital silence" });
+            why(
+                "sample_peak_dbfs",
+                if self.frames == 0 {
+                    "no samples"
+                } else {
+                    "digital silence"
+                },
+            );
         }
-        let true_peak_dbtp = if self.true_peak { best.and_then(|b| db(b.0)) } else { None };
+        let true_peak_dbtp = if self.true_peak {
+            best.and_then(|b| db(b.0))
+        } else {
+            None
+        };
         if true_peak_dbtp.is_none() {
             why(
                 "true_peak_dbtp",
@@ -592,10 +649,20 @@ impl Meter {
             sample_peak_dbfs,
             sample_peak_per_channel_dbfs: sp,
             true_peak_dbtp,
-            true_peak_per_channel_dbtp: if self.true_peak { tp } else { vec![None; self.channels] },
-            true_peak_at_s: best.and_then(|b| b.2).map(|f| f as f64 / f64::from(self.rate)),
+            true_peak_per_channel_dbtp: if self.true_peak {
+                tp
+            } else {
+                vec![None; self.channels]
+            },
+            true_peak_at_s: best
+                .and_then(|b| b.2)
+                .map(|f| f as f64 / f64::from(self.rate)),
             true_peak_channel: best.map(|b| b.1),
-            true_peak_oversampling: if self.true_peak { oversampling_factor(self.rate) } else { 1 },
+            true_peak_oversampling: if self.true_peak {
+                oversampling_factor(self.rate)
+            } else {
+                1
+            },
             non_finite_samples: non_finite,
             unmeasured,
             block_energies: self.block_energies.clone(),
@@ -608,7 +675,10 @@ impl Meter {
 /// −10 LU below the absolute-gated mean (BS.1770-5 §2.3). `None` when no block passes.
 pub fn integrated_loudness(blocks: &[f64]) -> Option<f64> {
     let abs = lufs_to_energy(ABSOLUTE_GATE_LUFS);
-    let (n, sum) = blocks.iter().filter(|&&e| e > abs).fold((0usize, 0.0), |(n, s), &e| (n + 1, s + e));
+    let (n, sum) = blocks
+        .iter()
+        .filter(|&&e| e > abs)
+        .fold((0usize, 0.0), |(n, s), &e| (n + 1, s + e));
     if n == 0 {
         return None;
     }

@@ -72,7 +72,10 @@ pub struct EngineInfo {
 
 impl Default for EngineInfo {
     fn default() -> Self {
-        EngineInfo { name: "loudqc".into(), version: env!("CARGO_PKG_VERSION").into() }
+        EngineInfo {
+            name: "loudqc".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }
     }
 }
 
@@ -173,7 +176,10 @@ impl FileReport {
             loudness: None,
             findings: Vec::new(),
             verdict: Verdict::Error,
-            error: Some(ErrorReport { kind: err.kind_name().into(), message: err.to_string() }),
+            error: Some(ErrorReport {
+                kind: err.kind_name().into(),
+                message: err.to_string(),
+            }),
         }
     }
 }

@@ -24,7 +24,10 @@ pub fn write_report(w: &mut dyn Write, r: &FileReport) -> io::Result<()> {
         writeln!(w, "  error     {} ({})", e.message, e.kind)?;
     }
     if let Some(f) = &r.format {
-        let bits = f.bits_per_sample.map(|b| format!(", {b}-bit")).unwrap_or_default();
+        let bits = f
+            .bits_per_sample
+            .map(|b| format!(", {b}-bit"))
+            .unwrap_or_default();
         writeln!(
             w,
             "  format    {} {}, {} Hz, {} ch{bits}, {}",
@@ -34,7 +37,12 @@ pub fn write_report(w: &mut dyn Write, r: &FileReport) -> io::Result<()> {
             f.channels,
             seconds_to_clock(f.duration_s)
         )?;
-        writeln!(w, "  channels  {} (from {})", f.channel_map.join(" "), f.channel_map_source.replace('_', " "))?;
+        writeln!(
+            w,
+            "  channels  {} (from {})",
+            f.channel_map.join(" "),
+            f.channel_map_source.replace('_', " ")
+        )?;
     }
     if let Some(l) = &r.loudness {
         let (lo, hi) = r.profile.integrated_window_lufs();
@@ -51,7 +59,10 @@ pub fn write_report(w: &mut dyn Write, r: &FileReport) -> io::Result<()> {
             num(l.max_momentary_lufs, "LUFS"),
             num(l.max_short_term_lufs, "LUFS")
         )?;
-        let at = l.true_peak_at_s.map(|s| format!(" at {}", seconds_to_clock(s))).unwrap_or_default();
+        let at = l
+            .true_peak_at_s
+            .map(|s| format!(" at {}", seconds_to_clock(s)))
+            .unwrap_or_default();
         writeln!(
             w,
             "  peaks     true {} ({}x){at}   sample {}   limit {:.1} dBTP",
@@ -61,20 +72,31 @@ pub fn write_report(w: &mut dyn Write, r: &FileReport) -> io::Result<()> {
             r.profile.max_true_peak_dbtp,
         )?;
         if l.true_peak_per_channel_dbtp.len() > 1 {
-            let labels = r.format.as_ref().map(|f| f.channel_map.clone()).unwrap_or_default();
+            let labels = r
+                .format
+                .as_ref()
+                .map(|f| f.channel_map.clone())
+                .unwrap_or_default();
             let per: Vec<String> = l
                 .true_peak_per_channel_dbtp
                 .iter()
                 .enumerate()
                 .map(|(i, v)| {
-                    let name = labels.get(i).cloned().unwrap_or_else(|| format!("ch{}", i + 1));
+                    let name = labels
+                        .get(i)
+                        .cloned()
+                        .unwrap_or_else(|| format!("ch{}", i + 1));
                     match v {
                         Some(v) => format!("{name} {v:.1}"),
                         None => format!("{name} -inf"),
                     }
                 })
                 .collect();
-            writeln!(w, "            true peak per channel (dBTP): {}", per.join("  "))?;
+            writeln!(
+                w,
+                "            true peak per channel (dBTP): {}",
+                per.join("  ")
+            )?;
         }
         for (field, why) in &l.null_reasons {
             writeln!(w, "            {field}: {why}")?;
@@ -87,8 +109,18 @@ pub fn write_report(w: &mut dyn Write, r: &FileReport) -> io::Result<()> {
     } else {
         writeln!(w, "  findings")?;
         for f in &r.findings {
-            let at = f.timecode.as_ref().map(|t| format!(" @ {t}")).unwrap_or_default();
-            writeln!(w, "    {:<7} {:<22} {}{at}", f.severity.label(), f.code, f.message)?;
+            let at = f
+                .timecode
+                .as_ref()
+                .map(|t| format!(" @ {t}"))
+                .unwrap_or_default();
+            writeln!(
+                w,
+                "    {:<7} {:<22} {}{at}",
+                f.severity.label(),
+                f.code,
+                f.message
+            )?;
         }
     }
     writeln!(w)

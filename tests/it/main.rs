@@ -2,5 +2,6 @@
 mod cli;
 mod meter;
 mod reference;
+mod silero;
 mod spec;
 mod support;

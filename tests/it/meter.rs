@@ -5,7 +5,12 @@ use loudqc::meter::{Meter, MeterConfig};
 
 use crate::support::*;
 
-fn measure(rate: u32, map: &ChannelMap, planar: &[Vec<f32>], chunk: usize) -> loudqc::meter::Measurements {
+fn measure(
+    rate: u32,
+    map: &ChannelMap,
+    planar: &[Vec<f32>],
+    chunk: usize,
+) -> loudqc::meter::Measurements {
     let mut m = Meter::new(rate, map, &MeterConfig::default()).unwrap();
     let n = planar[0].len();
     let mut off = 0;
@@ -20,12 +25,23 @@ fn measure(rate: u32, map: &ChannelMap, planar: &[Vec<f32>], chunk: usize) -> lo
 
 fn ebur128_reference(rate: u32, planar: &[Vec<f32>], map: &[ebur128::Channel]) -> (f64, f64, f64) {
     use ebur128::{EbuR128, Mode};
-    let mut e = EbuR128::new(planar.len() as u32, rate, Mode::I | Mode::M | Mode::S | Mode::TRUE_PEAK).unwrap();
+    let mut e = EbuR128::new(
+        planar.len() as u32,
+        rate,
+        Mode::I | Mode::M | Mode::S | Mode::TRUE_PEAK,
+    )
+    .unwrap();
     e.set_channel_map(map).unwrap();
     let refs: Vec<&[f32]> = planar.iter().map(|c| c.as_slice()).collect();
     e.add_frames_planar_f32(&refs).unwrap();
-    let tp = (0..planar.len() as u32).map(|c| e.true_peak(c).unwrap()).fold(0.0, f64::max);
-    (e.loudness_global().unwrap(), e.loudness_momentary().unwrap(), tp)
+    let tp = (0..planar.len() as u32)
+        .map(|c| e.true_peak(c).unwrap())
+        .fold(0.0, f64::max);
+    (
+        e.loudness_global().unwrap(),
+        e.loudness_momentary().unwrap(),
+        tp,
+    )
 }
 
 #[test]
@@ -46,11 +62,19 @@ fn integrated_and_true_peak_match_ebur128_on_noise() {
                 .collect()
         })
         .collect();
-    let (i_ref, _m_ref, tp_ref) =
-        ebur128_reference(rate, &planar, &[ebur128::Channel::Left, ebur128::Channel::Right]);
+    let (i_ref, _m_ref, tp_ref) = ebur128_reference(
+        rate,
+        &planar,
+        &[ebur128::Channel::Left, ebur128::Channel::Right],
+    );
     for chunk in [1, 17, 480, 4800, 100_000, n] {
         let m = measure(rate, &ChannelMap::from_count(2), &planar, chunk);
-        assert_close("integrated vs ebur128", m.integrated_lufs.unwrap(), i_ref, 1e-9);
+        assert_close(
+            "integrated vs ebur128",
+            m.integrated_lufs.unwrap(),
+            i_ref,
+            1e-9,
+        );
         assert_close(
             "true peak vs ebur128",
             m.true_peak_dbtp.unwrap(),
@@ -83,7 +107,9 @@ fn fields(m: &loudqc::meter::Measurements) -> Vec<Option<f64>> {
 fn results_are_bit_identical_for_any_chunking_and_thread_split() {
     let rate = 44_100;
     let n = rate as usize * 5 + 777;
-    let planar: Vec<Vec<f32>> = (0..6).map(|c| noise(c as u64 + 1, n, 0.1 + 0.05 * c as f64)).collect();
+    let planar: Vec<Vec<f32>> = (0..6)
+        .map(|c| noise(c as u64 + 1, n, 0.1 + 0.05 * c as f64))
+        .collect();
     let map = ChannelMap::from_count(6);
     let reference = {
         let mut m = Meter::new(rate, &map, &MeterConfig::default().with_parallel(false)).unwrap();
@@ -94,7 +120,8 @@ fn results_are_bit_identical_for_any_chunking_and_thread_split() {
     let mut rng = Rng::new(99);
     for parallel in [false, true] {
         for _ in 0..4 {
-            let mut m = Meter::new(rate, &map, &MeterConfig::default().with_parallel(parallel)).unwrap();
+            let mut m =
+                Meter::new(rate, &map, &MeterConfig::default().with_parallel(parallel)).unwrap();
             let mut off = 0;
             while off < n {
                 let len = [1, 7, 441, 4410, 9000, 70_000][rng.below(6)];
@@ -119,7 +146,9 @@ fn planar_equals_interleaved() {
     let mut a = Meter::new(48_000, &map, &MeterConfig::default()).unwrap();
     let refs: Vec<&[f32]> = planar.iter().map(|c| c.as_slice()).collect();
     a.push_planar(&refs).unwrap();
-    let interleaved: Vec<f32> = (0..n).flat_map(|i| planar.iter().map(move |c| c[i])).collect();
+    let interleaved: Vec<f32> = (0..n)
+        .flat_map(|i| planar.iter().map(move |c| c[i]))
+        .collect();
     let mut b = Meter::new(48_000, &map, &MeterConfig::default()).unwrap();
     for chunk in interleaved.chunks(3 * 1000) {
         b.push_interleaved(chunk).unwrap();
@@ -130,8 +159,15 @@ fn planar_equals_interleaved() {
 fn tone_in(map: &ChannelMap, active: &[usize]) -> f64 {
     let n = 48_000 * 5;
     let tone = sine(48_000, 1000.0, -23.0, 5.0);
-    let planar: Vec<Vec<f32>> =
-        (0..map.len()).map(|c| if active.contains(&c) { tone.clone() } else { vec![0.0; n] }).collect();
+    let planar: Vec<Vec<f32>> = (0..map.len())
+        .map(|c| {
+            if active.contains(&c) {
+                tone.clone()
+            } else {
+                vec![0.0; n]
+            }
+        })
+        .collect();
     let mut m = Meter::new(48_000, map, &MeterConfig::default()).unwrap();
     let refs: Vec<&[f32]> = planar.iter().map(|c| c.as_slice()).collect();
     m.push_planar(&refs).unwrap();
@@ -146,7 +182,12 @@ fn seven_one_rears_weigh_like_fronts_and_sides_add_1_5_lu() {
     let sides = tone_in(&map, &[4, 5]);
     let rears = tone_in(&map, &[6, 7]);
     assert_close("rears vs fronts", rears, front, 1e-9);
-    assert_close("sides vs fronts", sides - front, 10.0 * 1.41f64.log10(), 1e-9);
+    assert_close(
+        "sides vs fronts",
+        sides - front,
+        10.0 * 1.41f64.log10(),
+        1e-9,
+    );
     assert_close("sides +1.5 LU", sides - front, 1.5, 0.02);
     // Same through a WAVE_FORMAT_EXTENSIBLE 7.1 mask.
     let masked = ChannelMap::from_wave_mask(0x63F, 8).unwrap();
@@ -172,17 +213,24 @@ fn lfe_is_excluded_and_five_one_surrounds_weigh_1_41() {
 fn silence_and_short_input_are_none_with_reasons() {
     let map = ChannelMap::from_count(2);
     let mut m = Meter::new(48_000, &map, &MeterConfig::default()).unwrap();
-    m.push_planar(&[&[0.0; 48_000 * 5], &[0.0; 48_000 * 5]]).unwrap();
+    m.push_planar(&[&[0.0; 48_000 * 5], &[0.0; 48_000 * 5]])
+        .unwrap();
     let s = m.finish();
     assert_eq!(s.integrated_lufs, None);
     assert_eq!(s.true_peak_dbtp, None);
-    assert!(s.unmeasured.iter().any(|u| u.field == "integrated_lufs" && u.reason.contains("silent")));
+    assert!(s
+        .unmeasured
+        .iter()
+        .any(|u| u.field == "integrated_lufs" && u.reason.contains("silent")));
     let mut m = Meter::new(48_000, &map, &MeterConfig::default()).unwrap();
     let x = sine(48_000, 1000.0, -20.0, 0.3);
     m.push_planar(&[&x, &x]).unwrap();
     let s = m.finish();
     assert_eq!(s.integrated_lufs, None);
-    assert!(s.unmeasured.iter().any(|u| u.field == "integrated_lufs" && u.reason.contains("shorter")));
+    assert!(s
+        .unmeasured
+        .iter()
+        .any(|u| u.field == "integrated_lufs" && u.reason.contains("shorter")));
     assert!(s.true_peak_dbtp.is_some());
 }
 
@@ -209,12 +257,23 @@ fn gain_shift_moves_loudness_by_the_same_amount() {
     let x = noise(5, n, 0.2);
     let y: Vec<f32> = x.iter().map(|v| v * 0.5).collect();
     let m = |s: &Vec<f32>| {
-        let mut mm = Meter::new(48_000, &ChannelMap::from_count(1), &MeterConfig::default()).unwrap();
+        let mut mm =
+            Meter::new(48_000, &ChannelMap::from_count(1), &MeterConfig::default()).unwrap();
         mm.push_planar(&[s]).unwrap();
         mm.finish()
     };
     let (a, b) = (m(&x), m(&y));
     let g = 20.0 * 0.5f64.log10();
-    assert_close("I", b.integrated_lufs.unwrap() - a.integrated_lufs.unwrap(), g, 1e-4);
-    assert_close("TP", b.true_peak_dbtp.unwrap() - a.true_peak_dbtp.unwrap(), g, 1e-4);
+    assert_close(
+        "I",
+        b.integrated_lufs.unwrap() - a.integrated_lufs.unwrap(),
+        g,
+        1e-4,
+    );
+    assert_close(
+        "TP",
+        b.true_peak_dbtp.unwrap() - a.true_peak_dbtp.unwrap(),
+        g,
+        1e-4,
+    );
 }

@@ -17,14 +17,21 @@ fn measured(i: f64, tp: f64) -> Measurements {
 }
 
 fn codes(m: &Measurements, p: &Profile) -> Vec<String> {
-    evaluate(m, p, &["M".into()]).into_iter().filter(|f| f.severity == Severity::Blocker).map(|f| f.code).collect()
+    evaluate(m, p, &["M".into()])
+        .into_iter()
+        .filter(|f| f.severity == Severity::Blocker)
+        .map(|f| f.code)
+        .collect()
 }
 
 #[test]
 fn true_peak_limit_is_exclusive_at_one_hundredth() {
     let p = Profile::streaming();
     assert!(codes(&measured(-24.0, -1.0), &p).is_empty());
-    assert!(codes(&measured(-24.0, -1.0 + 1e-9), &p).is_empty(), "float noise above -1.0 passes");
+    assert!(
+        codes(&measured(-24.0, -1.0 + 1e-9), &p).is_empty(),
+        "float noise above -1.0 passes"
+    );
     assert!(codes(&measured(-24.0, -1.004), &p).is_empty());
     assert_eq!(codes(&measured(-24.0, -0.99), &p), ["TRUE_PEAK_OVER"]);
     assert_eq!(codes(&measured(-24.0, 0.5), &p), ["TRUE_PEAK_OVER"]);
@@ -37,7 +44,11 @@ fn integrated_window_is_inclusive() {
         assert!(codes(&measured(ok, -3.0), &p).is_empty(), "{ok} passes");
     }
     for bad in [-20.9, -27.1, -20.99] {
-        assert_eq!(codes(&measured(bad, -3.0), &p), ["LOUDNESS_OUT_OF_RANGE"], "{bad} fails");
+        assert_eq!(
+            codes(&measured(bad, -3.0), &p),
+            ["LOUDNESS_OUT_OF_RANGE"],
+            "{bad} fails"
+        );
     }
 }
 
@@ -45,13 +56,22 @@ fn integrated_window_is_inclusive() {
 fn other_profiles_and_custom_limits() {
     let r128 = Profile::ebu_r128();
     assert!(codes(&measured(-22.0, -1.0), &r128).is_empty());
-    assert_eq!(codes(&measured(-21.9, -1.0), &r128), ["LOUDNESS_OUT_OF_RANGE"]);
+    assert_eq!(
+        codes(&measured(-21.9, -1.0), &r128),
+        ["LOUDNESS_OUT_OF_RANGE"]
+    );
     let a85 = Profile::atsc_a85();
     assert_eq!(codes(&measured(-24.0, -1.5), &a85), ["TRUE_PEAK_OVER"]);
     assert!(codes(&measured(-26.0, -2.0), &a85).is_empty());
-    let custom = Profile::streaming().with_target_lufs(-16.0).with_tolerance_lu(1.0).with_max_true_peak_dbtp(-2.0);
+    let custom = Profile::streaming()
+        .with_target_lufs(-16.0)
+        .with_tolerance_lu(1.0)
+        .with_max_true_peak_dbtp(-2.0);
     assert!(codes(&measured(-16.5, -2.0), &custom).is_empty());
-    assert_eq!(codes(&measured(-24.0, -1.5), &custom), ["TRUE_PEAK_OVER", "LOUDNESS_OUT_OF_RANGE"]);
+    assert_eq!(
+        codes(&measured(-24.0, -1.5), &custom),
+        ["TRUE_PEAK_OVER", "LOUDNESS_OUT_OF_RANGE"]
+    );
     assert!(custom.name.contains("custom"));
 }
 

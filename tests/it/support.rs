@@ -34,7 +34,9 @@ pub fn db_to_amp(db: f64) -> f64 {
 pub fn sine(rate: u32, freq_hz: f64, peak_dbfs: f64, seconds: f64) -> Vec<f32> {
     let n = (seconds * rate as f64).round() as usize;
     let a = db_to_amp(peak_dbfs);
-    (0..n).map(|i| (a * (2.0 * PI * freq_hz * i as f64 / rate as f64).sin()) as f32).collect()
+    (0..n)
+        .map(|i| (a * (2.0 * PI * freq_hz * i as f64 / rate as f64).sin()) as f32)
+        .collect()
 }
 
 /// Silence, `seconds` long.
@@ -51,7 +53,9 @@ pub fn tone_sequence(rate: u32, segments: &[(Option<f64>, f64)]) -> Vec<f32> {
         let start = out.len();
         for i in 0..n {
             let v = match level {
-                Some(db) => db_to_amp(db) * (2.0 * PI * 1000.0 * (start + i) as f64 / rate as f64).sin(),
+                Some(db) => {
+                    db_to_amp(db) * (2.0 * PI * 1000.0 * (start + i) as f64 / rate as f64).sin()
+                }
                 None => 0.0,
             };
             out.push(v as f32);
