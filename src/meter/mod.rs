@@ -41,6 +41,11 @@ pub fn lufs_to_energy(lufs: f64) -> f64 {
     10f64.powf((lufs + 0.691) / 10.0)
 }
 
+/// dB (dBFS / dBTP) → linear amplitude.
+pub fn db_to_amplitude(db: f64) -> f64 {
+    10f64.powf(db / 20.0)
+}
+
 /// Linear amplitude → dB (dBFS / dBTP).
 pub fn amplitude_to_db(x: f64) -> f64 {
     20.0 * x.log10()
@@ -77,6 +82,14 @@ pub struct MeterConfig {
     /// Split channels across threads (rayon) for one stream (default on). Results are identical
     /// either way.
     pub parallel: bool,
+    /// Record every stretch whose true peak exceeds this level, dBTP (default off).
+    pub over_threshold_dbtp: Option<f64>,
+    /// Stretches closer than this are merged into one, seconds (default 0.1 s; reports merge
+    /// further at their own gap). Also bounds the list at 10 stretches a second.
+    pub over_merge_gap_s: f64,
+    /// Record the true peak of every 100 ms per channel, for timelines (default off; it costs the
+    /// full interpolation of the file, which the search otherwise mostly skips).
+    pub true_peak_timeline: bool,
 }
 
 impl Default for MeterConfig {
@@ -84,6 +97,9 @@ impl Default for MeterConfig {
         MeterConfig {
             true_peak: true,
             parallel: true,
+            over_threshold_dbtp: None,
+            over_merge_gap_s: 0.1,
+            true_peak_timeline: false,
         }
     }
 }
@@ -97,6 +113,17 @@ impl MeterConfig {
     /// Use several threads for one stream or not.
     pub fn with_parallel(mut self, on: bool) -> Self {
         self.parallel = on;
+        self
+    }
+    /// Record true-peak stretches above `dbtp`, merging those closer than `merge_gap_s`.
+    pub fn with_overs(mut self, dbtp: Option<f64>, merge_gap_s: f64) -> Self {
+        self.over_threshold_dbtp = dbtp;
+        self.over_merge_gap_s = merge_gap_s.max(0.0);
+        self
+    }
+    /// Record the per-channel true peak of every 100 ms.
+    pub fn with_true_peak_timeline(mut self, on: bool) -> Self {
+        self.true_peak_timeline = on;
         self
     }
 }
@@ -127,7 +154,7 @@ struct Group {
 }
 
 impl Group {
-    fn new(first: usize, n: usize, rate: u32, tp: bool) -> Group {
+    fn new(first: usize, n: usize, rate: u32, config: &MeterConfig) -> Group {
         let lanes = match n {
             1 => AnyLanes::L1(Lanes::default()),
             2 => AnyLanes::L2(Lanes::default()),
@@ -141,8 +168,20 @@ impl Group {
         Group {
             first,
             lanes,
-            tp: if tp {
-                (0..n).map(|_| TruePeak::new(rate)).collect()
+            tp: if config.true_peak {
+                (0..n)
+                    .map(|_| {
+                        let mut tp = TruePeak::new(rate);
+                        if let Some(dbtp) = config.over_threshold_dbtp {
+                            let gap = (config.over_merge_gap_s * f64::from(rate)) as u64;
+                            tp = tp.with_overs(db_to_amplitude(dbtp), gap);
+                        }
+                        if config.true_peak_timeline {
+                            tp = tp.with_timeline(u64::from(rate / 10));
+                        }
+                        tp
+                    })
+                    .collect()
             } else {
                 Vec::new()
             },
@@ -261,6 +300,27 @@ pub struct Measurements {
     /// Mean-square energy of every 3 s short-term window (one per 100 ms; window `k` starts at
     /// `k·100 ms`). The short-term loudness at 10 Hz.
     pub short_term_energies: Vec<f64>,
+    /// True-peak stretches above [`MeterConfig::over_threshold_dbtp`], by start time (empty when
+    /// that is off).
+    pub true_peak_overs: Vec<TruePeakOver>,
+    /// Per channel, the true peak of every 100 ms (linear; empty unless
+    /// [`MeterConfig::true_peak_timeline`]). Entry `k` covers `k·100 ms ..(k+1)·100 ms`.
+    pub true_peak_timeline: Vec<Vec<f32>>,
+}
+
+/// A stretch of one channel whose true peak exceeds the threshold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TruePeakOver {
+    /// Channel index.
+    pub channel: usize,
+    /// Start, seconds from the start of the stream.
+    pub start_s: f64,
+    /// End, seconds (exclusive).
+    pub end_s: f64,
+    /// Where the stretch's maximum is, seconds.
+    pub peak_at_s: f64,
+    /// The stretch's maximum, dBTP.
+    pub peak_dbtp: f64,
 }
 
 impl Measurements {
@@ -317,7 +377,7 @@ impl Meter {
         for g in 0..n_groups {
             let n = (channels - first) / (n_groups - g);
             let n = n.clamp(1, 8);
-            groups.push(Group::new(first, n, rate_hz, config.true_peak));
+            groups.push(Group::new(first, n, rate_hz, config));
             first += n;
         }
         debug_assert_eq!(first, channels);
@@ -533,6 +593,31 @@ impl Meter {
         self.measurements()
     }
 
+    fn true_peak_overs(&self) -> Vec<TruePeakOver> {
+        let rate = f64::from(self.rate);
+        let mut overs: Vec<TruePeakOver> = self
+            .groups
+            .iter()
+            .flat_map(|g| {
+                g.tp.iter().enumerate().flat_map(move |(i, tp)| {
+                    tp.all_overs().into_iter().map(move |o| TruePeakOver {
+                        channel: g.first + i,
+                        start_s: o.start_frame as f64 / rate,
+                        end_s: o.end_frame as f64 / rate,
+                        peak_at_s: o.peak_frame as f64 / rate,
+                        peak_dbtp: amplitude_to_db(o.peak),
+                    })
+                })
+            })
+            .collect();
+        overs.sort_by(|a, b| {
+            a.start_s
+                .total_cmp(&b.start_s)
+                .then(a.channel.cmp(&b.channel))
+        });
+        overs
+    }
+
     fn measurements(&self) -> Measurements {
         let mut unmeasured = Vec::new();
         let mut why = |field: &'static str, reason: &str| {
@@ -664,6 +749,12 @@ impl Meter {
                 1
             },
             non_finite_samples: non_finite,
+            true_peak_overs: self.true_peak_overs(),
+            true_peak_timeline: self
+                .groups
+                .iter()
+                .flat_map(|g| g.tp.iter().map(|tp| tp.timeline().to_vec()))
+                .collect(),
             unmeasured,
             block_energies: self.block_energies.clone(),
             short_term_energies: self.short_term_energies.clone(),

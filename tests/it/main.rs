@@ -5,3 +5,4 @@ mod reference;
 mod silero;
 mod spec;
 mod support;
+mod truepeak;
