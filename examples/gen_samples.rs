@@ -4,7 +4,7 @@
 //!
 //! * `stereo_pass.wav` — 8 s stereo, 48 kHz, 16-bit: a dialogue-like band-limited noise bed with
 //!   level changes, about −24 LUFS, true peak well under −1 dBTP. Passes the streaming profile.
-//! * `surround51_fail.wav` — 5 s 5.1, 48 kHz, 16-bit: the same bed 6 dB hotter, with a burst at
+//! * `surround51_fail.wav` — 5 s 5.1, 48 kHz, 16-bit: the same bed much hotter (about −15.5 LUFS), with a burst at
 //!   fs/4 whose samples stay under −1 dBFS but whose inter-sample peaks go over −1 dBTP, at 3.0 s.
 //!   Fails on true peak (and shows why sample-peak meters miss it).
 

@@ -57,6 +57,80 @@ fn coefficients(factor: usize) -> Vec<f32> {
         .collect()
 }
 
+/// Largest |x| (inputs are finite: the meter replaces non-finite samples). Eight independent
+/// lanes with compare-and-select, which compiles to packed max instructions (`f32::max` does
+/// not, for its NaN rules).
+#[inline]
+pub fn max_abs(x: &[f32]) -> f32 {
+    let mut lanes = [0f32; 8];
+    let chunks = x.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (m, v) in lanes.iter_mut().zip(c) {
+            let a = v.abs();
+            *m = if a > *m { a } else { *m };
+        }
+    }
+    for v in rest {
+        let a = v.abs();
+        lanes[0] = if a > lanes[0] { a } else { lanes[0] };
+    }
+    lanes
+        .into_iter()
+        .fold(0.0, |m, v| if v > m { v } else { m })
+}
+
+/// `out[i]` = the largest |interpolated value| over all phases for output `i` of a run:
+/// `Σ_t h[t][p] · x[base + i − t]`, summed in tap order exactly as the naive loop does.
+/// Eight outputs × all phases stay in registers while each input vector is loaded once per tap.
+#[inline]
+fn kernel<const F: usize, const T: usize>(
+    h: &[[f32; F]; T],
+    x: &[f32],
+    base: usize,
+    len: usize,
+    out: &mut [f32; RUN],
+) {
+    const W: usize = 8;
+    let mut i = 0;
+    while i + W <= len {
+        let mut acc = [[0f32; W]; F];
+        for (t, ht) in h.iter().enumerate() {
+            let xs: &[f32; W] = x[base + i - t..base + i - t + W]
+                .try_into()
+                .expect("W samples");
+            for (a, &c) in acc.iter_mut().zip(ht) {
+                for (aj, &xj) in a.iter_mut().zip(xs) {
+                    *aj += c * xj;
+                }
+            }
+        }
+        for j in 0..W {
+            out[i + j] = acc.iter().fold(0.0, |m, a| {
+                let v = a[j].abs();
+                if v > m {
+                    v
+                } else {
+                    m
+                }
+            });
+        }
+        i += W;
+    }
+    for (i, o) in out.iter_mut().enumerate().take(len).skip(i) {
+        let mut acc = [0f32; F];
+        for (t, ht) in h.iter().enumerate() {
+            let xv = x[base + i - t];
+            for (a, &c) in acc.iter_mut().zip(ht) {
+                *a += c * xv;
+            }
+        }
+        *o = acc
+            .iter()
+            .fold(0.0, |m, a| if a.abs() > m { a.abs() } else { m });
+    }
+}
+
 /// A contiguous stretch of input frames whose true peak exceeds a threshold.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Over {
@@ -116,8 +190,9 @@ pub struct TruePeak {
     factor: usize,
     /// Taps per phase.
     taps: usize,
-    /// `phase_coeff[phase][tap]`.
-    phase_coeff: Vec<Vec<f32>>,
+    /// `h4[tap][phase]` (4×) and `h2[tap][phase]` (2×): fixed shapes for the kernel.
+    h4: [[f32; 4]; TAPS / 4],
+    h2: [[f32; 2]; TAPS / 2],
     /// Upper bound of |interpolated| / max|input| over the filter's reach, with rounding margin.
     gain_bound: f64,
     /// The last `taps - 1` input samples, then the current block.
@@ -139,17 +214,22 @@ impl TruePeak {
         let factor = oversampling_factor(rate_hz) as usize;
         let taps = TAPS / factor;
         let coeff = coefficients(factor);
-        let phase_coeff: Vec<Vec<f32>> = (0..factor)
-            .map(|p| (0..taps).map(|t| coeff[t * factor + p]).collect())
-            .collect();
-        let g = phase_coeff
-            .iter()
-            .map(|c| c.iter().map(|v| f64::from(v.abs())).sum::<f64>())
+        let c4 = coefficients(4);
+        let c2 = coefficients(2);
+        let h4 = std::array::from_fn(|t| std::array::from_fn(|p| c4[t * 4 + p]));
+        let h2 = std::array::from_fn(|t| std::array::from_fn(|p| c2[t * 2 + p]));
+        let g = (0..factor)
+            .map(|p| {
+                (0..taps)
+                    .map(|t| f64::from(coeff[t * factor + p].abs()))
+                    .sum::<f64>()
+            })
             .fold(1.0f64, f64::max);
         TruePeak {
             factor,
             taps,
-            phase_coeff,
+            h4,
+            h2,
             // f32 summation of `taps` products errs by at most taps·ε relative to Σ|h||x|.
             gain_bound: g * (1.0 + 1e-4),
             buf: vec![0.0; taps.saturating_sub(1)],
@@ -261,7 +341,7 @@ impl TruePeak {
         let hist = self.taps.saturating_sub(1);
         let first = self.pos;
         let x = &self.buf[hist + start..hist + start + len];
-        let run_max = x.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let run_max = max_abs(x);
         // Sample peak and the sample values themselves.
         if run_max > self.sample_peak {
             self.sample_peak = run_max;
@@ -272,9 +352,7 @@ impl TruePeak {
             self.peak_frame = Some(first + i as u64);
         }
         // The bound on every interpolated value of this run, and what it would have to beat.
-        let reach = self.buf[start..hist + start]
-            .iter()
-            .fold(run_max, |m, v| m.max(v.abs()));
+        let reach = run_max.max(max_abs(&self.buf[start..hist + start]));
         let bound = f64::from(reach) * self.gain_bound;
         let mut need = f64::from(self.peak);
         if let Some(o) = &self.overs {
@@ -331,17 +409,10 @@ impl TruePeak {
         // Output i of the run uses buf[hist + start + i - t] for t in 0..taps.
         let base = hist + start;
         let mut frame_max = [0.0f32; RUN];
-        for coeff in &self.phase_coeff {
-            let mut acc = [0.0f32; RUN];
-            for (t, &c) in coeff.iter().enumerate() {
-                let xs = &self.buf[base - t..base - t + len];
-                for (a, &v) in acc[..len].iter_mut().zip(xs) {
-                    *a += c * v;
-                }
-            }
-            for (m, a) in frame_max[..len].iter_mut().zip(&acc[..len]) {
-                *m = m.max(a.abs());
-            }
+        if self.factor == 4 {
+            kernel(&self.h4, &self.buf, base, len, &mut frame_max);
+        } else {
+            kernel(&self.h2, &self.buf, base, len, &mut frame_max);
         }
         for (i, &m) in frame_max[..len].iter().enumerate() {
             let frame = (first + i as u64).saturating_sub(delay);

@@ -278,10 +278,10 @@ impl AudioSource for WavSource {
         let channels = self.info.channels;
         out.resize_with(channels, Vec::new);
         let want = (self.total_frames - self.pos_frames).min(max_frames as u64) as usize;
-        for ch in out.iter_mut() {
-            ch.clear();
-        }
         if want == 0 {
+            for ch in out.iter_mut() {
+                ch.clear();
+            }
             return Ok(0);
         }
         let nbytes = want * self.block_align;
@@ -295,6 +295,7 @@ impl AudioSource for WavSource {
             )));
         }
         for ch in out.iter_mut() {
+            // Every sample is overwritten below: only grow or shrink, never re-zero.
             ch.resize(frames, 0.0);
         }
         convert(
@@ -319,43 +320,38 @@ impl AudioSource for WavSource {
 
 /// Interleaved little-endian bytes → planar f32 in [-1, 1).
 fn convert(enc: Encoding, bytes: &[u8], channels: usize, out: &mut [Vec<f32>]) {
-    let bps = enc.bytes();
-    let stride = channels * bps;
+    match enc {
+        Encoding::U8 => convert_with::<1>(bytes, channels, out, |s| {
+            (f32::from(s[0]) - 128.0) * (1.0 / 128.0)
+        }),
+        Encoding::S16 => convert_with::<2>(bytes, channels, out, |s| {
+            f32::from(i16::from_le_bytes(*s)) * (1.0 / 32768.0)
+        }),
+        Encoding::S24 => convert_with::<3>(bytes, channels, out, |s| {
+            (i32::from_le_bytes([0, s[0], s[1], s[2]]) >> 8) as f32 * (1.0 / 8_388_608.0)
+        }),
+        Encoding::S32 => convert_with::<4>(bytes, channels, out, |s| {
+            (f64::from(i32::from_le_bytes(*s)) * (1.0 / 2_147_483_648.0)) as f32
+        }),
+        Encoding::F32 => convert_with::<4>(bytes, channels, out, |s| f32::from_le_bytes(*s)),
+        Encoding::F64 => convert_with::<8>(bytes, channels, out, |s| f64::from_le_bytes(*s) as f32),
+    }
+}
+
+/// One channel at a time over fixed-size sample slices, so each loop is a tight, bounds-check-free
+/// gather the compiler can unroll (this was a fifth of a 5.1 check's CPU time with `chunks`).
+#[inline]
+fn convert_with<const B: usize>(
+    bytes: &[u8],
+    channels: usize,
+    out: &mut [Vec<f32>],
+    f: impl Fn(&[u8; B]) -> f32 + Copy,
+) {
+    let stride = channels * B;
     for (c, dst) in out.iter_mut().enumerate() {
-        let frames = bytes[c * bps..].chunks(stride);
-        match enc {
-            Encoding::U8 => {
-                for (d, s) in dst.iter_mut().zip(frames) {
-                    *d = (f32::from(s[0]) - 128.0) * (1.0 / 128.0);
-                }
-            }
-            Encoding::S16 => {
-                for (d, s) in dst.iter_mut().zip(frames) {
-                    *d = f32::from(i16::from_le_bytes([s[0], s[1]])) * (1.0 / 32768.0);
-                }
-            }
-            Encoding::S24 => {
-                for (d, s) in dst.iter_mut().zip(frames) {
-                    let v = i32::from_le_bytes([0, s[0], s[1], s[2]]) >> 8;
-                    *d = v as f32 * (1.0 / 8_388_608.0);
-                }
-            }
-            Encoding::S32 => {
-                for (d, s) in dst.iter_mut().zip(frames) {
-                    let v = i32::from_le_bytes([s[0], s[1], s[2], s[3]]);
-                    *d = (v as f64 * (1.0 / 2_147_483_648.0)) as f32;
-                }
-            }
-            Encoding::F32 => {
-                for (d, s) in dst.iter_mut().zip(frames) {
-                    *d = f32::from_le_bytes([s[0], s[1], s[2], s[3]]);
-                }
-            }
-            Encoding::F64 => {
-                for (d, s) in dst.iter_mut().zip(frames) {
-                    *d = f64::from_le_bytes(s[..8].try_into().expect("8 bytes")) as f32;
-                }
-            }
+        for (d, frame) in dst.iter_mut().zip(bytes.chunks_exact(stride)) {
+            let s: &[u8; B] = frame[c * B..c * B + B].try_into().expect("B bytes");
+            *d = f(s);
         }
     }
 }

@@ -106,7 +106,9 @@ impl<const N: usize> Lanes<N> {
             for l in 0..N {
                 let v = input[l][i];
                 let x = if v.is_finite() { f64::from(v) } else { 0.0 };
-                let s0 = x - a[1] * s1[l] - a[2] * s2[l] - a[3] * s3[l] - a[4] * s4[l];
+                // The terms of older states first: only `a1·s1` waits on the previous sample, so
+                // the recursion's critical path is one multiply and one subtract.
+                let s0 = (x - a[4] * s4[l] - a[3] * s3[l] - a[2] * s2[l]) - a[1] * s1[l];
                 let y = b[0] * s0 + b[1] * s1[l] + b[2] * s2[l] + b[3] * s3[l] + b[4] * s4[l];
                 acc[l] += y * y;
                 s4[l] = s3[l];

@@ -235,7 +235,11 @@ impl Group {
         }
         for (i, ch) in chans.iter().enumerate() {
             let ch = &ch[..frames];
-            let clean: &[f32] = if ch.iter().all(|v| v.is_finite()) {
+            // A branch-free check (vectorises) rather than `all`, which stops at each sample.
+            let all_finite = ch
+                .chunks(4096)
+                .all(|c| c.iter().fold(true, |ok, v| ok & v.is_finite()));
+            let clean: &[f32] = if all_finite {
                 ch
             } else {
                 self.scratch.clear();
