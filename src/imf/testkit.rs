@@ -1,5 +1,7 @@
-//! Test-only writer of IMF-like audio track files (MXF OP1a, clip-wrapped Wave,
-//! ST 377-4 MCA labels) and helpers for temporary package directories.
+//! Test support, not a stable API: a writer of IMF-like audio track files (MXF OP1a,
+//! clip-wrapped Wave, ST 377-4 MCA labels), CPL and asset-map XML, and temporary package
+//! directories. Public (hidden) so that the integration tests can build packages.
+#![allow(missing_docs)]
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
