@@ -30,7 +30,9 @@ impl From<Error> for CrateError {
                 reason,
             } => ErrorKind::InvalidInput {
                 what: field,
-                expected: reason,
+                expected: reason
+                    .strip_prefix("must be ")
+                    .map_or(reason.clone(), str::to_string),
                 actual: value,
             },
             other => ErrorKind::Malformed(other.to_string()),

@@ -392,3 +392,20 @@ pub fn audio_descriptor_xml(channels: u32, bits: u32, labels: &[&str], lang: &st
     s.push_str("</r1:SubDescriptors></r0:WAVEPCMDescriptor></EssenceDescriptor>");
     s
 }
+
+/// `xml` (from [`cpl_xml`]) with another CPL `Id` and `ContentTitle`.
+pub fn with_cpl_id(xml: &str, id: &str, title: &str) -> String {
+    xml.replace(
+        "urn:uuid:cccccccc-0000-0000-0000-000000000001",
+        &format!("urn:uuid:{id}"),
+    )
+    .replace(
+        "<ContentTitle>Test Title</ContentTitle>",
+        &format!("<ContentTitle>{title}</ContentTitle>"),
+    )
+}
+
+/// The UUID text of a 16-byte track file id, as [`MxfSpec::track_file_id`] writes it.
+pub fn uuid_of(id: &[u8; 16]) -> String {
+    super::format_uuid(id)
+}

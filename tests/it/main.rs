@@ -1,5 +1,6 @@
 //! loudqc integration tests: one binary, one module per area.
 mod cli;
+mod imf;
 mod meter;
 mod reference;
 mod silero;
