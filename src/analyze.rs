@@ -80,6 +80,8 @@ pub struct Analysis {
     pub skipped_packets: u64,
     /// MCA labelling of the source (IMF), if any.
     pub mca: Option<crate::decode::McaInfo>,
+    /// Findings the source reported about its container (IMF core constraints).
+    pub container_findings: Vec<Finding>,
 }
 
 /// Decide the channel map: the user's, else the container's, else by count.
@@ -103,6 +105,7 @@ pub fn analyze_path(path: &Path, opts: &AnalyzeOptions) -> Result<Analysis> {
 pub fn analyze_source(mut source: Box<dyn AudioSource>, opts: &AnalyzeOptions) -> Result<Analysis> {
     let info = source.info().clone();
     let mca = source.mca();
+    let container_findings = source.container_findings();
     let map = resolve_map(&info, opts.channels.as_deref())?;
     let mut meter = Meter::new(info.sample_rate_hz, &map, &opts.meter)?;
 
@@ -148,6 +151,7 @@ pub fn analyze_source(mut source: Box<dyn AudioSource>, opts: &AnalyzeOptions) -
         measurements: meter.finish(),
         skipped_packets: skipped,
         mca,
+        container_findings,
     })
 }
 
@@ -169,6 +173,7 @@ pub fn report(file: &str, a: &Analysis, profile: &Profile) -> FileReport {
             .value(a.skipped_packets as f64, Some(0.0)),
         );
     }
+    findings.extend(a.container_findings.iter().cloned());
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     let non_finite = findings
         .iter()

@@ -102,6 +102,12 @@ pub trait AudioSource: Send {
     fn mca(&self) -> Option<McaInfo> {
         None
     }
+
+    /// QC findings about the container itself, known once it is opened (e.g. IMF core
+    /// constraints of an MXF track file). They go into the report with the loudness findings.
+    fn container_findings(&self) -> Vec<crate::spec::Finding> {
+        Vec::new()
+    }
 }
 
 /// Multichannel-audio (MCA, SMPTE ST 377-4) labelling of a stream, as IMF carries it.

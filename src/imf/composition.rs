@@ -399,14 +399,7 @@ fn plan_track(
     if let Some(a) = &plan.audio {
         let (_, unknown) = channel_map_of(&a.mca.labels, a.channels);
         if !unknown.is_empty() {
-            plan.findings.push(Finding::new(
-                codes::IMF_MCA_LABEL_UNKNOWN,
-                Severity::Issue,
-                format!(
-                    "unknown MCA channel label(s) {}: measured as X (weight 1.0)",
-                    unknown.join(", ")
-                ),
-            ));
+            plan.findings.push(super::source::unknown_labels_finding(&unknown));
         }
     }
     plan
@@ -735,7 +728,8 @@ impl AudioSource for CompositionSource {
     }
 }
 
-fn problem_finding(p: &Problem) -> Finding {
+/// A core-constraint problem as a blocker finding citing its rule.
+pub(crate) fn problem_finding(p: &Problem) -> Finding {
     Finding::new(
         p.code,
         Severity::Blocker,
@@ -901,9 +895,7 @@ pub fn check_plan(plan: &CompositionPlan, opts: &AnalyzeOptions) -> FileReport {
 /// file whose root element is `CompositionPlaylist`.
 pub fn is_imf_input(path: &Path) -> bool {
     if path.is_dir() {
-        return ["ASSETMAP.xml", "ASSETMAP"]
-            .iter()
-            .any(|n| path.join(n).is_file());
+        return has_assetmap(path);
     }
     let is_xml = path
         .extension()
@@ -913,6 +905,12 @@ pub fn is_imf_input(path: &Path) -> bool {
             roxmltree::Document::parse(&x)
                 .is_ok_and(|d| d.root_element().tag_name().name() == "CompositionPlaylist")
         })
+}
+
+fn has_assetmap(dir: &Path) -> bool {
+    ["ASSETMAP.xml", "ASSETMAP"]
+        .iter()
+        .any(|n| dir.join(n).is_file())
 }
 
 /// The package folder of an `--assetmap` value: the folder itself, or the folder of an
@@ -951,9 +949,7 @@ impl ImfBatch {
                 continue;
             }
             seen.push(key);
-            let has_map = ["ASSETMAP.xml", "ASSETMAP"]
-                .iter()
-                .any(|n| d.join(n).is_file());
+            let has_map = has_assetmap(&d);
             let explicit = assetmaps.iter().any(|a| package_dir(a) == d);
             if !has_map && !explicit {
                 continue; // a CPL file in a folder without asset map
@@ -968,6 +964,40 @@ impl ImfBatch {
     /// The merged index.
     pub fn index(&self) -> &AssetIndex {
         &self.index
+    }
+
+    /// The index plus the `.mxf` files of `dir` that no asset map lists, keyed by the track
+    /// file id of their headers.
+    fn with_sibling_track_files(&self, dir: &Path) -> AssetIndex {
+        let mut idx = self.index.clone();
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return idx;
+        };
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.is_file()
+                    && p.extension()
+                        .is_some_and(|e| e.eq_ignore_ascii_case("mxf"))
+            })
+            .collect();
+        files.sort();
+        for p in files {
+            let Ok(info) = MxfAudioInfo::read(&p) else {
+                continue; // not an audio track file (video, damaged): not ours to judge here
+            };
+            let (Some(id), Some(name)) = (info.track_file_id, p.file_name()) else {
+                continue;
+            };
+            idx.assets.entry(id.clone()).or_insert(super::AssetEntry {
+                id,
+                path: PathBuf::from(name),
+                root: dir.to_path_buf(),
+                is_packing_list: false,
+                chunk_count: 1,
+            });
+        }
+        idx
     }
 
     /// One error record per asset map that could not be read.
@@ -998,9 +1028,18 @@ impl ImfBatch {
         } else {
             vec![input.to_path_buf()]
         };
+        // A CPL file in a folder without an asset map: its sibling track files are found by the
+        // track file id in their headers (ST 2067-2 §5.1: the file package UMID).
+        let fallback;
+        let index = if !input.is_dir() && !has_assetmap(&package_dir(input)) {
+            fallback = self.with_sibling_track_files(&package_dir(input));
+            &fallback
+        } else {
+            &self.index
+        };
         let mut out = Vec::new();
         for c in cpls {
-            match CompositionPlan::for_cpl(&c, &self.index) {
+            match CompositionPlan::for_cpl(&c, index) {
                 Ok(plans) => out.extend(plans.into_iter().map(Ok)),
                 Err(e) => out.push(Err((c, e))),
             }

@@ -382,6 +382,18 @@ impl MxfAudioInfo {
             let h = h?;
             if is_partition(&h.key) {
                 partitions += 1;
+                // The header metadata is complete at the second partition: a file without a
+                // sound descriptor (a video track file) is rejected here rather than walked
+                // to its end.
+                let sound = md.sets.iter().any(|s| {
+                    matches!(
+                        s.kind,
+                        SET_WAVE_DESCRIPTOR | SET_AES3_DESCRIPTOR | SET_GENERIC_SOUND_DESCRIPTOR
+                    )
+                });
+                if partitions == 2 && !sound && !md.sets.is_empty() {
+                    return Err(Error::MissingMetadata("wave audio essence descriptor"));
+                }
                 continue;
             }
             let in_header = partitions == 1;

@@ -12,6 +12,7 @@ use std::path::Path;
 use crate::channels::{ChannelMap, MapSource, Position};
 use crate::decode::{AudioSource, Limits, McaInfo, StreamInfo};
 use crate::error::{Error as CrateError, ErrorKind, Result as CrateResult};
+use crate::spec::{Finding, Severity};
 
 use super::mxf::{MxfAudioInfo, MxfAudioReader};
 use super::Error;
@@ -24,6 +25,8 @@ impl From<Error> for CrateError {
                 format!("{context}: {source}"),
             )),
             Error::Unsupported(m) => ErrorKind::UnsupportedFormat(m),
+            // An MXF without a sound descriptor: a video or data track file.
+            Error::MissingMetadata("wave audio essence descriptor") => ErrorKind::NoAudioTrack,
             Error::InvalidValue {
                 field,
                 value,
@@ -169,4 +172,31 @@ impl AudioSource for MxfSource {
     fn mca(&self) -> Option<McaInfo> {
         Some(self.mca.clone())
     }
+
+    /// ST 2067-2 core constraints of the track file (bit depth, rate, wrapping, MCA labelling,
+    /// language, edit rate, container duration) and unknown MCA labels.
+    fn container_findings(&self) -> Vec<Finding> {
+        let i = self.reader.info();
+        let mut out: Vec<Finding> = super::check_track_file(i)
+            .iter()
+            .map(super::composition::problem_finding)
+            .collect();
+        let (_, unknown) = channel_map_of(&i.channel_labels, i.channels as usize);
+        if !unknown.is_empty() {
+            out.push(unknown_labels_finding(&unknown));
+        }
+        out
+    }
+}
+
+/// The finding for MCA labels loudqc does not know.
+pub(crate) fn unknown_labels_finding(unknown: &[String]) -> Finding {
+    Finding::new(
+        super::codes::IMF_MCA_LABEL_UNKNOWN,
+        Severity::Issue,
+        format!(
+            "unknown MCA channel label(s) {}: measured as X (weight 1.0)",
+            unknown.join(", ")
+        ),
+    )
 }

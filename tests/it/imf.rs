@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use loudqc::analyze::AnalyzeOptions;
 use loudqc::channels::{ChannelMap, MapSource, Position};
+use loudqc::decode::AudioSource;
 use loudqc::imf::testkit::{self, MxfSpec, Res, SegSpec};
 use loudqc::imf::{CompositionPlan, ImfBatch};
 use loudqc::meter::{Measurements, Meter, MeterConfig};
@@ -235,6 +236,34 @@ fn composition_is_sample_exact_across_segments_entry_points_and_repeats_2398() {
         "{:#?}",
         r.findings
     );
+
+    // The source itself: every sample in order, whatever the block sizes; seek is exact.
+    let batch = ImfBatch::new(&[d.path().to_path_buf()], &[]);
+    let plan = &CompositionPlan::for_cpl(&d.path().join(format!("CPL_{CPL_ID}.xml")), batch.index())
+        .unwrap()[0];
+    let mut src = plan.source().unwrap();
+    let mut got = vec![Vec::new(); 2];
+    let mut buf = Vec::new();
+    let mut rng = Rng::new(11);
+    loop {
+        let n = src.read(&mut buf, 1 + rng.below(70_000)).unwrap();
+        if n == 0 {
+            break;
+        }
+        for (g, b) in got.iter_mut().zip(&buf) {
+            assert_eq!(b.len(), n);
+            g.extend_from_slice(b);
+        }
+    }
+    assert!(got == expected, "composition samples differ from the concatenation");
+    for at in [0u64, 240_239, 240_240, 288_287, 384_384, 484_483, 584_583] {
+        src.seek(at).unwrap();
+        let n = src.read(&mut buf, 3).unwrap();
+        assert!(n >= 1);
+        assert_eq!(buf[1][0], expected[1][at as usize], "sample {at}");
+    }
+    src.seek(584_584).unwrap();
+    assert_eq!(src.read(&mut buf, 10).unwrap(), 0);
 
     // Binary, on the CPL file: the same numbers through JSON.
     let cpl = d.path().join(format!("CPL_{CPL_ID}.xml"));
@@ -709,5 +738,68 @@ fn imf_real_packages() {
         let t = &json_records(&o)[0];
         assert_eq!(t.loudness.as_ref().unwrap().integrated_lufs, l.integrated_lufs);
         assert_eq!(t.format.as_ref().unwrap().channel_map, f.channel_map);
+        assert!(t.findings.iter().all(|f| !f.code.starts_with("IMF_")), "{:#?}", t.findings);
+        // The picture track file is not audio: a clear error, found without reading it all.
+        let video = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("VIDEO_"))
+            .unwrap();
+        let o = run(&["check", "--format", "json", video.to_str().unwrap()]);
+        assert_eq!(code(&o), 2);
+        assert_eq!(json_records(&o)[0].error.as_ref().unwrap().kind, "no_audio_track");
     }
+}
+
+#[test]
+fn track_file_core_constraints_and_unknown_labels_are_findings() {
+    let d = tmp();
+    let sig = program(12, 2 * 48_000, 2);
+    // 16-bit, no language, a label loudqc does not know.
+    let raw: Vec<u8> = (0..sig[0].len())
+        .flat_map(|f| sig.iter().map(move |c| (c[f] * 32_767.0) as i16))
+        .flat_map(i16::to_le_bytes)
+        .collect();
+    let mut spec = MxfSpec::pcm24(2, raw);
+    spec.bits = 16;
+    spec.language = None;
+    spec.labels = vec!["chL".into(), "chXYZ".into()];
+    let p = d.path().join("A16.mxf");
+    std::fs::write(&p, testkit::write_mxf(&spec)).unwrap();
+    let o = run(&["check", "--format", "json", p.to_str().unwrap()]);
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    let r = &json_records(&o)[0];
+    assert_eq!(r.verdict, Verdict::Fail);
+    let f = r.format.as_ref().unwrap();
+    assert_eq!((f.codec.as_str(), f.bits_per_sample), ("pcm_s16le", Some(16)));
+    assert_eq!(f.channel_map, ["L", "X"]);
+    let find = |code: &str| r.findings.iter().find(|f| f.code == code).map(|f| f.message.clone());
+    assert_eq!(
+        find("IMF_AUDIO_BIT_DEPTH").as_deref(),
+        Some("audio must be 24-bit, found 16-bit (ST 2067-2:2016 §5.3.2.3)")
+    );
+    assert!(find("IMF_LANGUAGE_MISSING").unwrap().contains("§5.3.6.5"));
+    assert!(find("IMF_MCA_LABEL_UNKNOWN").unwrap().contains("chXYZ"));
+}
+
+#[test]
+fn cpl_file_without_asset_map_finds_sibling_track_files_by_header_id() {
+    let d = tmp();
+    let a = write_track(d.path(), "some_name.mxf", TF_A, &program(13, 48_000, 2));
+    let segs: Vec<SegSpec> = vec![(
+        image(24),
+        vec![res(Some("48000 1"), 48_000, 0, 48_000, 1, TF_A)],
+        vec![],
+    )];
+    let cpl = d.path().join("my_cpl.xml");
+    std::fs::write(&cpl, testkit::cpl_xml(NS16, "24 1", &segs, &stereo_descriptor())).unwrap();
+    let o = run(&["check", "--format", "json", cpl.to_str().unwrap()]);
+    let recs = json_records(&o);
+    assert_eq!(recs.len(), 1, "{}", stderr(&o));
+    assert_same(&recs[0], &meter(&a, &ChannelMap::from_count(2)));
+    let c = recs[0].composition.as_ref().unwrap();
+    assert_eq!(
+        c.track_files[0].path.as_deref(),
+        Some(d.path().join("some_name.mxf").to_str().unwrap())
+    );
 }
