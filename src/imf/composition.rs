@@ -343,8 +343,7 @@ fn plan_track(
         .find(|(id, _)| present.contains_key(id))
         .map(|(id, _)| id.clone());
     place_markers(&mut plan, cpl);
-    let Some((first_id, first)) = first_id.and_then(|id| present.get(&id).map(|i| (id, i)))
-    else {
+    let Some((first_id, first)) = first_id.and_then(|id| present.get(&id).map(|i| (id, i))) else {
         if plan.missing.is_empty() && plan.fatal.is_none() {
             plan.fatal = Some((
                 "malformed".into(),
@@ -399,7 +398,8 @@ fn plan_track(
     if let Some(a) = &plan.audio {
         let (_, unknown) = channel_map_of(&a.mca.labels, a.channels);
         if !unknown.is_empty() {
-            plan.findings.push(super::source::unknown_labels_finding(&unknown));
+            plan.findings
+                .push(super::source::unknown_labels_finding(&unknown));
         }
     }
     plan
@@ -452,9 +452,7 @@ fn build_audio(
                 s.resource_id, cpl.id
             ));
         };
-        let path = index
-            .resolve(&s.track_file_id)
-            .map_err(|e| e.to_string())?;
+        let path = index.resolve(&s.track_file_id).map_err(|e| e.to_string())?;
         resources.push(PlannedResource {
             resource_id: s.resource_id,
             segment_index: s.segment_index,
@@ -975,11 +973,7 @@ impl ImfBatch {
         };
         let mut files: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.is_file()
-                    && p.extension()
-                        .is_some_and(|e| e.eq_ignore_ascii_case("mxf"))
-            })
+            .filter(|p| p.is_file() && p.extension().is_some_and(|e| e.eq_ignore_ascii_case("mxf")))
             .collect();
         files.sort();
         for p in files {

@@ -31,12 +31,12 @@ pub mod testkit;
 mod tests;
 
 pub use assetmap::{find_cpls, AssetEntry, AssetIndex, PackingList, PklAsset};
+pub use composition::{
+    check_plan, is_imf_input, CompositionPlan, CompositionSource, ImfBatch, MarkedRange,
+};
 pub use cpl::{
     AudioSpan, Cpl, CplAudioDescriptor, Marker, Rational, Resource, Seconds, Segment, Sequence,
     SequenceKind,
-};
-pub use composition::{
-    check_plan, is_imf_input, CompositionPlan, CompositionSource, ImfBatch, MarkedRange,
 };
 pub use mxf::{MxfAudioInfo, MxfAudioReader};
 pub use source::{channel_map_of, position_of_mca_label, MxfSource};

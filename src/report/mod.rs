@@ -30,6 +30,26 @@
 //! }
 //! ```
 //!
+//! IMF (additive fields): an MXF audio track file or a composition adds
+//! `"format": {..., "mca": {"soundfield": "sg51", "language": "en", "labels": ["chL", ...]}}`.
+//! A composition (`loudqc check IMP_FOLDER` or `CPL.xml`) gives one object per (CPL, main audio
+//! sequence), `file` being the CPL, with
+//!
+//! ```text
+//! "composition": {"cpl_id": "...", "cpl_title": "...", "cpl_path": "...", "edit_rate": "24000/1001",
+//!                 "track_id": "...", "language": "en", "soundfield": "sg51", "complete": true,
+//!                 "missing_track_files": [], "track_files": [{"id": "...", "path": "..."}],
+//!                 "segments": 2, "resources": 3, "duration_s": 2700.0,
+//!                 "excluded": [{"kind": "bars_and_tone", "start_s": 0.0, "end_s": 30.0}],
+//!                 "ident_ranges": [{"kind": "company_logo", "start_s": 30.0, "end_s": 40.0}],
+//!                 "markers": [{"label": "FFBT", "at_s": 0.0}, ...]}
+//! ```
+//!
+//! `excluded` ranges are left out of the loudness and peak readings; times are composition
+//! time. An incomplete composition has `"verdict": "error"` with
+//! `"error": {"kind": "incomplete_composition", ...}`. Both objects are absent (not `null`) for
+//! plain files.
+//!
 //! Units are in the field names (`_lufs`, `_lu`, `_dbfs`, `_dbtp`, `_s`, `_hz`). A value that
 //! could not be measured (silence, input too short) is `null`, and `loudness.null_reasons` says
 //! why — never `-inf` or `NaN`. A file that could not be analysed has `"verdict": "error"`,

@@ -83,7 +83,14 @@ fn write_track(dir: &Path, name: &str, tf: &str, planar: &[Vec<f32>]) -> Vec<Vec
     decoded
 }
 
-fn res(er: Option<&'static str>, intrinsic: u64, entry: u64, dur: u64, rep: u64, tf: &'static str) -> Res {
+fn res(
+    er: Option<&'static str>,
+    intrinsic: u64,
+    entry: u64,
+    dur: u64,
+    rep: u64,
+    tf: &'static str,
+) -> Res {
     Res {
         edit_rate: er,
         intrinsic,
@@ -133,7 +140,10 @@ fn assert_same(r: &FileReport, m: &Measurements) {
     assert_eq!(l.integrated_lufs, m.integrated_lufs, "integrated");
     assert_eq!(l.loudness_range_lu, m.loudness_range_lu, "lra");
     assert_eq!(l.max_momentary_lufs, m.max_momentary_lufs, "max momentary");
-    assert_eq!(l.max_short_term_lufs, m.max_short_term_lufs, "max short-term");
+    assert_eq!(
+        l.max_short_term_lufs, m.max_short_term_lufs,
+        "max short-term"
+    );
     assert_eq!(l.sample_peak_dbfs, m.sample_peak_dbfs, "sample peak");
     assert_eq!(l.true_peak_dbtp, m.true_peak_dbtp, "true peak");
     assert_eq!(
@@ -150,7 +160,11 @@ fn write_package(dir: &Path, cpls: &[(&str, String)], tracks: &[(&str, &str)]) {
         assets.push((id, name));
     }
     assets.extend_from_slice(tracks);
-    std::fs::write(dir.join("ASSETMAP.xml"), testkit::assetmap_xml(&assets, None)).unwrap();
+    std::fs::write(
+        dir.join("ASSETMAP.xml"),
+        testkit::assetmap_xml(&assets, None),
+    )
+    .unwrap();
 }
 
 fn check_dir(dir: &Path, assetmaps: &[PathBuf]) -> Vec<FileReport> {
@@ -191,7 +205,11 @@ fn composition_is_sample_exact_across_segments_entry_points_and_repeats_2398() {
         ),
     ];
     let xml = testkit::cpl_xml(NS16, "24000 1001", &segs, &stereo_descriptor());
-    write_package(d.path(), &[(CPL_ID, xml)], &[(TF_A, "A.mxf"), (TF_B, "B.mxf")]);
+    write_package(
+        d.path(),
+        &[(CPL_ID, xml)],
+        &[(TF_A, "A.mxf"), (TF_B, "B.mxf")],
+    );
 
     let b0 = slice(&b, 0, 48_048);
     let a1 = slice(&a, 7, 100_107);
@@ -225,7 +243,10 @@ fn composition_is_sample_exact_across_segments_entry_points_and_repeats_2398() {
     assert_eq!(c.language.as_deref(), Some("en"));
     assert_eq!(c.soundfield.as_deref(), Some("sgST"));
     assert_eq!(
-        c.track_files.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(),
+        c.track_files
+            .iter()
+            .map(|t| t.id.as_str())
+            .collect::<Vec<_>>(),
         [TF_A, TF_B]
     );
     let f = r.format.as_ref().unwrap();
@@ -239,8 +260,9 @@ fn composition_is_sample_exact_across_segments_entry_points_and_repeats_2398() {
 
     // The source itself: every sample in order, whatever the block sizes; seek is exact.
     let batch = ImfBatch::new(&[d.path().to_path_buf()], &[]);
-    let plan = &CompositionPlan::for_cpl(&d.path().join(format!("CPL_{CPL_ID}.xml")), batch.index())
-        .unwrap()[0];
+    let plan =
+        &CompositionPlan::for_cpl(&d.path().join(format!("CPL_{CPL_ID}.xml")), batch.index())
+            .unwrap()[0];
     let mut src = plan.source().unwrap();
     let mut got = vec![Vec::new(); 2];
     let mut buf = Vec::new();
@@ -255,7 +277,10 @@ fn composition_is_sample_exact_across_segments_entry_points_and_repeats_2398() {
             g.extend_from_slice(b);
         }
     }
-    assert!(got == expected, "composition samples differ from the concatenation");
+    assert!(
+        got == expected,
+        "composition samples differ from the concatenation"
+    );
     for at in [0u64, 240_239, 240_240, 288_287, 384_384, 484_483, 584_583] {
         src.seek(at).unwrap();
         let n = src.read(&mut buf, 3).unwrap();
@@ -317,7 +342,11 @@ fn markers_exclude_bars_and_tone_and_report_logo_ranges_2997() {
         ranges,
         [
             ("bars_and_tone", 0.0, 60.0 * 1001.0 / 30_000.0),
-            ("head_slate", 90.0 * 1001.0 / 30_000.0, 95.0 * 1001.0 / 30_000.0)
+            (
+                "head_slate",
+                90.0 * 1001.0 / 30_000.0,
+                95.0 * 1001.0 / 30_000.0
+            )
         ]
     );
     let idents: Vec<(&str, f64, f64)> = c
@@ -327,17 +356,27 @@ fn markers_exclude_bars_and_tone_and_report_logo_ranges_2997() {
         .collect();
     assert_eq!(
         idents,
-        [("company_logo", 60.0 * 1001.0 / 30_000.0, 90.0 * 1001.0 / 30_000.0)]
+        [(
+            "company_logo",
+            60.0 * 1001.0 / 30_000.0,
+            90.0 * 1001.0 / 30_000.0
+        )]
     );
     assert_eq!(c.markers.len(), 8);
     let has = |code: &str| r.findings.iter().find(|f| f.code == code);
     let info = has("IMF_EXCLUDED_FROM_LOUDNESS").expect("exclusion said");
     assert!(
-        info.message.contains("bars and tone 00:00:00.000–00:00:02.002"),
+        info.message
+            .contains("bars and tone 00:00:00.000–00:00:02.002"),
         "{}",
         info.message
     );
-    assert_close("excluded seconds", info.value.unwrap(), 104_104.0 / 48_000.0, 1e-12);
+    assert_close(
+        "excluded seconds",
+        info.value.unwrap(),
+        104_104.0 / 48_000.0,
+        1e-12,
+    );
     // FFDL without LFDL: said, not used.
     let unpaired = has("IMF_MARKER_UNPAIRED").expect("unpaired marker");
     assert!(unpaired.message.contains("FFDL"), "{}", unpaired.message);
@@ -370,9 +409,7 @@ fn ident_swap_cpl_measures_what_the_viewer_hears() {
     let d = tmp();
     // The episode (10 s) and a loud ident track (5 s).
     let ep = write_track(d.path(), "EP.mxf", TF_A, &program(4, 10 * 48_000, 2));
-    let loud: Vec<Vec<f32>> = (0..2)
-        .map(|_| sine(RATE, 1000.0, -6.0, 5.0))
-        .collect();
+    let loud: Vec<Vec<f32>> = (0..2).map(|_| sine(RATE, 1000.0, -6.0, 5.0)).collect();
     let id = write_track(d.path(), "IDENT.mxf", TF_B, &loud);
     let (ne, ni) = (ep[0].len() as u64, id[0].len() as u64);
     // 24 fps: one frame = 2000 samples; 10 s = 240 frames. The new version swaps the ident in
@@ -434,8 +471,7 @@ fn ident_swap_cpl_measures_what_the_viewer_hears() {
 }
 
 #[test]
-fn missing_track_file_makes_the_composition_incomplete_until_the_supplemental_package_is_given()
-{
+fn missing_track_file_makes_the_composition_incomplete_until_the_supplemental_package_is_given() {
     let orig = tmp();
     let supp = tmp();
     let a = write_track(orig.path(), "A.mxf", TF_A, &program(5, 2 * 48_000, 2));
@@ -452,14 +488,24 @@ fn missing_track_file_makes_the_composition_incomplete_until_the_supplemental_pa
         vec![],
     )];
     let xml = testkit::cpl_xml(NS16, "24 1", &segs, &stereo_descriptor());
-    write_package(orig.path(), &[(CPL_ID, xml)], &[(TF_A, "A.mxf"), (TF_B, "B_gone.mxf")]);
+    write_package(
+        orig.path(),
+        &[(CPL_ID, xml)],
+        &[(TF_A, "A.mxf"), (TF_B, "B_gone.mxf")],
+    );
 
     let recs = check_dir(orig.path(), &[]);
     let r = &recs[0];
     assert_eq!(r.verdict, Verdict::Error);
     let e = r.error.as_ref().unwrap();
     assert_eq!(e.kind, "incomplete_composition");
-    for s in [TF_B, TF_C, CPL_ID, "B_gone.mxf", "not listed in any asset map"] {
+    for s in [
+        TF_B,
+        TF_C,
+        CPL_ID,
+        "B_gone.mxf",
+        "not listed in any asset map",
+    ] {
         assert!(e.message.contains(s), "{s} not in {}", e.message);
     }
     let c_rep = r.composition.as_ref().unwrap();
@@ -476,7 +522,11 @@ fn missing_track_file_makes_the_composition_incomplete_until_the_supplemental_pa
     // Binary: exit 2, the problem on stderr.
     let o = run(&["check", orig.path().to_str().unwrap()]);
     assert_eq!(code(&o), 2);
-    assert!(stdout(&o).contains("INCOMPLETE: missing track file(s)"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("INCOMPLETE: missing track file(s)"),
+        "{}",
+        stdout(&o)
+    );
 
     // With the supplemental package (B added there too) it is measured as a whole.
     let b = write_track(supp.path(), "B.mxf", TF_B, &program(7, 48_000, 2));
@@ -570,7 +620,14 @@ fn mca_labels_give_the_5_1_weights() {
         stdout(&o)
     );
     // --channels still overrides.
-    let o = run(&["check", "--format", "json", "--channels", "L,R,C,LFE,Ls,Rs", p.to_str().unwrap()]);
+    let o = run(&[
+        "check",
+        "--format",
+        "json",
+        "--channels",
+        "L,R,C,LFE,Ls,Rs",
+        p.to_str().unwrap(),
+    ]);
     assert_same(&json_records(&o)[0], &{
         let mut m = ChannelMap::from_count(6);
         m.source = MapSource::User;
@@ -606,14 +663,30 @@ fn core_constraint_findings_cite_their_rules() {
         "{:#?}",
         r.findings
     );
-    assert!(has("IMF_SEQUENCE_DURATION", "equal durations (ST 2067-3:2016 §6.9)"), "{:#?}", r.findings);
-    assert!(has("IMF_DESCRIPTOR_MISMATCH", "language"), "{:#?}", r.findings);
     assert!(
-        r.findings.iter().all(|f| !f.code.starts_with("IMF_") || f.message.contains("(ST ") || f.severity != loudqc::Severity::Blocker),
+        has(
+            "IMF_SEQUENCE_DURATION",
+            "equal durations (ST 2067-3:2016 §6.9)"
+        ),
         "{:#?}",
         r.findings
     );
-    assert_same(r, &meter(&slice(&a, 4_000, 96_000), &ChannelMap::from_count(2)));
+    assert!(
+        has("IMF_DESCRIPTOR_MISMATCH", "language"),
+        "{:#?}",
+        r.findings
+    );
+    assert!(
+        r.findings.iter().all(|f| !f.code.starts_with("IMF_")
+            || f.message.contains("(ST ")
+            || f.severity != loudqc::Severity::Blocker),
+        "{:#?}",
+        r.findings
+    );
+    assert_same(
+        r,
+        &meter(&slice(&a, 4_000, 96_000), &ChannelMap::from_count(2)),
+    );
     assert_eq!(n, 96_000);
 
     // A resource reading past the end of its track file cannot be played: error, not panic.
@@ -627,7 +700,11 @@ fn core_constraint_findings_cite_their_rules() {
     let r = &check_dir(d.path(), &[])[0];
     assert_eq!(r.verdict, Verdict::Error);
     assert!(
-        r.error.as_ref().unwrap().message.contains("reads samples 48000..144000 of track file"),
+        r.error
+            .as_ref()
+            .unwrap()
+            .message
+            .contains("reads samples 48000..144000 of track file"),
         "{:?}",
         r.error
     );
@@ -640,7 +717,11 @@ fn hostile_mxf_is_a_clear_error_through_the_binary() {
     let (raw, _) = pcm24(&program(10, 4800, 2));
     let good = testkit::write_mxf(&MxfSpec::pcm24(2, raw.clone()));
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
-        ("truncated.mxf", good[..good.len() - 5000].to_vec(), "runs past end of file"),
+        (
+            "truncated.mxf",
+            good[..good.len() - 5000].to_vec(),
+            "runs past end of file",
+        ),
         (
             "ber.mxf",
             {
@@ -677,7 +758,11 @@ fn hostile_mxf_is_a_clear_error_through_the_binary() {
         assert_eq!(code(&o), 2, "{name}");
         let r = &json_records(&o)[0];
         let e = r.error.as_ref().unwrap();
-        assert!(e.message.contains(text) && e.message.contains(name), "{name}: {}", e.message);
+        assert!(
+            e.message.contains(text) && e.message.contains(name),
+            "{name}: {}",
+            e.message
+        );
         assert!(!stderr(&o).contains("panicked"), "{name}: {}", stderr(&o));
     }
 }
@@ -714,7 +799,12 @@ fn imf_real_packages() {
         let c = r.composition.as_ref().unwrap();
         eprintln!(
             "{pkg}: cpl {} frames {} I {:?} TP {:?} SP {:?} map {:?}",
-            c.cpl_id, f.frames, l.integrated_lufs, l.true_peak_dbtp, l.sample_peak_dbfs, f.channel_map
+            c.cpl_id,
+            f.frames,
+            l.integrated_lufs,
+            l.true_peak_dbtp,
+            l.sample_peak_dbfs,
+            f.channel_map
         );
         assert_eq!(f.frames, frames, "{pkg}");
         assert_eq!(f.mca.as_ref().unwrap().labels, labels, "{pkg}");
@@ -732,22 +822,42 @@ fn imf_real_packages() {
         let mxf = std::fs::read_dir(&dir)
             .unwrap()
             .map(|e| e.unwrap().path())
-            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("AUDIO_"))
+            .find(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("AUDIO_")
+            })
             .unwrap();
         let o = run(&["check", "--format", "json", mxf.to_str().unwrap()]);
         let t = &json_records(&o)[0];
-        assert_eq!(t.loudness.as_ref().unwrap().integrated_lufs, l.integrated_lufs);
+        assert_eq!(
+            t.loudness.as_ref().unwrap().integrated_lufs,
+            l.integrated_lufs
+        );
         assert_eq!(t.format.as_ref().unwrap().channel_map, f.channel_map);
-        assert!(t.findings.iter().all(|f| !f.code.starts_with("IMF_")), "{:#?}", t.findings);
+        assert!(
+            t.findings.iter().all(|f| !f.code.starts_with("IMF_")),
+            "{:#?}",
+            t.findings
+        );
         // The picture track file is not audio: a clear error, found without reading it all.
         let video = std::fs::read_dir(&dir)
             .unwrap()
             .map(|e| e.unwrap().path())
-            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("VIDEO_"))
+            .find(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("VIDEO_")
+            })
             .unwrap();
         let o = run(&["check", "--format", "json", video.to_str().unwrap()]);
         assert_eq!(code(&o), 2);
-        assert_eq!(json_records(&o)[0].error.as_ref().unwrap().kind, "no_audio_track");
+        assert_eq!(
+            json_records(&o)[0].error.as_ref().unwrap().kind,
+            "no_audio_track"
+        );
     }
 }
 
@@ -771,9 +881,17 @@ fn track_file_core_constraints_and_unknown_labels_are_findings() {
     let r = &json_records(&o)[0];
     assert_eq!(r.verdict, Verdict::Fail);
     let f = r.format.as_ref().unwrap();
-    assert_eq!((f.codec.as_str(), f.bits_per_sample), ("pcm_s16le", Some(16)));
+    assert_eq!(
+        (f.codec.as_str(), f.bits_per_sample),
+        ("pcm_s16le", Some(16))
+    );
     assert_eq!(f.channel_map, ["L", "X"]);
-    let find = |code: &str| r.findings.iter().find(|f| f.code == code).map(|f| f.message.clone());
+    let find = |code: &str| {
+        r.findings
+            .iter()
+            .find(|f| f.code == code)
+            .map(|f| f.message.clone())
+    };
     assert_eq!(
         find("IMF_AUDIO_BIT_DEPTH").as_deref(),
         Some("audio must be 24-bit, found 16-bit (ST 2067-2:2016 §5.3.2.3)")
@@ -792,7 +910,11 @@ fn cpl_file_without_asset_map_finds_sibling_track_files_by_header_id() {
         vec![],
     )];
     let cpl = d.path().join("my_cpl.xml");
-    std::fs::write(&cpl, testkit::cpl_xml(NS16, "24 1", &segs, &stereo_descriptor())).unwrap();
+    std::fs::write(
+        &cpl,
+        testkit::cpl_xml(NS16, "24 1", &segs, &stereo_descriptor()),
+    )
+    .unwrap();
     let o = run(&["check", "--format", "json", cpl.to_str().unwrap()]);
     let recs = json_records(&o);
     assert_eq!(recs.len(), 1, "{}", stderr(&o));
@@ -802,4 +924,63 @@ fn cpl_file_without_asset_map_finds_sibling_track_files_by_header_id() {
         c.track_files[0].path.as_deref(),
         Some(d.path().join("some_name.mxf").to_str().unwrap())
     );
+}
+
+#[test]
+fn one_record_per_audio_sequence_with_its_language() {
+    let d = tmp();
+    let en = write_track(d.path(), "EN.mxf", TF_A, &program(14, 48_000, 2));
+    let (raw, fr) = pcm24(&program(15, 48_000, 2));
+    let mut spec = MxfSpec::pcm24(2, raw);
+    spec.track_file_id = id_bytes(TF_B);
+    spec.language = Some("fr".into());
+    std::fs::write(d.path().join("FR.mxf"), testkit::write_mxf(&spec)).unwrap();
+    let segs: Vec<SegSpec> = vec![(
+        image(24),
+        vec![res(Some("48000 1"), 48_000, 0, 48_000, 1, TF_A)],
+        vec![],
+    )];
+    let fr_seq = format!(
+        "<cc:MainAudioSequence xmlns:cc=\"http://www.smpte-ra.org/schemas/2067-2/2016\"><Id>urn:uuid:1d000000-0000-0000-0000-000000000004</Id><TrackId>urn:uuid:7a000000-0000-0000-0000-000000000004</TrackId><ResourceList><Resource xsi:type=\"TrackFileResourceType\"><Id>urn:uuid:00000000-0000-0000-0009-000000000001</Id><EditRate>48000 1</EditRate><IntrinsicDuration>48000</IntrinsicDuration><SourceEncoding>urn:uuid:dddddddd-0000-0000-0000-000000000002</SourceEncoding><TrackFileId>urn:uuid:{TF_B}</TrackFileId></Resource></ResourceList></cc:MainAudioSequence>"
+    );
+    let fr_desc = testkit::audio_descriptor_xml(2, 24, &["chL", "chR"], "fr").replace(
+        "dddddddd-0000-0000-0000-000000000001",
+        "dddddddd-0000-0000-0000-000000000002",
+    );
+    let xml = testkit::cpl_xml(NS16, "24 1", &segs, &(stereo_descriptor() + &fr_desc)).replacen(
+        "</cc:MainAudioSequence>",
+        &format!("</cc:MainAudioSequence>{fr_seq}"),
+        1,
+    );
+    write_package(
+        d.path(),
+        &[(CPL_ID, xml)],
+        &[(TF_A, "EN.mxf"), (TF_B, "FR.mxf")],
+    );
+    let recs = check_dir(d.path(), &[]);
+    assert_eq!(recs.len(), 2);
+    let got: Vec<(&str, Option<&str>)> = recs
+        .iter()
+        .map(|r| {
+            let c = r.composition.as_ref().unwrap();
+            (c.track_id.as_str(), c.language.as_deref())
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (AUDIO_TRACK, Some("en")),
+            ("7a000000-0000-0000-0000-000000000004", Some("fr"))
+        ]
+    );
+    let map = ChannelMap::from_count(2);
+    assert_same(&recs[0], &meter(&en, &map));
+    assert_same(&recs[1], &meter(&fr, &map));
+    for r in &recs {
+        assert!(
+            r.findings.iter().all(|f| !f.code.starts_with("IMF_")),
+            "{:#?}",
+            r.findings
+        );
+    }
 }
