@@ -46,6 +46,10 @@ pub const MARKER_RANGES: [(&str, &str, &str, bool); 5] = [
     ("FFDL", "LFDL", "distribution_logo", false),
 ];
 
+/// Longest audio sequence measured, seconds (one week): a hostile `RepeatCount` must not make
+/// loudqc read for years.
+pub const MAX_COMPOSITION_S: u64 = 7 * 24 * 3600;
+
 /// A marked stretch of the composition: from the first frame marker to the end of the last
 /// frame marker's frame, in exact seconds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -466,6 +470,13 @@ fn build_audio(
         at = end;
     }
     let total = at;
+    if total / u64::from(rate) > MAX_COMPOSITION_S {
+        return Err(format!(
+            "audio sequence {track_id} of cpl {} lasts {} s (repeat counts?), over the {MAX_COMPOSITION_S} s loudqc measures",
+            cpl.id,
+            total / u64::from(rate)
+        ));
+    }
     // Program = [0, total) minus the excluded ranges.
     let mut cut: Vec<(u64, u64)> = plan
         .excluded

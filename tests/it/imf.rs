@@ -709,6 +709,33 @@ fn core_constraint_findings_cite_their_rules() {
         r.error
     );
     assert!(r.findings.iter().any(|f| f.code == "IMF_RESOURCE_RANGE"));
+
+    // A hostile repeat count: a clear error, not years of reading.
+    let segs: Vec<SegSpec> = vec![(
+        image(1_000_000_000_000),
+        vec![res(
+            Some("48000 1"),
+            96_000,
+            0,
+            2000,
+            1_000_000_000_000,
+            TF_A,
+        )],
+        vec![],
+    )];
+    let xml = testkit::cpl_xml(NS16, "24 1", &segs, &stereo_descriptor());
+    write_package(d.path(), &[(CPL_ID, xml)], &[(TF_A, "A.mxf")]);
+    let r = &check_dir(d.path(), &[])[0];
+    assert_eq!(r.verdict, Verdict::Error);
+    assert!(
+        r.error
+            .as_ref()
+            .unwrap()
+            .message
+            .contains("over the 604800 s loudqc measures"),
+        "{:?}",
+        r.error
+    );
 }
 
 #[test]
