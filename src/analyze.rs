@@ -28,6 +28,9 @@ pub struct AnalyzeOptions {
     pub channels: Option<String>,
     /// Meter options.
     pub meter: MeterConfig,
+    /// Extra IMF asset maps (package folders or ASSETMAP files) used to find the track files
+    /// of compositions: supplemental packages (`--assetmap`).
+    pub assetmaps: Vec<std::path::PathBuf>,
 }
 
 impl Default for AnalyzeOptions {
@@ -36,6 +39,7 @@ impl Default for AnalyzeOptions {
             profile: Profile::streaming(),
             channels: None,
             meter: MeterConfig::default(),
+            assetmaps: Vec::new(),
         }
     }
 }
@@ -56,6 +60,11 @@ impl AnalyzeOptions {
         self.meter = meter;
         self
     }
+    /// Use these extra IMF asset maps (supplemental packages).
+    pub fn with_assetmaps(mut self, assetmaps: Vec<std::path::PathBuf>) -> Self {
+        self.assetmaps = assetmaps;
+        self
+    }
 }
 
 /// The measurements of one stream, with what it was.
@@ -69,6 +78,10 @@ pub struct Analysis {
     pub measurements: Measurements,
     /// Packets skipped by the decoder.
     pub skipped_packets: u64,
+    /// MCA labelling of the source (IMF), if any.
+    pub mca: Option<crate::decode::McaInfo>,
+    /// Findings the source reported about its container (IMF core constraints).
+    pub container_findings: Vec<Finding>,
 }
 
 /// Decide the channel map: the user's, else the container's, else by count.
@@ -91,6 +104,8 @@ pub fn analyze_path(path: &Path, opts: &AnalyzeOptions) -> Result<Analysis> {
 /// Measure an opened source to its end.
 pub fn analyze_source(mut source: Box<dyn AudioSource>, opts: &AnalyzeOptions) -> Result<Analysis> {
     let info = source.info().clone();
+    let mca = source.mca();
+    let container_findings = source.container_findings();
     let map = resolve_map(&info, opts.channels.as_deref())?;
     let mut meter = Meter::new(info.sample_rate_hz, &map, &opts.meter)?;
 
@@ -135,6 +150,8 @@ pub fn analyze_source(mut source: Box<dyn AudioSource>, opts: &AnalyzeOptions) -
         map,
         measurements: meter.finish(),
         skipped_packets: skipped,
+        mca,
+        container_findings,
     })
 }
 
@@ -156,6 +173,7 @@ pub fn report(file: &str, a: &Analysis, profile: &Profile) -> FileReport {
             .value(a.skipped_packets as f64, Some(0.0)),
         );
     }
+    findings.extend(a.container_findings.iter().cloned());
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     let non_finite = findings
         .iter()
@@ -190,6 +208,7 @@ pub fn report(file: &str, a: &Analysis, profile: &Profile) -> FileReport {
         bits_per_sample: a.info.bits_per_sample,
         duration_s: m.duration_s(),
         frames: m.frames,
+        mca: a.mca.clone(),
     };
     let loudness = LoudnessReport {
         integrated_lufs: m.integrated_lufs,
@@ -218,6 +237,7 @@ pub fn report(file: &str, a: &Analysis, profile: &Profile) -> FileReport {
         findings,
         verdict,
         error,
+        composition: None,
     }
 }
 

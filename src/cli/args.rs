@@ -37,7 +37,8 @@ pub enum OutputFormat {
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
-    /// Audio files (WAV/BWF/RF64, FLAC, AIFF, …).
+    /// Audio files (WAV/BWF/RF64, FLAC, AIFF, IMF audio track files .mxf, …), IMF package
+    /// folders (every CPL's main audio sequences) or IMF CPL files.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
@@ -68,6 +69,11 @@ pub struct CheckArgs {
     /// Channel map overriding the file's, e.g. L,R,C,LFE,Ls,Rs (labels: M L R C LFE Ls Rs Lss Rss Lrs Rrs Cs Lc Rc Top X).
     #[arg(long, value_name = "LIST")]
     pub channels: Option<String>,
+
+    /// An extra IMF package (folder or its ASSETMAP file) whose track files compositions may
+    /// use: supplemental packages. Repeatable.
+    #[arg(long, value_name = "PATH")]
+    pub assetmap: Vec<PathBuf>,
 
     /// Files checked at once (default: one per core).
     #[arg(long, short = 'j', value_name = "N")]
@@ -114,7 +120,8 @@ impl CheckArgs {
         let opts = AnalyzeOptions::default()
             .with_profile(profile)
             .with_channels(self.channels)
-            .with_meter(MeterConfig::default());
+            .with_meter(MeterConfig::default())
+            .with_assetmaps(self.assetmap);
         Ok((opts, self.files, self.format, jobs))
     }
 }

@@ -13,6 +13,7 @@ use clap::Parser;
 use rayon::prelude::*;
 
 use loudqc::analyze::{check_path, AnalyzeOptions};
+use loudqc::imf::{is_imf_input, ImfBatch};
 use loudqc::report::{json, text, FileReport, Verdict};
 
 use args::{Cli, Command, OutputFormat};
@@ -53,9 +54,27 @@ fn check(
             return ExitCode::from(2);
         }
     };
-    // Files are checked in parallel; reports are printed in input order.
-    let reports: Vec<FileReport> =
-        pool.install(|| files.par_iter().map(|f| check_path(f, opts)).collect());
+    // IMF packages and CPLs: one asset index over every package given (supplemental packages).
+    let imf = ImfBatch::new(files, &opts.assetmaps);
+    // Files are checked in parallel; reports are printed in input order. An IMF input gives
+    // one report per (CPL, audio sequence).
+    let per_input: Vec<Vec<FileReport>> = pool.install(|| {
+        files
+            .par_iter()
+            .map(|f| {
+                if is_imf_input(f) {
+                    imf.check(f, opts)
+                } else {
+                    vec![check_path(f, opts)]
+                }
+            })
+            .collect()
+    });
+    let reports: Vec<FileReport> = imf
+        .assetmap_errors(&opts.profile)
+        .into_iter()
+        .chain(per_input.into_iter().flatten())
+        .collect();
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let mut worst = 0u8;

@@ -96,6 +96,29 @@ pub trait AudioSource: Send {
     fn skipped_packets(&self) -> u64 {
         0
     }
+
+    /// The SMPTE ST 377-4 multichannel-audio labelling of the stream (IMF track files and
+    /// compositions), if it has one.
+    fn mca(&self) -> Option<McaInfo> {
+        None
+    }
+
+    /// QC findings about the container itself, known once it is opened (e.g. IMF core
+    /// constraints of an MXF track file). They go into the report with the loudness findings.
+    fn container_findings(&self) -> Vec<crate::spec::Finding> {
+        Vec::new()
+    }
+}
+
+/// Multichannel-audio (MCA, SMPTE ST 377-4) labelling of a stream, as IMF carries it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct McaInfo {
+    /// MCA tag symbol of the soundfield group, e.g. `sgST` (stereo), `sg51` (5.1).
+    pub soundfield: Option<String>,
+    /// RFC 5646 spoken language, e.g. `en`.
+    pub language: Option<String>,
+    /// MCA tag symbols of the channels in file order, e.g. `["chL", "chR"]`.
+    pub labels: Vec<String>,
 }
 
 /// Open a file for decoding: loudqc's RIFF reader for PCM/float WAV, BWF and RF64, Symphonia
@@ -114,10 +137,19 @@ fn open_inner(path: &Path) -> Result<Box<dyn AudioSource>> {
     if len == 0 {
         return Err(Error::malformed("empty file (0 bytes)"));
     }
-    let mut magic = [0u8; 12];
+    let mut magic = [0u8; 16];
     let n = read_up_to(&mut file, &mut magic)?;
+    // MXF (IMF audio track files): a partition pack key at offset 0 (SMPTE ST 377-1 §7.1), or
+    // the `.mxf` extension (files with a run-in, or damaged ones, then get an MXF error).
+    let is_mxf = n == 16 && crate::imf::klv::is_partition_key(&magic);
+    let mxf_ext = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("mxf"));
+    if is_mxf || mxf_ext {
+        return crate::imf::MxfSource::open(path).map(|s| Box::new(s) as Box<dyn AudioSource>);
+    }
     let is_riff =
-        n == 12 && matches!(&magic[0..4], b"RIFF" | b"RF64" | b"BW64") && &magic[8..12] == b"WAVE";
+        n >= 12 && matches!(&magic[0..4], b"RIFF" | b"RF64" | b"BW64") && &magic[8..12] == b"WAVE";
     if is_riff {
         match wav::WavSource::open(file, len)? {
             wav::Opened::Native(src) => return Ok(src),

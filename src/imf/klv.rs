@@ -40,6 +40,24 @@ pub fn ul_eq(a: &Ul, b: &Ul) -> bool {
         .all(|(i, (x, y))| i == 7 || x == y)
 }
 
+/// Partition pack key prefix, bytes 0..13 (SMPTE ST 377-1 §7.1, Table 5); byte 13 is the
+/// partition kind (2 header, 3 body, 4 footer), byte 14 its status.
+pub const PARTITION_PREFIX: [u8; 13] = [
+    0x06, 0x0e, 0x2b, 0x34, 0x02, 0x05, 0x01, 0x01, 0x0d, 0x01, 0x02, 0x01, 0x01,
+];
+
+/// True when the 16 bytes of `key` are an MXF partition pack key (header, body or footer;
+/// byte 7, the registry version, is ignored). `loudqc` sniffs MXF files with it.
+pub fn is_partition_key(key: &[u8]) -> bool {
+    key.len() >= 16
+        && key[..13]
+            .iter()
+            .zip(PARTITION_PREFIX.iter())
+            .enumerate()
+            .all(|(i, (a, b))| i == 7 || a == b)
+        && matches!(key[13], 2..=4)
+}
+
 /// Format a UL in the dotted form used by SMPTE registers (`060e2b34.0101...`).
 pub fn ul_to_string(ul: &Ul) -> String {
     let mut s = String::with_capacity(35);

@@ -9,27 +9,37 @@
 //!   asset UUID → file path, CPL discovery.
 //! * [`check_core_constraints`] / [`check_track_file`]: ST 2067-2 core-constraint
 //!   checks relevant to audio, returned as a list of [`Problem`]s.
+//! * [`source`]: a track file as an [`crate::decode::AudioSource`] (`loudqc check AUDIO.mxf`),
+//!   MCA labels → channel positions and BS.1770-5 weights.
+//! * [`composition`]: a CPL's main audio sequences measured as continuous streams across
+//!   segments, markers (bars and tone, slates, logos), partial packages ([`ImfBatch`]).
 //!
 //! Every parser treats its input as hostile: no panics, no allocation sized from
 //! an unchecked header field.
 #![forbid(unsafe_code)]
 
 pub mod assetmap;
+pub mod composition;
 pub mod cpl;
 pub mod klv;
 pub mod mxf;
+pub mod source;
 
-#[cfg(test)]
-mod testkit;
+#[doc(hidden)]
+pub mod testkit;
 #[cfg(test)]
 mod tests;
 
 pub use assetmap::{find_cpls, AssetEntry, AssetIndex, PackingList, PklAsset};
+pub use composition::{
+    check_plan, is_imf_input, CompositionPlan, CompositionSource, ImfBatch, MarkedRange,
+};
 pub use cpl::{
     AudioSpan, Cpl, CplAudioDescriptor, Marker, Rational, Resource, Seconds, Segment, Sequence,
     SequenceKind,
 };
 pub use mxf::{MxfAudioInfo, MxfAudioReader};
+pub use source::{channel_map_of, position_of_mca_label, MxfSource};
 
 /// Every error produced by the IMF module. Messages are lower-case and name the
 /// offending value and, for binary input, its byte offset.
@@ -160,9 +170,11 @@ pub(crate) fn io_err(context: impl Into<String>) -> impl FnOnce(std::io::Error) 
     move |source| Error::Io { context, source }
 }
 
-/// One core-constraint finding: the rule cited and a lower-case message.
+/// One core-constraint finding: a stable code, the rule cited and a lower-case message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
+    /// Stable finding code (see [`codes`]), e.g. `IMF_EDIT_RATE_MISMATCH`.
+    pub code: &'static str,
     /// Citation of the rule, e.g. "ST 2067-2:2016 §5.3.2.3".
     pub rule: &'static str,
     /// What is wrong, naming the values found.
@@ -175,8 +187,58 @@ impl std::fmt::Display for Problem {
     }
 }
 
-fn problem(out: &mut Vec<Problem>, rule: &'static str, message: String) {
-    out.push(Problem { rule, message });
+fn problem(out: &mut Vec<Problem>, code: &'static str, rule: &'static str, message: String) {
+    out.push(Problem {
+        code,
+        rule,
+        message,
+    });
+}
+
+/// Stable codes of IMF findings (in reports as `findings[].code`).
+pub mod codes {
+    /// Audio not 24-bit (ST 2067-2 §5.3.2.3).
+    pub const IMF_AUDIO_BIT_DEPTH: &str = "IMF_AUDIO_BIT_DEPTH";
+    /// Audio sample rate not 48 or 96 kHz (ST 2067-2 §5.3.2.2).
+    pub const IMF_AUDIO_SAMPLE_RATE: &str = "IMF_AUDIO_SAMPLE_RATE";
+    /// Audio essence not clip-wrapped (ST 2067-2 §5.3.3).
+    pub const IMF_AUDIO_WRAPPING: &str = "IMF_AUDIO_WRAPPING";
+    /// Channel assignment is not the MCA labelling UL (ST 2067-2 §5.3.4.2).
+    pub const IMF_MCA_CHANNEL_ASSIGNMENT: &str = "IMF_MCA_CHANNEL_ASSIGNMENT";
+    /// Channel count differs from the number of MCA channel labels (ST 2067-2 §5.3.6.2).
+    pub const IMF_CHANNEL_COUNT_VS_LABELS: &str = "IMF_CHANNEL_COUNT_VS_LABELS";
+    /// Not exactly one soundfield group label (ST 2067-2 §5.3.6.3).
+    pub const IMF_SOUNDFIELD_GROUP: &str = "IMF_SOUNDFIELD_GROUP";
+    /// No RFC 5646 spoken language in the MCA labels (ST 2067-2 §5.3.6.5).
+    pub const IMF_LANGUAGE_MISSING: &str = "IMF_LANGUAGE_MISSING";
+    /// An edit rate differs from the audio sample rate (ST 2067-2 §5.3.2).
+    pub const IMF_EDIT_RATE_MISMATCH: &str = "IMF_EDIT_RATE_MISMATCH";
+    /// `ContainerDuration` disagrees with the essence (ST 377-1).
+    pub const IMF_CONTAINER_DURATION: &str = "IMF_CONTAINER_DURATION";
+    /// Sequences of a segment differ in duration or are not whole composition edit units
+    /// (ST 2067-3 §6.9).
+    pub const IMF_SEQUENCE_DURATION: &str = "IMF_SEQUENCE_DURATION";
+    /// Entry point + source duration beyond the intrinsic duration, zero durations or repeat
+    /// counts, a resource without a track file id (ST 2067-3 §6.11).
+    pub const IMF_RESOURCE_RANGE: &str = "IMF_RESOURCE_RANGE";
+    /// A resource's intrinsic duration differs from its track file (ST 2067-3 §6.11).
+    pub const IMF_INTRINSIC_DURATION: &str = "IMF_INTRINSIC_DURATION";
+    /// A resource's source encoding has no essence descriptor in the CPL (ST 2067-3 §6.5).
+    pub const IMF_DESCRIPTOR_MISSING: &str = "IMF_DESCRIPTOR_MISSING";
+    /// The CPL's essence descriptor disagrees with the track file (ST 2067-3 §6.5).
+    pub const IMF_DESCRIPTOR_MISMATCH: &str = "IMF_DESCRIPTOR_MISMATCH";
+    /// A track file the composition needs is not present (ST 2067-2 §7): the composition is
+    /// incomplete.
+    pub const IMF_TRACK_FILE_MISSING: &str = "IMF_TRACK_FILE_MISSING";
+    /// Track files of one audio sequence differ in rate, channels or labels.
+    pub const IMF_TRACK_FILES_DIFFER: &str = "IMF_TRACK_FILES_DIFFER";
+    /// An MCA channel label loudqc does not know; the channel is weighted 1.0.
+    pub const IMF_MCA_LABEL_UNKNOWN: &str = "IMF_MCA_LABEL_UNKNOWN";
+    /// A first-frame marker without its last-frame marker (or the reverse): the range is
+    /// not used.
+    pub const IMF_MARKER_UNPAIRED: &str = "IMF_MARKER_UNPAIRED";
+    /// Part of the composition (bars and tone, slates) was left out of program loudness.
+    pub const IMF_EXCLUDED_FROM_LOUDNESS: &str = "IMF_EXCLUDED_FROM_LOUDNESS";
 }
 
 /// ST 2067-2 audio track file constraints that can be checked from the MXF
@@ -187,6 +249,7 @@ pub fn check_track_file(info: &MxfAudioInfo) -> Vec<Problem> {
     if info.bits_per_sample != 24 {
         problem(
             &mut p,
+            codes::IMF_AUDIO_BIT_DEPTH,
             "ST 2067-2:2016 §5.3.2.3",
             format!("audio must be 24-bit, found {}-bit", info.bits_per_sample),
         );
@@ -194,6 +257,7 @@ pub fn check_track_file(info: &MxfAudioInfo) -> Vec<Problem> {
     if !matches!(info.sample_rate_hz, 48_000 | 96_000) {
         problem(
             &mut p,
+            codes::IMF_AUDIO_SAMPLE_RATE,
             "ST 2067-2:2016 §5.3.2.2",
             format!(
                 "audio sample rate must be 48000 or 96000 hz, found {} hz",
@@ -204,6 +268,7 @@ pub fn check_track_file(info: &MxfAudioInfo) -> Vec<Problem> {
     if !info.clip_wrapped {
         problem(
             &mut p,
+            codes::IMF_AUDIO_WRAPPING,
             "ST 2067-2:2016 §5.3.3",
             "audio essence must be wave clip-wrapped".into(),
         );
@@ -211,6 +276,7 @@ pub fn check_track_file(info: &MxfAudioInfo) -> Vec<Problem> {
     if info.channel_assignment != Some(mxf::IMF_CHANNEL_ASSIGNMENT) {
         problem(
             &mut p,
+            codes::IMF_MCA_CHANNEL_ASSIGNMENT,
             "ST 2067-2:2016 §5.3.4.2",
             format!(
                 "channel assignment must be the mca labelling ul {}, found {}",
@@ -224,6 +290,7 @@ pub fn check_track_file(info: &MxfAudioInfo) -> Vec<Problem> {
     if info.channel_labels.len() != info.channels as usize {
         problem(
             &mut p,
+            codes::IMF_CHANNEL_COUNT_VS_LABELS,
             "ST 2067-2:2016 §5.3.6.2",
             format!(
                 "channel count {} differs from the {} audio channel label subdescriptors",
@@ -235,6 +302,7 @@ pub fn check_track_file(info: &MxfAudioInfo) -> Vec<Problem> {
     if info.soundfield_count != 1 {
         problem(
             &mut p,
+            codes::IMF_SOUNDFIELD_GROUP,
             "ST 2067-2:2016 §5.3.6.3",
             format!(
                 "exactly one soundfield group label subdescriptor is required, found {}",
@@ -245,6 +313,7 @@ pub fn check_track_file(info: &MxfAudioInfo) -> Vec<Problem> {
     if info.language.as_deref().is_none_or(str::is_empty) {
         problem(
             &mut p,
+            codes::IMF_LANGUAGE_MISSING,
             "ST 2067-2:2016 §5.3.6.5",
             "no rfc 5646 spoken language in the mca labels".into(),
         );
@@ -254,6 +323,7 @@ pub fn check_track_file(info: &MxfAudioInfo) -> Vec<Problem> {
     {
         problem(
             &mut p,
+            codes::IMF_EDIT_RATE_MISMATCH,
             "ST 2067-2:2016 §5.3.2",
             format!(
                 "descriptor edit rate {}/{} differs from the audio sample rate {} hz",
@@ -264,11 +334,13 @@ pub fn check_track_file(info: &MxfAudioInfo) -> Vec<Problem> {
     match (info.container_duration, info.container_duration_frames) {
         (Some(d), None) => problem(
             &mut p,
+            codes::IMF_CONTAINER_DURATION,
             "ST 377-1 ContainerDuration",
             format!("container duration {d} edit units is not a whole number of samples"),
         ),
         (Some(_), Some(f)) if f != info.duration_frames => problem(
             &mut p,
+            codes::IMF_CONTAINER_DURATION,
             "ST 377-1 ContainerDuration",
             format!(
                 "container duration {f} samples differs from the essence length {} samples",
@@ -305,6 +377,7 @@ pub fn check_core_constraints(
             let Some(d) = sq.duration() else {
                 problem(
                     &mut p,
+                    codes::IMF_SEQUENCE_DURATION,
                     "ST 2067-3:2016 §6.9",
                     format!("segment {si} {name} duration overflows"),
                 );
@@ -313,6 +386,7 @@ pub fn check_core_constraints(
             if d.to_units(cpl.edit_rate).is_err() {
                 problem(
                     &mut p,
+                    codes::IMF_SEQUENCE_DURATION,
                     "ST 2067-3:2016 §6.9",
                     format!(
                         "segment {si} {name} lasts {}/{} s, not a whole number of composition edit units at {}",
@@ -324,6 +398,7 @@ pub fn check_core_constraints(
                 None => first = Some((d, name)),
                 Some((f, fname)) if f != d => problem(
                     &mut p,
+                    codes::IMF_SEQUENCE_DURATION,
                     "ST 2067-3:2016 §6.9",
                     format!(
                         "segment {si}: {name} lasts {}/{} s but {fname} lasts {}/{} s; sequences in a segment must have equal durations",
@@ -339,6 +414,7 @@ pub fn check_core_constraints(
                 {
                     problem(
                         &mut p,
+                        codes::IMF_RESOURCE_RANGE,
                         "ST 2067-3:2016 §6.11",
                         format!(
                             "resource {}: entry point {} + source duration {} exceeds intrinsic duration {}",
@@ -349,6 +425,7 @@ pub fn check_core_constraints(
                 if r.source_duration == 0 || r.repeat_count == 0 {
                     problem(
                         &mut p,
+                        codes::IMF_RESOURCE_RANGE,
                         "ST 2067-3:2016 §6.11",
                         format!(
                             "resource {}: source duration {} and repeat count {} must be at least 1",
@@ -366,6 +443,7 @@ pub fn check_core_constraints(
                 if desc.is_none() {
                     problem(
                         &mut p,
+                        codes::IMF_DESCRIPTOR_MISSING,
                         "ST 2067-3:2016 §6.5",
                         format!(
                             "resource {}: source encoding {} has no audio essence descriptor in the cpl",
@@ -377,6 +455,7 @@ pub fn check_core_constraints(
                 let Some(tf) = r.track_file_id.as_deref() else {
                     problem(
                         &mut p,
+                        codes::IMF_RESOURCE_RANGE,
                         "ST 2067-3:2016 §6.11",
                         format!("audio resource {} has no track file id", r.id),
                     );
@@ -385,6 +464,7 @@ pub fn check_core_constraints(
                 let Some(info) = track_files.get(tf) else {
                     problem(
                         &mut p,
+                        codes::IMF_TRACK_FILE_MISSING,
                         "ST 2067-2:2016 §7",
                         format!("audio resource {}: track file {tf} is not available", r.id),
                     );
@@ -394,6 +474,7 @@ pub fn check_core_constraints(
                 if u128::from(r.edit_rate.num) != u128::from(fs) * u128::from(r.edit_rate.den) {
                     problem(
                         &mut p,
+                        codes::IMF_EDIT_RATE_MISMATCH,
                         "ST 2067-2:2016 §5.3.2",
                         format!(
                             "audio resource {}: edit rate {} differs from the track file sample rate {fs} hz",
@@ -405,6 +486,7 @@ pub fn check_core_constraints(
                     match cpl::convert_units(r.intrinsic_duration, r.edit_rate, fs_r) {
                         Ok(n) if n != info.duration_frames => problem(
                             &mut p,
+                            codes::IMF_INTRINSIC_DURATION,
                             "ST 2067-3:2016 §6.11",
                             format!(
                                 "audio resource {}: intrinsic duration {n} samples differs from track file {tf} ({} samples)",
@@ -413,6 +495,7 @@ pub fn check_core_constraints(
                         ),
                         Err(e) => problem(
                             &mut p,
+                            codes::IMF_INTRINSIC_DURATION,
                             "ST 2067-3:2016 §6.11",
                             format!("audio resource {}: {e}", r.id),
                         ),
@@ -441,6 +524,7 @@ fn compare_descriptor(p: &mut Vec<Problem>, d: &CplAudioDescriptor, info: &MxfAu
         if cpl_v != file_v {
             problem(
                 p,
+                codes::IMF_DESCRIPTOR_MISMATCH,
                 RULE,
                 format!(
                     "essence descriptor {} {what} is {cpl_v} in the cpl but {file_v} in track file {tf}",

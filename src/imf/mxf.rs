@@ -31,10 +31,6 @@ const fn ul(b: [u8; 16]) -> Ul {
 }
 
 // --- keys (byte 7 ignored on comparison) -----------------------------------
-/// Partition pack prefix (ST 377-1 §7.1), bytes 0..13.
-const PARTITION_PREFIX: [u8; 13] = [
-    0x06, 0x0e, 0x2b, 0x34, 0x02, 0x05, 0x01, 0x01, 0x0d, 0x01, 0x02, 0x01, 0x01,
-];
 const PRIMER_PACK: Ul = ul([
     0x06, 0x0e, 0x2b, 0x34, 0x02, 0x05, 0x01, 0x01, 0x0d, 0x01, 0x02, 0x01, 0x01, 0x05, 0x01, 0x00,
 ]);
@@ -307,12 +303,7 @@ fn parse_primer(v: &[u8], offset: u64) -> Result<HashMap<u16, Ul>> {
 }
 
 fn is_partition(key: &Ul) -> bool {
-    key[..13]
-        .iter()
-        .zip(PARTITION_PREFIX.iter())
-        .enumerate()
-        .all(|(i, (a, b))| i == 7 || a == b)
-        && matches!(key[13], 2..=4)
+    klv::is_partition_key(key)
 }
 
 fn set_kind(key: &Ul) -> Option<u8> {
@@ -391,6 +382,18 @@ impl MxfAudioInfo {
             let h = h?;
             if is_partition(&h.key) {
                 partitions += 1;
+                // The header metadata is complete at the second partition: a file without a
+                // sound descriptor (a video track file) is rejected here rather than walked
+                // to its end.
+                let sound = md.sets.iter().any(|s| {
+                    matches!(
+                        s.kind,
+                        SET_WAVE_DESCRIPTOR | SET_AES3_DESCRIPTOR | SET_GENERIC_SOUND_DESCRIPTOR
+                    )
+                });
+                if partitions == 2 && !sound && !md.sets.is_empty() {
+                    return Err(Error::MissingMetadata("wave audio essence descriptor"));
+                }
                 continue;
             }
             let in_header = partitions == 1;

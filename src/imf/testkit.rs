@@ -1,5 +1,7 @@
-//! Test-only writer of IMF-like audio track files (MXF OP1a, clip-wrapped Wave,
-//! ST 377-4 MCA labels) and helpers for temporary package directories.
+//! Test support, not a stable API: a writer of IMF-like audio track files (MXF OP1a,
+//! clip-wrapped Wave, ST 377-4 MCA labels), CPL and asset-map XML, and temporary package
+//! directories. Public (hidden) so that the integration tests can build packages.
+#![allow(missing_docs)]
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -389,4 +391,21 @@ pub fn audio_descriptor_xml(channels: u32, bits: u32, labels: &[&str], lang: &st
     }
     s.push_str("</r1:SubDescriptors></r0:WAVEPCMDescriptor></EssenceDescriptor>");
     s
+}
+
+/// `xml` (from [`cpl_xml`]) with another CPL `Id` and `ContentTitle`.
+pub fn with_cpl_id(xml: &str, id: &str, title: &str) -> String {
+    xml.replace(
+        "urn:uuid:cccccccc-0000-0000-0000-000000000001",
+        &format!("urn:uuid:{id}"),
+    )
+    .replace(
+        "<ContentTitle>Test Title</ContentTitle>",
+        &format!("<ContentTitle>{title}</ContentTitle>"),
+    )
+}
+
+/// The UUID text of a 16-byte track file id, as [`MxfSpec::track_file_id`] writes it.
+pub fn uuid_of(id: &[u8; 16]) -> String {
+    super::format_uuid(id)
 }

@@ -30,6 +30,26 @@
 //! }
 //! ```
 //!
+//! IMF (additive fields): an MXF audio track file or a composition adds
+//! `"format": {..., "mca": {"soundfield": "sg51", "language": "en", "labels": ["chL", ...]}}`.
+//! A composition (`loudqc check IMP_FOLDER` or `CPL.xml`) gives one object per (CPL, main audio
+//! sequence), `file` being the CPL, with
+//!
+//! ```text
+//! "composition": {"cpl_id": "...", "cpl_title": "...", "cpl_path": "...", "edit_rate": "24000/1001",
+//!                 "track_id": "...", "language": "en", "soundfield": "sg51", "complete": true,
+//!                 "missing_track_files": [], "track_files": [{"id": "...", "path": "..."}],
+//!                 "segments": 2, "resources": 3, "duration_s": 2700.0,
+//!                 "excluded": [{"kind": "bars_and_tone", "start_s": 0.0, "end_s": 30.0}],
+//!                 "ident_ranges": [{"kind": "company_logo", "start_s": 30.0, "end_s": 40.0}],
+//!                 "markers": [{"label": "FFBT", "at_s": 0.0}, ...]}
+//! ```
+//!
+//! `excluded` ranges are left out of the loudness and peak readings; times are composition
+//! time. An incomplete composition has `"verdict": "error"` with
+//! `"error": {"kind": "incomplete_composition", ...}`. Both objects are absent (not `null`) for
+//! plain files.
+//!
 //! Units are in the field names (`_lufs`, `_lu`, `_dbfs`, `_dbtp`, `_s`, `_hz`). A value that
 //! could not be measured (silence, input too short) is `null`, and `loudness.null_reasons` says
 //! why — never `-inf` or `NaN`. A file that could not be analysed has `"verdict": "error"`,
@@ -102,6 +122,9 @@ pub struct FormatReport {
     pub duration_s: f64,
     /// Frames measured.
     pub frames: u64,
+    /// MCA labelling (IMF track files and compositions only; absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mca: Option<crate::decode::McaInfo>,
 }
 
 /// The loudness and peak readings.
@@ -135,7 +158,8 @@ pub struct LoudnessReport {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorReport {
     /// Stable kind: `io`, `malformed`, `unsupported_format`, `unsupported_codec`,
-    /// `invalid_input`, `no_audio_track`, `decode`, `invalid_samples`.
+    /// `invalid_input`, `no_audio_track`, `decode`, `invalid_samples`,
+    /// `incomplete_composition` (IMF: a track file is missing).
     pub kind: String,
     /// The message, naming the file and the problem.
     pub message: String,
@@ -162,6 +186,82 @@ pub struct FileReport {
     pub verdict: Verdict,
     /// Why the file could not be analysed.
     pub error: Option<ErrorReport>,
+    /// The IMF composition this record measures (absent for plain files): one record per
+    /// (CPL, main audio sequence).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub composition: Option<CompositionReport>,
+}
+
+/// A stretch of a composition, in seconds from its start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimeRange {
+    /// What it is: `bars_and_tone`, `head_slate`, `tail_slate`, `company_logo`,
+    /// `distribution_logo`.
+    pub kind: String,
+    /// Start, seconds from the composition start (inclusive).
+    pub start_s: f64,
+    /// End, seconds from the composition start (exclusive: the end of the last frame).
+    pub end_s: f64,
+}
+
+/// A CPL marker placed on the composition timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MarkerReport {
+    /// Label, e.g. `FFOC`, `FFBT`.
+    pub label: String,
+    /// Position, seconds from the composition start.
+    pub at_s: f64,
+}
+
+/// A track file a composition uses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrackFileReport {
+    /// Track file UUID.
+    pub id: String,
+    /// Where it was found (`null` when missing).
+    pub path: Option<String>,
+}
+
+/// The composition part of an IMF record (`composition` in JSON).
+///
+/// Times are composition time: `excluded` ranges were not fed to the meter (program loudness
+/// and peaks leave them out), and `loudness.true_peak_at_s` and findings' `at_s` are mapped
+/// back to composition time. `ident_ranges` are the company/distribution logo ranges that bound
+/// an ident search.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompositionReport {
+    /// CPL `Id` (UUID).
+    pub cpl_id: String,
+    /// CPL `ContentTitle`.
+    pub cpl_title: String,
+    /// The CPL file.
+    pub cpl_path: String,
+    /// Composition edit rate, e.g. `24000/1001`.
+    pub edit_rate: String,
+    /// `TrackId` of the main audio sequence measured.
+    pub track_id: String,
+    /// RFC 5646 spoken language of the track (from the track files' MCA labels).
+    pub language: Option<String>,
+    /// MCA soundfield group, e.g. `sg51`.
+    pub soundfield: Option<String>,
+    /// False when a track file is missing: the record then has verdict `error`.
+    pub complete: bool,
+    /// UUIDs of the track files that are not present.
+    pub missing_track_files: Vec<String>,
+    /// Track files used, in first-use order.
+    pub track_files: Vec<TrackFileReport>,
+    /// Segments in the CPL.
+    pub segments: usize,
+    /// Resources of this sequence across all segments.
+    pub resources: usize,
+    /// Length of the audio sequence on the timeline, seconds (excluded ranges included).
+    pub duration_s: f64,
+    /// Ranges left out of program loudness (bars and tone, slates).
+    pub excluded: Vec<TimeRange>,
+    /// Company/distribution logo ranges (where an ident should be).
+    pub ident_ranges: Vec<TimeRange>,
+    /// All CPL markers.
+    pub markers: Vec<MarkerReport>,
 }
 
 impl FileReport {
@@ -180,6 +280,7 @@ impl FileReport {
                 kind: err.kind_name().into(),
                 message: err.to_string(),
             }),
+            composition: None,
         }
     }
 }

@@ -12,6 +12,53 @@ fn num(v: Option<f64>, unit: &str) -> String {
     }
 }
 
+fn write_composition(w: &mut dyn Write, c: &super::CompositionReport) -> io::Result<()> {
+    writeln!(
+        w,
+        "  imf       cpl {} \"{}\" @ {}, audio track {} ({} {}), {} segment(s), {} resource(s), {}",
+        c.cpl_id,
+        c.cpl_title,
+        c.edit_rate,
+        c.track_id,
+        c.soundfield.as_deref().unwrap_or("?"),
+        c.language.as_deref().unwrap_or("?"),
+        c.segments,
+        c.resources,
+        seconds_to_clock(c.duration_s)
+    )?;
+    if !c.complete {
+        writeln!(
+            w,
+            "            INCOMPLETE: missing track file(s) {}",
+            c.missing_track_files.join(", ")
+        )?;
+    }
+    let ranges = |v: &[super::TimeRange]| {
+        v.iter()
+            .map(|r| {
+                format!(
+                    "{} {}-{}",
+                    r.kind.replace('_', " "),
+                    seconds_to_clock(r.start_s),
+                    seconds_to_clock(r.end_s)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !c.excluded.is_empty() {
+        writeln!(
+            w,
+            "  excluded  {} (not in program loudness)",
+            ranges(&c.excluded)
+        )?;
+    }
+    if !c.ident_ranges.is_empty() {
+        writeln!(w, "  idents    {}", ranges(&c.ident_ranges))?;
+    }
+    Ok(())
+}
+
 /// Write the human summary of `r`.
 pub fn write_report(w: &mut dyn Write, r: &FileReport) -> io::Result<()> {
     let verdict = match r.verdict {
@@ -43,6 +90,18 @@ pub fn write_report(w: &mut dyn Write, r: &FileReport) -> io::Result<()> {
             f.channel_map.join(" "),
             f.channel_map_source.replace('_', " ")
         )?;
+        if let Some(m) = &f.mca {
+            writeln!(
+                w,
+                "  mca       {} {}: {}",
+                m.soundfield.as_deref().unwrap_or("(no soundfield)"),
+                m.language.as_deref().unwrap_or("(no language)"),
+                m.labels.join(" ")
+            )?;
+        }
+    }
+    if let Some(c) = &r.composition {
+        write_composition(w, c)?;
     }
     if let Some(l) = &r.loudness {
         let (lo, hi) = r.profile.integrated_window_lufs();

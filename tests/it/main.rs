@@ -1,6 +1,7 @@
 //! loudqc integration tests: one binary, one module per area.
 mod cli;
 mod ebu_files;
+mod imf;
 mod meter;
 mod reference;
 mod silero;
