@@ -184,6 +184,7 @@ pub fn report(file: &str, a: &Analysis, profile: &Profile) -> FileReport {
             MapSource::Container => "container",
             MapSource::ChannelCount => "channel_count",
             MapSource::User => "user",
+            MapSource::FileNames => "file_names",
         }
         .into(),
         channel_weights: a.map.weights(),
@@ -218,6 +219,7 @@ pub fn report(file: &str, a: &Analysis, profile: &Profile) -> FileReport {
         findings,
         verdict,
         error,
+        inputs: Vec::new(),
     }
 }
 

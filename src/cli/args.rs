@@ -37,9 +37,13 @@ pub enum OutputFormat {
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
-    /// Audio files (WAV/BWF/RF64, FLAC, AIFF, …).
-    #[arg(required = true, value_name = "FILE")]
+    /// Audio files (WAV/BWF/RF64, FLAC, AIFF, …) and folders (searched recursively).
+    #[arg(required_unless_present = "paths_from", value_name = "PATH")]
     pub files: Vec<PathBuf>,
+
+    /// Batch mode: path lists, grouping, output files, resume, shards.
+    #[command(flatten)]
+    pub batch: super::batch::BatchArgs,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
