@@ -160,7 +160,13 @@ mod tests {
     #[test]
     fn seven_one_tags() {
         let s = sets(&[
-            "M_L.wav", "M_R.wav", "M_C.wav", "M_LFE.wav", "M_Lss.wav", "M_Rss.wav", "M_Lsr.wav",
+            "M_L.wav",
+            "M_R.wav",
+            "M_C.wav",
+            "M_LFE.wav",
+            "M_Lss.wav",
+            "M_Rss.wav",
+            "M_Lsr.wav",
             "M_Rrs.wav",
         ]);
         let pos: Vec<Position> = s[0].members.iter().map(|m| m.1).collect();

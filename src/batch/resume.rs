@@ -99,7 +99,7 @@ mod tests {
     fn partial_tail_is_cut_and_whole_lines_kept() {
         let d = std::env::temp_dir().join(format!("loudqc-resume-{}", std::process::id()));
         std::fs::write(&d, b"{\"a\":1}\n{\"b\":2}\n{\"c\":").unwrap();
-        assert_eq!(truncate_partial_line(&d).unwrap(), 6);
+        assert_eq!(truncate_partial_line(&d).unwrap(), 5);
         assert_eq!(std::fs::read(&d).unwrap(), b"{\"a\":1}\n{\"b\":2}\n");
         assert_eq!(truncate_partial_line(&d).unwrap(), 0);
         std::fs::write(&d, b"no newline at all").unwrap();

@@ -199,12 +199,7 @@ pub fn run(
         });
         match read {
             Ok(i) => index = i,
-            Err(e) => {
-                return usage(format!(
-                    "--resume: cannot read {}: {e}",
-                    out.display()
-                ))
-            }
+            Err(e) => return usage(format!("--resume: cannot read {}: {e}", out.display())),
         }
     }
     let keys: Vec<_> = plan.units.iter().map(Unit::inputs).collect();
@@ -245,9 +240,9 @@ pub fn run(
     let total_bytes: u64 = todo.iter().map(|&i| plan.units[i].size_bytes()).sum();
     let pb = if io::stderr().is_terminal() {
         let pb = ProgressBar::new(total_bytes.max(1));
-        if let Ok(style) = ProgressStyle::with_template(
-            "{bar:30.cyan/blue} {msg} · {elapsed} · ETA {eta}",
-        ) {
+        if let Ok(style) =
+            ProgressStyle::with_template("{bar:30.cyan/blue} {msg} · {elapsed} · ETA {eta}")
+        {
             pb.set_style(style);
         }
         pb.enable_steady_tick(Duration::from_millis(250));
@@ -396,11 +391,7 @@ pub fn run(
 
     if let Some(csv_path) = &b.csv {
         let rows: Vec<&FileReport> = (0..plan.units.len())
-            .filter_map(|i| {
-                new_records
-                    .get(&i)
-                    .or_else(|| index.records.get(&keys[i]))
-            })
+            .filter_map(|i| new_records.get(&i).or_else(|| index.records.get(&keys[i])))
             .collect();
         if let Err(e) = write_csv(csv_path, &rows) {
             eprintln!("loudqc: --csv {}: {e}", csv_path.display());

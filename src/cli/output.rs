@@ -141,7 +141,8 @@ pub fn write_csv(target: &Path, records: &[&FileReport]) -> io::Result<()> {
                 opt(l.and_then(|l| l.max_short_term_lufs)),
                 opt(l.and_then(|l| l.true_peak_dbtp)),
                 opt(l.and_then(|l| l.sample_peak_dbfs)),
-                f.map(|f| format!("{:.3}", f.duration_s)).unwrap_or_default(),
+                f.map(|f| format!("{:.3}", f.duration_s))
+                    .unwrap_or_default(),
                 f.map(|f| f.sample_rate_hz.to_string()).unwrap_or_default(),
                 f.map(|f| f.channels.to_string()).unwrap_or_default(),
                 f.map(|f| f.channel_map.join(" ")).unwrap_or_default(),

@@ -124,7 +124,8 @@ impl MultiMonoSource {
             }
         }
         let infos: Vec<&StreamInfo> = sources.iter().map(|s| s.info()).collect();
-        let all_same = |f: &dyn Fn(&StreamInfo) -> String| infos.iter().all(|i| f(i) == f(infos[0]));
+        let all_same =
+            |f: &dyn Fn(&StreamInfo) -> String| infos.iter().all(|i| f(i) == f(infos[0]));
         let container = if all_same(&|i| i.container.clone()) {
             format!("multi-mono {}", first.container)
         } else {
@@ -135,7 +136,10 @@ impl MultiMonoSource {
         } else {
             "mixed".to_string()
         };
-        let bits = if infos.iter().all(|i| i.bits_per_sample == first.bits_per_sample) {
+        let bits = if infos
+            .iter()
+            .all(|i| i.bits_per_sample == first.bits_per_sample)
+        {
             first.bits_per_sample
         } else {
             None

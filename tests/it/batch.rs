@@ -45,7 +45,10 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (Vec<u8>, SystemTime)> {
             if m.is_dir() {
                 stack.push(p);
             } else if m.is_file() {
-                out.insert(p.clone(), (std::fs::read(&p).unwrap(), m.modified().unwrap()));
+                out.insert(
+                    p.clone(),
+                    (std::fs::read(&p).unwrap(), m.modified().unwrap()),
+                );
             }
         }
     }
@@ -104,10 +107,19 @@ fn farm() -> Farm {
         std::fs::write(&p, bytes).unwrap();
         bad.push(p.display().to_string());
     };
-    write("corrupt_text.wav", b"not audio, just a text file renamed to .wav");
+    write(
+        "corrupt_text.wav",
+        b"not audio, just a text file renamed to .wav",
+    );
     write("corrupt_empty.wav", b"");
-    write("corrupt_riff.wav", b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00");
-    write("corrupt_flac.flac", b"fLaC\x00\x00\x00\x22 truncated streaminfo");
+    write(
+        "corrupt_riff.wav",
+        b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00",
+    );
+    write(
+        "corrupt_flac.flac",
+        b"fLaC\x00\x00\x00\x22 truncated streaminfo",
+    );
     std::os::unix::fs::symlink(root.join("gone.wav"), root.join("dangling.wav")).unwrap();
     bad.push(root.join("dangling.wav").display().to_string());
     let fifo = root.join("pipe.wav");
@@ -175,7 +187,10 @@ fn folder_of_55_checked_identically_with_1_and_2_jobs_and_inputs_untouched() {
         let file = r["file"].as_str().unwrap();
         if f.bad.iter().any(|b| b == file) {
             assert_eq!(r["verdict"], "error", "{file}");
-            assert!(r["error"]["message"].as_str().unwrap().contains(file), "{r}");
+            assert!(
+                r["error"]["message"].as_str().unwrap().contains(file),
+                "{r}"
+            );
         } else {
             assert_ne!(r["verdict"], "error", "{file}: {r}");
             assert!(r["loudness"]["integrated_lufs"].is_number(), "{file}");
@@ -185,13 +200,10 @@ fn folder_of_55_checked_identically_with_1_and_2_jobs_and_inputs_untouched() {
     let rec = |name: &str| recs.iter().find(|r| r["file"] == name).unwrap();
     assert_eq!(rec(&f.good[0])["verdict"], "fail");
     assert_eq!(rec(&f.good[1])["verdict"], "pass");
-    assert_eq!(
-        rec(&f.bad[5])["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("not a regular file"),
-        true
-    );
+    assert!(rec(&f.bad[5])["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("not a regular file"));
     let set = rec(&f.sets[1]);
     assert_eq!(set["format"]["channels"], 6);
     assert_eq!(
@@ -263,8 +275,20 @@ fn multi_mono_set_measures_like_the_interleaved_5_1_file() {
     let stems = d.path().join("stems");
     std::fs::create_dir(&stems).unwrap();
     // Written in an order unlike the channel order.
-    for (c, tag) in [(4, "Ls"), (0, "L"), (3, "LFE"), (5, "Rs"), (2, "C"), (1, "R")] {
-        write_wav(&stems.join(format!("Mix-{tag}.wav")), RATE, &[chans[c].clone()], 24);
+    for (c, tag) in [
+        (4, "Ls"),
+        (0, "L"),
+        (3, "LFE"),
+        (5, "Rs"),
+        (2, "C"),
+        (1, "R"),
+    ] {
+        write_wav(
+            &stems.join(format!("Mix-{tag}.wav")),
+            RATE,
+            &[chans[c].clone()],
+            24,
+        );
     }
     let json = |args: &[&str]| {
         let o = loudqc()
@@ -283,7 +307,10 @@ fn multi_mono_set_measures_like_the_interleaved_5_1_file() {
         format!("{}/Mix-{{L,R,C,LFE,Ls,Rs}}.wav", stems.display())
     );
     assert_eq!(a["format"]["channel_map"], b["format"]["channel_map"]);
-    assert_eq!(a["format"]["channel_weights"], b["format"]["channel_weights"]);
+    assert_eq!(
+        a["format"]["channel_weights"],
+        b["format"]["channel_weights"]
+    );
     assert_eq!(a["format"]["frames"], b["format"]["frames"]);
     // Same samples, same weights: the same numbers to the last bit.
     assert_eq!(a["loudness"], b["loudness"]);
@@ -305,8 +332,18 @@ fn multi_mono_rate_or_length_mismatch_is_a_blocker() {
     let x = sine(RATE, 1000.0, -24.0, 4.0);
     let rate_dir = d.path().join("rate");
     std::fs::create_dir(&rate_dir).unwrap();
-    write_wav(&rate_dir.join("T_L.wav"), RATE, &[x.clone()], 16);
-    write_wav(&rate_dir.join("T_R.wav"), 44_100, &[x.clone()], 16);
+    write_wav(
+        &rate_dir.join("T_L.wav"),
+        RATE,
+        std::slice::from_ref(&x),
+        16,
+    );
+    write_wav(
+        &rate_dir.join("T_R.wav"),
+        44_100,
+        std::slice::from_ref(&x),
+        16,
+    );
     let o = loudqc()
         .args(["check", "--format", "json", s(&rate_dir)])
         .output()
@@ -321,8 +358,13 @@ fn multi_mono_rate_or_length_mismatch_is_a_blocker() {
 
     let len_dir = d.path().join("len");
     std::fs::create_dir(&len_dir).unwrap();
-    write_wav(&len_dir.join("T_L.wav"), RATE, &[x.clone()], 16);
-    write_wav(&len_dir.join("T_R.wav"), RATE, &[x[..RATE as usize * 3].to_vec()], 16);
+    write_wav(&len_dir.join("T_L.wav"), RATE, std::slice::from_ref(&x), 16);
+    write_wav(
+        &len_dir.join("T_R.wav"),
+        RATE,
+        &[x[..RATE as usize * 3].to_vec()],
+        16,
+    );
     let o = loudqc()
         .args(["check", "--format", "json", s(&len_dir)])
         .output()
@@ -338,7 +380,10 @@ fn multi_mono_rate_or_length_mismatch_is_a_blocker() {
         .unwrap();
     assert_eq!(f["severity"], "blocker");
     assert_eq!(f["value"], 1.0, "one second longer");
-    assert!(f["message"].as_str().unwrap().contains("T_L.wav 192000, T_R.wav 144000"));
+    assert!(f["message"]
+        .as_str()
+        .unwrap()
+        .contains("T_L.wav 192000, T_R.wav 144000"));
     assert_eq!(r["format"]["frames"], 144_000);
     // The common 3 s of a −24 dBFS 1 kHz sine in L and R read −24 LUFS (BS.1770-5: a 0 dBFS
     // 1 kHz sine in one channel reads −3.01 LUFS).
@@ -367,7 +412,10 @@ fn shards_cover_every_program_exactly_once() {
             .output()
             .unwrap();
         let part = files_of(&records(&stdout(&o)));
-        assert!(!part.is_empty() && part.len() < all.len(), "shard {k}: {part:?}");
+        assert!(
+            !part.is_empty() && part.len() < all.len(),
+            "shard {k}: {part:?}"
+        );
         assert!(
             stderr(&o).contains(&format!("shard {k}/3 of {} programs", all.len())),
             "{}",
@@ -375,7 +423,11 @@ fn shards_cover_every_program_exactly_once() {
         );
         seen.extend(part);
     }
-    assert_eq!(seen.len(), all.len(), "a program was checked twice or never");
+    assert_eq!(
+        seen.len(),
+        all.len(),
+        "a program was checked twice or never"
+    );
     seen.sort();
     let mut want = all.clone();
     want.sort();
@@ -440,7 +492,10 @@ fn wait_for_partial(dir: &Path, child: &mut Child, min: usize) -> Option<PathBuf
 
 fn whole_lines(path: &Path) -> Vec<Value> {
     let text = std::fs::read_to_string(path).unwrap();
-    assert!(text.is_empty() || text.ends_with('\n'), "a partial line: {text:?}");
+    assert!(
+        text.is_empty() || text.ends_with('\n'),
+        "a partial line: {text:?}"
+    );
     records(&text)
 }
 
@@ -466,7 +521,15 @@ fn sigkill_leaves_whole_lines_and_resume_finishes_without_repeats() {
     std::fs::remove_file(partial.unwrap()).unwrap();
 
     let mut child = loudqc()
-        .args(["check", "-j", "1", "--resume", "--output", s(&out), s(&input)])
+        .args([
+            "check",
+            "-j",
+            "1",
+            "--resume",
+            "--output",
+            s(&out),
+            s(&input),
+        ])
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
@@ -475,10 +538,22 @@ fn sigkill_leaves_whole_lines_and_resume_finishes_without_repeats() {
     child.wait().unwrap();
     assert!(midway, "the run ended before it could be killed");
     let first = whole_lines(&out);
-    assert!(first.len() >= 3 && first.len() < names.len(), "{}", first.len());
+    assert!(
+        first.len() >= 3 && first.len() < names.len(),
+        "{}",
+        first.len()
+    );
 
     let o = loudqc()
-        .args(["check", "-j", "2", "--resume", "--output", s(&out), s(&input)])
+        .args([
+            "check",
+            "-j",
+            "2",
+            "--resume",
+            "--output",
+            s(&out),
+            s(&input),
+        ])
         .output()
         .unwrap();
     assert_eq!(code(&o), 0, "{}", stderr(&o));
@@ -552,7 +627,10 @@ fn sigint_stops_cleanly_with_whole_records_and_a_summary() {
         )),
         "{err}"
     );
-    assert!(err.contains(&format!("loudqc: 80 programs (80 files): {} pass", recs.len())));
+    assert!(err.contains(&format!(
+        "loudqc: 80 programs (80 files): {} pass",
+        recs.len()
+    )));
 
     // With --output: the file is put in place with the finished records; --resume finishes.
     let mut child = loudqc()
@@ -561,7 +639,10 @@ fn sigint_stops_cleanly_with_whole_records_and_a_summary() {
         .spawn()
         .unwrap();
     let partial = wait_for_partial(d.path(), &mut child, 2);
-    assert!(partial.is_some(), "records are written to a temporary file as they finish");
+    assert!(
+        partial.is_some(),
+        "records are written to a temporary file as they finish"
+    );
     std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -571,7 +652,11 @@ fn sigint_stops_cleanly_with_whole_records_and_a_summary() {
     assert!(!partial.unwrap().exists(), "temporary file renamed");
     let kept = whole_lines(&out);
     assert!(kept.len() >= 2 && kept.len() < names.len());
-    assert!(stderr(&o).contains("run again with --resume"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("run again with --resume"),
+        "{}",
+        stderr(&o)
+    );
     let o = loudqc()
         .args(["check", "--resume", "--output", s(&out), s(&input)])
         .output()
@@ -581,6 +666,38 @@ fn sigint_stops_cleanly_with_whole_records_and_a_summary() {
     files.sort();
     assert_eq!(files, names);
     assert_eq!(snapshot(&input), before, "inputs changed");
+}
+
+#[test]
+fn sigterm_stops_like_sigint_with_exit_143() {
+    let d = tmp();
+    let names = many(d.path(), 60, 3.0);
+    let mut child = loudqc()
+        .args(["check", "-j", "1", "--format", "json", s(d.path())])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    lines.next().unwrap().unwrap();
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let n = 1 + lines
+        .map(|l| serde_json::from_str::<Value>(&l.unwrap()).unwrap())
+        .count();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(143), "{}", stderr(&o));
+    assert!(n < names.len());
+    assert!(
+        stderr(&o).contains(&format!(
+            "INTERRUPTED by SIGTERM: {} of 60 programs not checked",
+            60 - n
+        )),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -598,7 +715,15 @@ fn paths_from_stdin_and_a_file_with_csv_summary() {
     std::fs::write(&list, format!("{}\r\n\n{}\n{}\n", s(&a), s(&b), s(&a))).unwrap();
     let csv = d.path().join("summary.csv");
     let o = loudqc()
-        .args(["check", "--format", "json", "--paths-from", s(&list), "--csv", s(&csv)])
+        .args([
+            "check",
+            "--format",
+            "json",
+            "--paths-from",
+            s(&list),
+            "--csv",
+            s(&csv),
+        ])
         .output()
         .unwrap();
     assert_eq!(code(&o), 0, "{}", stderr(&o));
@@ -606,7 +731,10 @@ fn paths_from_stdin_and_a_file_with_csv_summary() {
     let set = format!("{}/S_{{L,R}}.wav", b.display());
     assert_eq!(files, [s(&a).to_string(), set.clone()]);
     let table = std::fs::read_to_string(&csv).unwrap();
-    assert!(table.starts_with("file,verdict,integrated_lufs,"), "{table}");
+    assert!(
+        table.starts_with("file,verdict,integrated_lufs,"),
+        "{table}"
+    );
     let rows: Vec<csv::StringRecord> = csv::Reader::from_path(&csv)
         .unwrap()
         .records()
@@ -639,7 +767,10 @@ fn paths_from_stdin_and_a_file_with_csv_summary() {
         .unwrap();
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("--paths-from"), "{}", stderr(&o));
-    let o = loudqc().args(["check", "--resume", s(&a)]).output().unwrap();
+    let o = loudqc()
+        .args(["check", "--resume", s(&a)])
+        .output()
+        .unwrap();
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("--output"), "{}", stderr(&o));
     let o = loudqc()
@@ -652,5 +783,9 @@ fn paths_from_stdin_and_a_file_with_csv_summary() {
     std::fs::create_dir(&empty).unwrap();
     let o = loudqc().args(["check", s(&empty)]).output().unwrap();
     assert_eq!(code(&o), 2);
-    assert!(stderr(&o).contains("no audio files found"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no audio files found"),
+        "{}",
+        stderr(&o)
+    );
 }
