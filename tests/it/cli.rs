@@ -320,7 +320,14 @@ fn broken_pipe_is_not_an_error() {
     use std::process::Stdio;
     let d = tmp();
     let p = stereo_tone(d.path(), "a.wav", -24.0, 1.0);
-    let ps: Vec<String> = (0..40).map(|_| p.to_str().unwrap().to_string()).collect();
+    // Distinct files: a path given twice is checked once.
+    let ps: Vec<String> = (0..40)
+        .map(|i| {
+            let q = d.path().join(format!("a{i}.wav"));
+            std::fs::copy(&p, &q).unwrap();
+            q.to_str().unwrap().to_string()
+        })
+        .collect();
     let mut child = loudqc()
         .arg("check")
         .args(&ps)
