@@ -405,3 +405,88 @@ fn check_set(
     }
     r
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wav(path: &Path, channels: u16, seconds: f64) {
+        let spec = hound::WavSpec {
+            channels,
+            sample_rate: 48_000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut w = hound::WavWriter::create(path, spec).unwrap();
+        for i in 0..(48_000.0 * seconds) as usize {
+            let v = (2000.0 * (i as f64 * 0.13).sin()) as i16;
+            for _ in 0..channels {
+                w.write_sample(v).unwrap();
+            }
+        }
+        w.finalize().unwrap();
+    }
+
+    #[test]
+    fn plan_groups_dedupes_and_check_unit_honours_cancel() {
+        let d = tempfile::tempdir().unwrap();
+        for t in ["L", "R", "C"] {
+            wav(&d.path().join(format!("P_{t}.wav")), 1, 0.5);
+        }
+        wav(&d.path().join("solo.wav"), 2, 0.5);
+        std::fs::write(d.path().join("readme.txt"), "x").unwrap();
+        let inputs = vec![d.path().to_path_buf(), d.path().join("solo.wav")];
+        let p = plan(&inputs, &PlanOptions::new());
+        assert_eq!(p.units.len(), 2, "{:?}", p.units);
+        assert_eq!(p.all_units, 2);
+        assert_eq!(p.skipped.0.get(".txt"), Some(&1));
+        let set = &p.units[0];
+        assert!(set.name.ends_with("P_{L,R,C}.wav"), "{}", set.name);
+        assert_eq!(set.members.len(), 3);
+        assert!(set
+            .members
+            .iter()
+            .all(|m| m.input.size_bytes == Some(48_044)));
+        assert_eq!(p.units[1].members[0].input.size_bytes, Some(96_044));
+
+        let opts = AnalyzeOptions::default();
+        let cancel = Arc::new(AtomicBool::new(false));
+        let Outcome::Done(r) = check_unit(set, &opts, &cancel) else {
+            panic!("not cancelled")
+        };
+        assert_eq!(r.inputs, set.inputs());
+        assert_eq!(r.format.as_ref().unwrap().channel_map, ["L", "R", "C"]);
+        cancel.store(true, Ordering::Relaxed);
+        assert!(matches!(
+            check_unit(set, &opts, &cancel),
+            Outcome::Cancelled
+        ));
+        // A check already running stops at its next block.
+        let tripped = Arc::new(AtomicBool::new(false));
+        let mut src = Cancellable {
+            inner: decode::open_path(&set.members[0].path).unwrap(),
+            cancel: Arc::new(AtomicBool::new(false)),
+            tripped: tripped.clone(),
+        };
+        let mut buf = Vec::new();
+        assert_eq!(src.read(&mut buf, 1000).unwrap(), 1000);
+        src.cancel.store(true, Ordering::Relaxed);
+        assert!(src.read(&mut buf, 1000).is_err());
+        assert!(tripped.load(Ordering::Relaxed));
+
+        let ungrouped = plan(&inputs, &PlanOptions::new().with_group(false));
+        assert_eq!(ungrouped.units.len(), 4);
+        let shards: Vec<usize> = (1..=2)
+            .map(|k| {
+                let s = Shard { index: k, count: 2 };
+                plan(
+                    &inputs,
+                    &PlanOptions::new().with_group(false).with_shard(Some(s)),
+                )
+                .units
+                .len()
+            })
+            .collect();
+        assert_eq!(shards.iter().sum::<usize>(), 4);
+    }
+}
