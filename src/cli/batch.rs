@@ -245,6 +245,7 @@ pub fn run(
         {
             pb.set_style(style);
         }
+        pb.set_message(format!("0/{} programs", todo.len()));
         pb.enable_steady_tick(Duration::from_millis(250));
         pb
     } else {
