@@ -109,8 +109,14 @@ fn benches(c: &mut Criterion) {
     let map = ChannelMap::from_count(CHANNELS);
     for (name, config) in [
         ("5.1_all", MeterConfig::default()),
-        ("5.1_one_thread", MeterConfig::default().with_parallel(false)),
-        ("5.1_no_true_peak", MeterConfig::default().with_true_peak(false)),
+        (
+            "5.1_one_thread",
+            MeterConfig::default().with_parallel(false),
+        ),
+        (
+            "5.1_no_true_peak",
+            MeterConfig::default().with_true_peak(false),
+        ),
     ] {
         g.bench_function(name, |b| {
             b.iter(|| {

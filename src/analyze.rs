@@ -202,6 +202,7 @@ pub fn report(file: &str, a: &Analysis, profile: &Profile) -> FileReport {
             MapSource::Container => "container",
             MapSource::ChannelCount => "channel_count",
             MapSource::User => "user",
+            MapSource::FileNames => "file_names",
         }
         .into(),
         channel_weights: a.map.weights(),
@@ -238,6 +239,7 @@ pub fn report(file: &str, a: &Analysis, profile: &Profile) -> FileReport {
         verdict,
         error,
         composition: None,
+        inputs: Vec::new(),
     }
 }
 

@@ -145,6 +145,8 @@ pub enum MapSource {
     ChannelCount,
     /// Given by the user (`--channels`).
     User,
+    /// From the channel tags in the names of a multi-mono set (`Title_L.wav`, `Title_R.wav` …).
+    FileNames,
 }
 
 impl MapSource {
@@ -155,6 +157,7 @@ impl MapSource {
             MapSource::Container => "container",
             MapSource::ChannelCount => "channel_count",
             MapSource::User => "user",
+            MapSource::FileNames => "file_names",
         }
     }
 }

@@ -17,6 +17,7 @@
 #![warn(missing_docs)]
 
 pub mod analyze;
+pub mod batch;
 pub mod channels;
 pub mod decode;
 pub mod dialog;

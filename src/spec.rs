@@ -100,6 +100,8 @@ pub mod codes {
     pub const DECODE_SKIPPED_PACKETS: &str = "DECODE_SKIPPED_PACKETS";
     /// Shorter than one 3 s short-term window: LRA and max short-term not measurable.
     pub const SHORT_PROGRAM: &str = "SHORT_PROGRAM";
+    /// The mono files of a multi-mono set differ in sample rate, channel count or length.
+    pub const MULTI_MONO_MISMATCH: &str = "MULTI_MONO_MISMATCH";
 }
 
 /// A delivery specification.

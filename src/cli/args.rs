@@ -37,10 +37,14 @@ pub enum OutputFormat {
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
-    /// Audio files (WAV/BWF/RF64, FLAC, AIFF, IMF audio track files .mxf, …), IMF package
-    /// folders (every CPL's main audio sequences) or IMF CPL files.
-    #[arg(required = true, value_name = "FILE")]
+    /// Audio files (WAV/BWF/RF64, FLAC, AIFF, IMF audio track files .mxf, …), folders (searched
+    /// recursively), IMF package folders and CPL files (every CPL's main audio sequences).
+    #[arg(required_unless_present = "paths_from", value_name = "PATH")]
     pub files: Vec<PathBuf>,
+
+    /// Batch mode: path lists, grouping, output files, resume, shards.
+    #[command(flatten)]
+    pub batch: super::batch::BatchArgs,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]

@@ -26,7 +26,9 @@
 //!                 "value": -0.9, "limit": -1.0, "at_s": 192.345, "timecode": "00:03:12.345",
 //!                 "channel": "L"}],
 //!   "verdict": "fail",
-//!   "error": null
+//!   "error": null,
+//!   "inputs": [{"path": "path/as/given.wav", "size_bytes": 172800044,
+//!               "mtime_unix_s": 1764489600, "mtime_ns": 250000000}]
 //! }
 //! ```
 //!
@@ -56,6 +58,13 @@
 //! `format`/`loudness` `null` (or present, if the failure came late), and
 //! `"error": {"kind": "...", "message": "..."}`. Fields are only ever added within a schema
 //! version.
+//!
+//! `inputs` (added for batch mode, see [`crate::batch`]) lists the file(s) the record measured,
+//! with the size and modification time `--resume` compares: one entry for a file, one per
+//! channel for a multi-mono group (whose `file` then reads `dir/Title_{L,R,C}.wav` and whose
+//! `format.channel_map_source` is `file_names`). It is empty when the library was called
+//! without batch mode, and `size_bytes`/`mtime_*` are `null` when the file could not be
+//! stat'ed.
 
 pub mod json;
 pub mod text;
@@ -190,6 +199,9 @@ pub struct FileReport {
     /// (CPL, main audio sequence).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub composition: Option<CompositionReport>,
+    /// The input file(s) measured, with size and mtime (batch mode; empty otherwise).
+    #[serde(default)]
+    pub inputs: Vec<InputFile>,
 }
 
 /// A stretch of a composition, in seconds from its start.
@@ -264,6 +276,48 @@ pub struct CompositionReport {
     pub markers: Vec<MarkerReport>,
 }
 
+/// One input file of a record, identified as `--resume` needs it: path, size and mtime.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct InputFile {
+    /// The path as given or found (lossy UTF-8).
+    pub path: String,
+    /// Size in bytes (`null` if the file could not be stat'ed).
+    pub size_bytes: Option<u64>,
+    /// Modification time, whole seconds since the Unix epoch (negative before 1970).
+    pub mtime_unix_s: Option<i64>,
+    /// Nanoseconds past `mtime_unix_s` (0 to 999 999 999).
+    pub mtime_ns: Option<u32>,
+}
+
+impl InputFile {
+    /// Stat `path` (following symlinks); a file that cannot be stat'ed gets `null` fields.
+    pub fn stat(path: &std::path::Path) -> InputFile {
+        let meta = std::fs::metadata(path).ok();
+        let (secs, nanos) = match meta.as_ref().and_then(|m| m.modified().ok()) {
+            Some(t) => match t.duration_since(std::time::UNIX_EPOCH) {
+                Ok(d) => (Some(d.as_secs() as i64), Some(d.subsec_nanos())),
+                Err(e) => {
+                    // Before 1970: floor to whole seconds so that `ns` stays positive.
+                    let d = e.duration();
+                    let (s, n) = (d.as_secs() as i64, d.subsec_nanos());
+                    if n == 0 {
+                        (Some(-s), Some(0))
+                    } else {
+                        (Some(-s - 1), Some(1_000_000_000 - n))
+                    }
+                }
+            },
+            None => (None, None),
+        };
+        InputFile {
+            path: path.display().to_string(),
+            size_bytes: meta.map(|m| m.len()),
+            mtime_unix_s: secs,
+            mtime_ns: nanos,
+        }
+    }
+}
+
 impl FileReport {
     /// The report of a file that could not be analysed.
     pub fn from_error(file: &str, profile: &Profile, err: &crate::error::Error) -> FileReport {
@@ -281,6 +335,7 @@ impl FileReport {
                 message: err.to_string(),
             }),
             composition: None,
+            inputs: Vec::new(),
         }
     }
 }

@@ -1,4 +1,5 @@
 //! loudqc integration tests: one binary, one module per area.
+mod batch;
 mod cli;
 mod ebu_files;
 mod imf;
