@@ -28,7 +28,7 @@ fn programme(seconds: usize) -> Vec<Vec<f32>> {
         seed ^= seed << 17;
         (seed >> 11) as f32 / (1u64 << 53) as f32 * 2.0 - 1.0
     };
-    let mut out = vec![Vec::with_capacity(frames); CHANNELS];
+    let mut out: Vec<Vec<f32>> = (0..CHANNELS).map(|_| Vec::with_capacity(frames)).collect();
     let mut lp = [0f32; CHANNELS];
     let mut level = 0.05;
     for i in 0..frames {
