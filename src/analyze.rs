@@ -9,11 +9,14 @@ use std::sync::mpsc;
 use crate::channels::{ChannelMap, MapSource};
 use crate::decode::{self, AudioSource, StreamInfo};
 use crate::error::{Error, Result};
-use crate::meter::{Measurements, Meter, MeterConfig};
+use crate::events::{self, EventConfig, EventScanner, SignalSummary};
+use crate::meter::{amplitude_to_db, energy_to_lufs, Measurements, Meter, MeterConfig};
 use crate::report::{
-    EngineInfo, ErrorReport, FileReport, FormatReport, LoudnessReport, Verdict, SCHEMA_VERSION,
+    EngineInfo, ErrorReport, FileReport, FormatReport, LoudnessReport, SignalReport,
+    TimecodeReport, TimelineReport, Verdict, SCHEMA_VERSION,
 };
 use crate::spec::{self, codes, Finding, Profile, Severity};
+use crate::timecode::{Fps, Timecode};
 
 /// Frames decoded per block handed to the meter.
 const BLOCK_FRAMES: usize = 1 << 16;
@@ -28,6 +31,14 @@ pub struct AnalyzeOptions {
     pub channels: Option<String>,
     /// Meter options.
     pub meter: MeterConfig,
+    /// Which events (overs, loud regions, clipping, silence, DC) to report.
+    pub events: EventConfig,
+    /// Timecode frame rate of the findings (`--fps`, default 24).
+    pub fps: Fps,
+    /// Start timecode overriding the file's BWF `bext` reference (`--tc-start HH:MM:SS:FF`).
+    pub tc_start: Option<String>,
+    /// Put the 10 Hz loudness/true-peak timeline in the report (`--timeline`, `--html`).
+    pub timeline: bool,
 }
 
 impl Default for AnalyzeOptions {
@@ -36,6 +47,10 @@ impl Default for AnalyzeOptions {
             profile: Profile::streaming(),
             channels: None,
             meter: MeterConfig::default(),
+            events: EventConfig::default(),
+            fps: Fps::default(),
+            tc_start: None,
+            timeline: false,
         }
     }
 }
@@ -56,6 +71,39 @@ impl AnalyzeOptions {
         self.meter = meter;
         self
     }
+    /// Use these event options.
+    pub fn with_events(mut self, events: EventConfig) -> Self {
+        self.events = events;
+        self
+    }
+    /// Label findings at `fps`, starting at `tc_start` (a label) if given, else at the file's
+    /// BWF start.
+    pub fn with_timecode(mut self, fps: Fps, tc_start: Option<String>) -> Self {
+        self.fps = fps;
+        self.tc_start = tc_start;
+        self
+    }
+    /// Put the 10 Hz timeline in the report or not.
+    pub fn with_timeline(mut self, on: bool) -> Self {
+        self.timeline = on;
+        self
+    }
+
+    /// The meter options this analysis needs: the configured ones, plus true-peak overs at the
+    /// profile's limit (events) and the true-peak timeline (timeline).
+    pub fn effective_meter(&self) -> MeterConfig {
+        let mut m = self.meter.clone();
+        if self.events.enabled && m.over_threshold_dbtp.is_none() {
+            m = m.with_overs(
+                Some(self.profile.max_true_peak_dbtp),
+                self.events.over_gap_s,
+            );
+        }
+        if self.timeline {
+            m = m.with_true_peak_timeline(true);
+        }
+        m
+    }
 }
 
 /// The measurements of one stream, with what it was.
@@ -69,6 +117,10 @@ pub struct Analysis {
     pub measurements: Measurements,
     /// Packets skipped by the decoder.
     pub skipped_packets: u64,
+    /// The per-sample scan (clipping, silence, DC), when events are on.
+    pub signal: Option<SignalSummary>,
+    /// The timecode clock of the file.
+    pub timecode: Timecode,
 }
 
 /// Decide the channel map: the user's, else the container's, else by count.
@@ -92,7 +144,22 @@ pub fn analyze_path(path: &Path, opts: &AnalyzeOptions) -> Result<Analysis> {
 pub fn analyze_source(mut source: Box<dyn AudioSource>, opts: &AnalyzeOptions) -> Result<Analysis> {
     let info = source.info().clone();
     let map = resolve_map(&info, opts.channels.as_deref())?;
-    let mut meter = Meter::new(info.sample_rate_hz, &map, &opts.meter)?;
+    let timecode = Timecode::for_file(
+        opts.fps,
+        opts.tc_start.as_deref(),
+        info.bext_time_reference,
+        info.sample_rate_hz,
+    )
+    .map_err(|e| Error::invalid("start timecode (--tc-start)", "HH:MM:SS:FF", e))?;
+    let mut meter = Meter::new(info.sample_rate_hz, &map, &opts.effective_meter())?;
+    let mut scanner = opts.events.enabled.then(|| {
+        EventScanner::new(
+            info.channels,
+            info.sample_rate_hz,
+            int_full_scale_of(&info),
+            &opts.events,
+        )
+    });
 
     // Reader thread → meter, with buffers recycled back to the reader.
     let (full_tx, full_rx) = mpsc::sync_channel::<Vec<Vec<f32>>>(2);
@@ -120,6 +187,9 @@ pub fn analyze_source(mut source: Box<dyn AudioSource>, opts: &AnalyzeOptions) -
                 push_result = Err(e);
                 break;
             }
+            if let Some(sc) = scanner.as_mut() {
+                sc.push_planar(&refs);
+            }
             let _ = empty_tx.send(buf);
         }
         drop(empty_tx);
@@ -135,11 +205,75 @@ pub fn analyze_source(mut source: Box<dyn AudioSource>, opts: &AnalyzeOptions) -
         map,
         measurements: meter.finish(),
         skipped_packets: skipped,
+        signal: scanner.map(EventScanner::finish),
+        timecode,
     })
 }
 
-/// Build the report of a finished analysis under `profile`.
+/// The largest positive sample of an integer PCM stream, as decoded; `None` for float.
+fn int_full_scale_of(info: &StreamInfo) -> Option<f32> {
+    let float =
+        info.codec.contains("f32") || info.codec.contains("f64") || info.codec.contains("float");
+    if float {
+        None
+    } else {
+        info.bits_per_sample.and_then(events::int_full_scale)
+    }
+}
+
+/// Round to the 0.1 dB of the compact timeline.
+fn tenth(v: f64) -> f64 {
+    (v * 10.0).round() / 10.0
+}
+
+/// The 10 Hz timeline of `m` (see [`TimelineReport`] for the alignment).
+pub fn timeline(m: &Measurements) -> TimelineReport {
+    let s100 = (m.sample_rate_hz as u64 + 5) / 10;
+    let n = (m.frames / s100.max(1)) as usize;
+    let gate = crate::meter::ABSOLUTE_GATE_LUFS;
+    let lufs = |e: Option<&f64>| {
+        e.filter(|&&e| e > 0.0)
+            .map(|&e| energy_to_lufs(e))
+            .filter(|&l| l >= gate)
+            .map(tenth)
+    };
+    let tp = |k: usize| {
+        m.true_peak_timeline
+            .iter()
+            .filter_map(|c| c.get(k).copied())
+            .fold(None, |acc: Option<f32>, v| {
+                Some(acc.map_or(v, |a| a.max(v)))
+            })
+            .filter(|&v| v > 0.0)
+            .map(|v| tenth(amplitude_to_db(f64::from(v))))
+    };
+    TimelineReport {
+        interval_s: 0.1,
+        momentary_lufs: (0..n)
+            .map(|k| k.checked_sub(3).and_then(|j| lufs(m.block_energies.get(j))))
+            .collect(),
+        short_term_lufs: (0..n)
+            .map(|k| {
+                k.checked_sub(29)
+                    .and_then(|j| lufs(m.short_term_energies.get(j)))
+            })
+            .collect(),
+        true_peak_dbtp: (0..n).map(tp).collect(),
+    }
+}
+
+/// Build the report of a finished analysis under `profile` (default event options, no timeline).
 pub fn report(file: &str, a: &Analysis, profile: &Profile) -> FileReport {
+    report_with(
+        file,
+        a,
+        &AnalyzeOptions::default().with_profile(profile.clone()),
+    )
+}
+
+/// Build the report of a finished analysis under `opts` (profile, events, timeline).
+pub fn report_with(file: &str, a: &Analysis, opts: &AnalyzeOptions) -> FileReport {
+    let profile = &opts.profile;
     let m = &a.measurements;
     let labels = a.map.labels();
     let mut findings = spec::evaluate(m, profile, &labels);
@@ -156,6 +290,19 @@ pub fn report(file: &str, a: &Analysis, profile: &Profile) -> FileReport {
             .value(a.skipped_packets as f64, Some(0.0)),
         );
     }
+    if opts.events.enabled {
+        findings.extend(events::findings(
+            m,
+            a.signal.as_ref(),
+            profile,
+            &labels,
+            &opts.events,
+        ));
+    }
+    let mut findings: Vec<Finding> = findings
+        .into_iter()
+        .map(|f| f.with_timecodes(&a.timecode))
+        .collect();
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     let non_finite = findings
         .iter()
@@ -218,6 +365,24 @@ pub fn report(file: &str, a: &Analysis, profile: &Profile) -> FileReport {
         findings,
         verdict,
         error,
+        timecode: Some(TimecodeReport {
+            fps: a.timecode.fps,
+            drop_frame: a.timecode.fps.drop_frame(),
+            start: a.timecode.start_label(),
+            start_source: a.timecode.source,
+        }),
+        signal: a.signal.as_ref().map(|s| {
+            let rate = f64::from(s.sample_rate_hz.max(1));
+            SignalReport {
+                leading_silence_s: s.leading_silence_frames as f64 / rate,
+                trailing_silence_s: s.trailing_silence_frames as f64 / rate,
+                silence_level_dbfs: opts.events.silence_dbfs,
+                dc_offset_per_channel_dbfs: s.channels.iter().map(|c| c.dc_dbfs()).collect(),
+                clipped_samples_per_channel: s.channels.iter().map(|c| c.clipped_samples).collect(),
+                clip_level: f64::from(s.clip_level),
+            }
+        }),
+        timeline: opts.timeline.then(|| timeline(m)),
     }
 }
 
@@ -225,7 +390,7 @@ pub fn report(file: &str, a: &Analysis, profile: &Profile) -> FileReport {
 pub fn check_path(path: &Path, opts: &AnalyzeOptions) -> FileReport {
     let name = path.display().to_string();
     match analyze_path(path, opts) {
-        Ok(a) => report(&name, &a, &opts.profile),
+        Ok(a) => report_with(&name, &a, opts),
         Err(e) => FileReport::from_error(&name, &opts.profile, &e.with_path(path)),
     }
 }

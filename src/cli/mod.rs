@@ -7,13 +7,14 @@
 mod args;
 
 use std::io::{self, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
 use rayon::prelude::*;
 
 use loudqc::analyze::{check_path, AnalyzeOptions};
-use loudqc::report::{json, text, FileReport, Verdict};
+use loudqc::report::{html, json, text, FileReport, Verdict};
 
 use args::{Cli, Command, OutputFormat};
 
@@ -28,6 +29,7 @@ pub fn run() -> ExitCode {
     };
     match cli.command {
         Command::Check(args) => {
+            let (html, timeline_json) = (args.html.clone(), args.timeline);
             let (opts, files, format, jobs) = match args.validate() {
                 Ok(v) => v,
                 Err(msg) => {
@@ -35,16 +37,58 @@ pub fn run() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            check(&files, &opts, format, jobs)
+            if let Some(h) = &html {
+                if let Err(msg) = check_html_path(h, &files) {
+                    eprintln!("loudqc: {msg}");
+                    return ExitCode::from(2);
+                }
+            }
+            let outputs = Outputs {
+                html,
+                timeline_json,
+            };
+            check(&files, &opts, format, jobs, &outputs)
         }
     }
 }
 
+/// Extra outputs of `check`.
+struct Outputs {
+    /// Write the HTML report here.
+    html: Option<PathBuf>,
+    /// Keep the timeline in the JSON output.
+    timeline_json: bool,
+}
+
+/// The HTML report must not overwrite an input (loudqc never writes to its inputs).
+fn check_html_path(html: &Path, files: &[PathBuf]) -> Result<(), String> {
+    if html.is_dir() {
+        return Err(format!(
+            "--html {}: is a directory; give a file path, e.g. report.html",
+            html.display()
+        ));
+    }
+    let canon = |p: &Path| std::fs::canonicalize(p).ok();
+    if let Some(h) = canon(html) {
+        if files
+            .iter()
+            .any(|f| canon(f).as_deref() == Some(h.as_path()))
+        {
+            return Err(format!(
+                "--html {}: is one of the input files; loudqc never writes to its inputs",
+                html.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn check(
-    files: &[std::path::PathBuf],
+    files: &[PathBuf],
     opts: &AnalyzeOptions,
     format: OutputFormat,
     jobs: usize,
+    outputs: &Outputs,
 ) -> ExitCode {
     let pool = match rayon::ThreadPoolBuilder::new().num_threads(jobs).build() {
         Ok(p) => p,
@@ -54,11 +98,32 @@ fn check(
         }
     };
     // Files are checked in parallel; reports are printed in input order.
-    let reports: Vec<FileReport> =
+    let mut html_failed = false;
+    let mut reports: Vec<FileReport> =
         pool.install(|| files.par_iter().map(|f| check_path(f, opts)).collect());
+    if let Some(path) = &outputs.html {
+        let written = std::fs::File::create(path).and_then(|f| {
+            let mut w = io::BufWriter::new(f);
+            html::write_html(&mut w, &reports)?;
+            w.flush()
+        });
+        if let Err(e) = written {
+            // The reports still go to stdout; the exit code says something went wrong.
+            eprintln!(
+                "loudqc: --html {}: cannot write the report: {e}",
+                path.display()
+            );
+            html_failed = true;
+        }
+    }
+    if !outputs.timeline_json {
+        for r in &mut reports {
+            r.timeline = None;
+        }
+    }
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
-    let mut worst = 0u8;
+    let mut worst = if html_failed { 2 } else { 0u8 };
     for r in &reports {
         let res = match format {
             OutputFormat::Json => json::write_line(&mut out, r),

@@ -37,6 +37,7 @@
 //! `"error": {"kind": "...", "message": "..."}`. Fields are only ever added within a schema
 //! version.
 
+pub mod html;
 pub mod json;
 pub mod text;
 
@@ -162,6 +163,67 @@ pub struct FileReport {
     pub verdict: Verdict,
     /// Why the file could not be analysed.
     pub error: Option<ErrorReport>,
+    /// The timecode clock of the findings' `start_timecode`/`end_timecode` (`null` if the file
+    /// could not be analysed).
+    #[serde(default)]
+    pub timecode: Option<TimecodeReport>,
+    /// Facts from the per-sample scan: silence at head and tail, DC and clipping per channel
+    /// (`null` if not scanned).
+    #[serde(default)]
+    pub signal: Option<SignalReport>,
+    /// Loudness and true peak at 10 Hz (only with `--timeline`; absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<TimelineReport>,
+}
+
+/// The timecode clock of a report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimecodeReport {
+    /// Frame rate: `23.976`, `24`, `25`, `29.97` (drop-frame), `30`.
+    pub fps: crate::timecode::Fps,
+    /// Whether labels are drop-frame (`;` before the frames).
+    pub drop_frame: bool,
+    /// The label of the file's first sample, e.g. `01:00:00:00`.
+    pub start: String,
+    /// Where the start came from: `bext`, `user` or `none` (00:00:00:00).
+    pub start_source: crate::timecode::TimecodeSource,
+}
+
+/// Facts of the per-sample scan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignalReport {
+    /// Silence (below `silence_level_dbfs` in every channel) at the head, seconds.
+    pub leading_silence_s: f64,
+    /// Silence at the tail, seconds.
+    pub trailing_silence_s: f64,
+    /// The level below which a sample is silent, dBFS.
+    pub silence_level_dbfs: f64,
+    /// Mean of each channel (DC offset), dBFS (`null` for a mean of exactly 0).
+    pub dc_offset_per_channel_dbfs: Vec<Option<f64>>,
+    /// Samples in clipping runs, per channel.
+    pub clipped_samples_per_channel: Vec<u64>,
+    /// The magnitude counted as full scale (linear).
+    pub clip_level: f64,
+}
+
+/// Loudness and true peak every 100 ms, compact: numbers rounded to 0.1 dB.
+///
+/// Entry `k` of every array is the reading at `(k + 1) · interval_s` from the start of the file:
+/// `momentary_lufs` the 400 ms window ending there (`null` for the first three entries, before
+/// a window is complete), `short_term_lufs` the 3 s window ending there (`null` for the first 29),
+/// `true_peak_dbtp` the largest true peak over all channels in the 100 ms ending there. Loudness
+/// below the −70 LUFS absolute gate (BS.1770-5 §2.3) and digital silence are `null`. All three
+/// arrays have one entry per complete 100 ms of the file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineReport {
+    /// Spacing of the entries, seconds (0.1).
+    pub interval_s: f64,
+    /// Momentary loudness, LUFS.
+    pub momentary_lufs: Vec<Option<f64>>,
+    /// Short-term loudness, LUFS.
+    pub short_term_lufs: Vec<Option<f64>>,
+    /// True peak, dBTP (all `null` when true peak was not measured).
+    pub true_peak_dbtp: Vec<Option<f64>>,
 }
 
 impl FileReport {
@@ -180,6 +242,9 @@ impl FileReport {
                 kind: err.kind_name().into(),
                 message: err.to_string(),
             }),
+            timecode: None,
+            signal: None,
+            timeline: None,
         }
     }
 }
