@@ -387,7 +387,9 @@ pub struct LoudRegion {
 
 /// A duration for people: milliseconds under a second, else seconds.
 fn duration_text(s: f64) -> String {
-    if s < 1.0 {
+    if s < 0.01 {
+        format!("{:.2} ms", s * 1000.0)
+    } else if s < 1.0 {
         format!("{:.1} ms", s * 1000.0)
     } else {
         format!("{s:.3} s")

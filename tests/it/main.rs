@@ -2,6 +2,7 @@
 mod cli;
 mod meter;
 mod reference;
+mod reports;
 mod silero;
 mod spec;
 mod support;
