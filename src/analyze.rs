@@ -379,7 +379,12 @@ pub fn report_with(file: &str, a: &Analysis, opts: &AnalyzeOptions) -> FileRepor
                 silence_level_dbfs: opts.events.silence_dbfs,
                 dc_offset_per_channel_dbfs: s.channels.iter().map(|c| c.dc_dbfs()).collect(),
                 clipped_samples_per_channel: s.channels.iter().map(|c| c.clipped_samples).collect(),
-                clip_level: f64::from(s.clip_level),
+                // The f32 level as its shortest decimal (0.999, not 0.9990000128746033).
+                clip_level: s
+                    .clip_level
+                    .to_string()
+                    .parse()
+                    .unwrap_or(f64::from(s.clip_level)),
             }
         }),
         timeline: opts.timeline.then(|| timeline(m)),

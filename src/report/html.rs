@@ -105,9 +105,9 @@ fn file_section(s: &mut String, r: &FileReport) {
         Verdict::Fail => ("fail", "FAIL"),
         Verdict::Error => ("error", "ERROR"),
     };
-    let _ = write!(
+    let _ = writeln!(
         s,
-        "<section class=\"file\"><h2>{} <span class=\"verdict {vclass}\" data-verdict=\"{vclass}\">{vtext}</span></h2>\n",
+        "<section class=\"file\"><h2>{} <span class=\"verdict {vclass}\" data-verdict=\"{vclass}\">{vtext}</span></h2>",
         esc(&r.file)
     );
     if let Some(e) = &r.error {

@@ -24,11 +24,28 @@
 //!                "null_reasons": {"loudness_range_lu": "input shorter than one 3 s short-term window"}},
 //!   "findings": [{"code": "TRUE_PEAK_OVER", "severity": "blocker", "message": "...",
 //!                 "value": -0.9, "limit": -1.0, "at_s": 192.345, "timecode": "00:03:12.345",
-//!                 "channel": "L"}],
+//!                 "channel": "L", "start_s": 192.345, "end_s": 192.345,
+//!                 "start_timecode": "01:03:12:08", "end_timecode": "01:03:12:08"},
+//!                {"code": "TRUE_PEAK_OVER_REGION", "severity": "blocker", "message": "...",
+//!                 "value": -0.9, "limit": -1.0, "at_s": 192.345, "timecode": "00:03:12.345",
+//!                 "channel": "L", "start_s": 192.31, "end_s": 193.02,
+//!                 "start_timecode": "01:03:12:07", "end_timecode": "01:03:13:00"}],
 //!   "verdict": "fail",
-//!   "error": null
+//!   "error": null,
+//!   "timecode": {"fps": "24", "drop_frame": false, "start": "01:00:00:00", "start_source": "bext"},
+//!   "signal": {"leading_silence_s": 2.0, "trailing_silence_s": 0.5, "silence_level_dbfs": -60.0,
+//!              "dc_offset_per_channel_dbfs": [-96.1, ..], "clipped_samples_per_channel": [0, ..],
+//!              "clip_level": 0.999},
+//!   "timeline": {"interval_s": 0.1, "momentary_lufs": [null, null, null, -23.1, ..],
+//!                "short_term_lufs": [null, .., -24.0, ..], "true_peak_dbtp": [-12.3, ..]}
 //! }
 //! ```
+//!
+//! Findings (codes in `docs/findings.md`) carry a place (`at_s`, and `timecode` as
+//! `HH:MM:SS.mmm` from the start of the file) and an extent (`start_s`/`end_s`, and
+//! `start_timecode`/`end_timecode` as SMPTE `HH:MM:SS:FF` at `--fps`, `;FF` at 29.97 drop-frame,
+//! offset by the file's BWF start or `--tc-start`; see the top-level `timecode`). `timeline` is
+//! present only with `--timeline` ([`TimelineReport`] says how entries line up).
 //!
 //! Units are in the field names (`_lufs`, `_lu`, `_dbfs`, `_dbtp`, `_s`, `_hz`). A value that
 //! could not be measured (silence, input too short) is `null`, and `loudness.null_reasons` says
