@@ -167,18 +167,23 @@ pub fn analyze_source(mut source: Box<dyn AudioSource>, opts: &AnalyzeOptions) -
     for _ in 0..3 {
         empty_tx.send(Vec::new()).expect("receiver alive");
     }
-    let skipped = std::thread::scope(|scope| -> Result<u64> {
-        let reader = scope.spawn(move || -> Result<u64> {
+    // The per-sample event scan runs on the reader thread, overlapping the meter.
+    let (skipped, scanner) = std::thread::scope(|scope| -> Result<(u64, Option<EventScanner>)> {
+        let reader = scope.spawn(move || -> Result<(u64, Option<EventScanner>)> {
             while let Ok(mut buf) = empty_rx.recv() {
                 let n = source.read(&mut buf, BLOCK_FRAMES)?;
                 if n == 0 {
                     break;
                 }
+                if let Some(sc) = scanner.as_mut() {
+                    let refs: Vec<&[f32]> = buf.iter().map(|c| c.get(..n).unwrap_or(c)).collect();
+                    sc.push_planar(&refs);
+                }
                 if full_tx.send(buf).is_err() {
                     break;
                 }
             }
-            Ok(source.skipped_packets())
+            Ok((source.skipped_packets(), scanner))
         });
         let mut push_result = Ok(());
         for buf in full_rx.iter() {
@@ -187,18 +192,15 @@ pub fn analyze_source(mut source: Box<dyn AudioSource>, opts: &AnalyzeOptions) -
                 push_result = Err(e);
                 break;
             }
-            if let Some(sc) = scanner.as_mut() {
-                sc.push_planar(&refs);
-            }
             let _ = empty_tx.send(buf);
         }
         drop(empty_tx);
         drop(full_rx);
-        let skipped = reader
+        let done = reader
             .join()
             .map_err(|_| Error::malformed("decoder thread panicked"))??;
         push_result?;
-        Ok(skipped)
+        Ok(done)
     })?;
     Ok(Analysis {
         info,
