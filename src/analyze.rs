@@ -94,10 +94,10 @@ impl AnalyzeOptions {
     pub fn effective_meter(&self) -> MeterConfig {
         let mut m = self.meter.clone();
         if self.events.enabled && m.over_threshold_dbtp.is_none() {
-            m = m.with_overs(
-                Some(self.profile.max_true_peak_dbtp),
-                self.events.over_gap_s,
-            );
+            // At least 10 ms: the meter keeps every stretch, so the gap bounds its list (≤ 100
+            // stretches a second per channel, whatever the signal).
+            let gap_s = self.events.over_gap_s.max(events::MIN_OVER_GAP_S);
+            m = m.with_overs(Some(self.profile.max_true_peak_dbtp), gap_s);
         }
         if self.timeline {
             m = m.with_true_peak_timeline(true);

@@ -18,13 +18,18 @@
 use crate::meter::{amplitude_to_db, db_to_amplitude, energy_to_lufs, Measurements};
 use crate::spec::{at_resolution, codes, Finding, Profile, Severity};
 
+/// The smallest merge gap of true-peak overs, seconds: stretches closer than 10 ms are always one
+/// (it bounds the meter's list on hostile input; positions are still exact to the frame).
+pub const MIN_OVER_GAP_S: f64 = 0.01;
+
 /// What counts as an event. `#[non_exhaustive]`: start from `EventConfig::default()`.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct EventConfig {
     /// Look for events at all (default on).
     pub enabled: bool,
-    /// True-peak overs (and clipping runs) closer than this are one event, seconds (default 1).
+    /// True-peak overs (and clipping runs) closer than this are one event, seconds (default 1;
+    /// overs are merged at least at [`MIN_OVER_GAP_S`]).
     pub over_gap_s: f64,
     /// Short-term loudness more than this above the integrated loudness is "far above", LU
     /// (default 10).

@@ -882,3 +882,121 @@ fn glossary_documents_every_code() {
         }
     }
 }
+
+/// Mirrors of the JSON schema (ripgrep `tests/json.rs` style): `deny_unknown_fields`, so a field
+/// added or renamed without updating the schema doc and these mirrors fails here.
+mod schema {
+    #![allow(dead_code)]
+    use serde::Deserialize;
+    use std::collections::BTreeMap;
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct FileReport {
+        pub schema_version: u32,
+        pub file: String,
+        pub engine: BTreeMap<String, String>,
+        pub profile: serde_json::Value,
+        pub format: Option<serde_json::Value>,
+        pub loudness: Option<serde_json::Value>,
+        pub findings: Vec<Finding>,
+        pub verdict: String,
+        pub error: Option<serde_json::Value>,
+        pub timecode: Option<Timecode>,
+        pub signal: Option<Signal>,
+        #[serde(default)]
+        pub timeline: Option<Timeline>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Finding {
+        pub code: String,
+        pub severity: String,
+        pub message: String,
+        pub value: Option<f64>,
+        pub limit: Option<f64>,
+        pub at_s: Option<f64>,
+        pub timecode: Option<String>,
+        pub channel: Option<String>,
+        pub start_s: Option<f64>,
+        pub end_s: Option<f64>,
+        pub start_timecode: Option<String>,
+        pub end_timecode: Option<String>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Timecode {
+        pub fps: String,
+        pub drop_frame: bool,
+        pub start: String,
+        pub start_source: String,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Signal {
+        pub leading_silence_s: f64,
+        pub trailing_silence_s: f64,
+        pub silence_level_dbfs: f64,
+        pub dc_offset_per_channel_dbfs: Vec<Option<f64>>,
+        pub clipped_samples_per_channel: Vec<u64>,
+        pub clip_level: f64,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Timeline {
+        pub interval_s: f64,
+        pub momentary_lufs: Vec<Option<f64>>,
+        pub short_term_lufs: Vec<Option<f64>>,
+        pub true_peak_dbtp: Vec<Option<f64>>,
+    }
+}
+
+#[test]
+fn json_report_fields_are_locked_and_extents_are_consistent() {
+    let d = tmp();
+    let good = d.path().join("problems.wav");
+    problem_file(&good);
+    let bad = d.path().join("bad.wav");
+    std::fs::write(&bad, b"not audio").unwrap();
+    let html = d.path().join("both.html");
+    let o = run(&[
+        "check",
+        "--format",
+        "json",
+        "--timeline",
+        "--html",
+        html.to_str().unwrap(),
+        good.to_str().unwrap(),
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 2);
+    let lines: Vec<schema::FileReport> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(lines.len(), 2);
+    let (g, b) = (&lines[0], &lines[1]);
+    assert_eq!(g.timeline.as_ref().unwrap().momentary_lufs.len(), 300);
+    assert_eq!(g.timecode.as_ref().unwrap().start_source, "none");
+    for f in &g.findings {
+        assert!(
+            ["blocker", "issue", "info"].contains(&f.severity.as_str()),
+            "{}",
+            f.severity
+        );
+        if let (Some(a), Some(e)) = (f.start_s, f.end_s) {
+            assert!(a <= e, "{}: {a} > {e}", f.code);
+            assert!(f.start_timecode.is_some() && f.end_timecode.is_some());
+        }
+    }
+    assert!(b.timecode.is_none() && b.signal.is_none() && b.timeline.is_none());
+    assert_eq!(b.verdict, "error");
+    // One HTML page for both files, the broken one reported as such.
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert_eq!(page.matches("<section class=\"file\"").count(), 2);
+    assert!(page.contains("data-verdict=\"error\"") && page.contains("data-verdict=\"fail\""));
+}
