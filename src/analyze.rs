@@ -9,11 +9,14 @@ use std::sync::mpsc;
 use crate::channels::{ChannelMap, MapSource};
 use crate::decode::{self, AudioSource, StreamInfo};
 use crate::error::{Error, Result};
-use crate::meter::{Measurements, Meter, MeterConfig};
+use crate::events::{self, EventConfig, EventScanner, SignalSummary};
+use crate::meter::{amplitude_to_db, energy_to_lufs, Measurements, Meter, MeterConfig};
 use crate::report::{
-    EngineInfo, ErrorReport, FileReport, FormatReport, LoudnessReport, Verdict, SCHEMA_VERSION,
+    EngineInfo, ErrorReport, FileReport, FormatReport, LoudnessReport, SignalReport,
+    TimecodeReport, TimelineReport, Verdict, SCHEMA_VERSION,
 };
 use crate::spec::{self, codes, Finding, Profile, Severity};
+use crate::timecode::{Fps, Timecode};
 
 /// Frames decoded per block handed to the meter.
 const BLOCK_FRAMES: usize = 1 << 16;
@@ -31,6 +34,14 @@ pub struct AnalyzeOptions {
     /// Extra IMF asset maps (package folders or ASSETMAP files) used to find the track files
     /// of compositions: supplemental packages (`--assetmap`).
     pub assetmaps: Vec<std::path::PathBuf>,
+    /// Which events (overs, loud regions, clipping, silence, DC) to report.
+    pub events: EventConfig,
+    /// Timecode frame rate of the findings (`--fps`, default 24).
+    pub fps: Fps,
+    /// Start timecode overriding the file's BWF `bext` reference (`--tc-start HH:MM:SS:FF`).
+    pub tc_start: Option<String>,
+    /// Put the 10 Hz loudness/true-peak timeline in the report (`--timeline`, `--html`).
+    pub timeline: bool,
 }
 
 impl Default for AnalyzeOptions {
@@ -40,6 +51,10 @@ impl Default for AnalyzeOptions {
             channels: None,
             meter: MeterConfig::default(),
             assetmaps: Vec::new(),
+            events: EventConfig::default(),
+            fps: Fps::default(),
+            tc_start: None,
+            timeline: false,
         }
     }
 }
@@ -65,6 +80,39 @@ impl AnalyzeOptions {
         self.assetmaps = assetmaps;
         self
     }
+    /// Use these event options.
+    pub fn with_events(mut self, events: EventConfig) -> Self {
+        self.events = events;
+        self
+    }
+    /// Label findings at `fps`, starting at `tc_start` (a label) if given, else at the file's
+    /// BWF start.
+    pub fn with_timecode(mut self, fps: Fps, tc_start: Option<String>) -> Self {
+        self.fps = fps;
+        self.tc_start = tc_start;
+        self
+    }
+    /// Put the 10 Hz timeline in the report or not.
+    pub fn with_timeline(mut self, on: bool) -> Self {
+        self.timeline = on;
+        self
+    }
+
+    /// The meter options this analysis needs: the configured ones, plus true-peak overs at the
+    /// profile's limit (events) and the true-peak timeline (timeline).
+    pub fn effective_meter(&self) -> MeterConfig {
+        let mut m = self.meter.clone();
+        if self.events.enabled && m.over_threshold_dbtp.is_none() {
+            // At least 10 ms: the meter keeps every stretch, so the gap bounds its list (≤ 100
+            // stretches a second per channel, whatever the signal).
+            let gap_s = self.events.over_gap_s.max(events::MIN_OVER_GAP_S);
+            m = m.with_overs(Some(self.profile.max_true_peak_dbtp), gap_s);
+        }
+        if self.timeline {
+            m = m.with_true_peak_timeline(true);
+        }
+        m
+    }
 }
 
 /// The measurements of one stream, with what it was.
@@ -82,6 +130,10 @@ pub struct Analysis {
     pub mca: Option<crate::decode::McaInfo>,
     /// Findings the source reported about its container (IMF core constraints).
     pub container_findings: Vec<Finding>,
+    /// The per-sample scan (clipping, silence, DC), when events are on.
+    pub signal: Option<SignalSummary>,
+    /// The timecode clock of the file.
+    pub timecode: Timecode,
 }
 
 /// Decide the channel map: the user's, else the container's, else by count.
@@ -107,7 +159,22 @@ pub fn analyze_source(mut source: Box<dyn AudioSource>, opts: &AnalyzeOptions) -
     let mca = source.mca();
     let container_findings = source.container_findings();
     let map = resolve_map(&info, opts.channels.as_deref())?;
-    let mut meter = Meter::new(info.sample_rate_hz, &map, &opts.meter)?;
+    let timecode = Timecode::for_file(
+        opts.fps,
+        opts.tc_start.as_deref(),
+        info.bext_time_reference,
+        info.sample_rate_hz,
+    )
+    .map_err(|e| Error::invalid("start timecode (--tc-start)", "HH:MM:SS:FF", e))?;
+    let mut meter = Meter::new(info.sample_rate_hz, &map, &opts.effective_meter())?;
+    let mut scanner = opts.events.enabled.then(|| {
+        EventScanner::new(
+            info.channels,
+            info.sample_rate_hz,
+            int_full_scale_of(&info),
+            &opts.events,
+        )
+    });
 
     // Reader thread → meter, with buffers recycled back to the reader.
     let (full_tx, full_rx) = mpsc::sync_channel::<Vec<Vec<f32>>>(2);
@@ -115,18 +182,23 @@ pub fn analyze_source(mut source: Box<dyn AudioSource>, opts: &AnalyzeOptions) -
     for _ in 0..3 {
         empty_tx.send(Vec::new()).expect("receiver alive");
     }
-    let skipped = std::thread::scope(|scope| -> Result<u64> {
-        let reader = scope.spawn(move || -> Result<u64> {
+    // The per-sample event scan runs on the reader thread, overlapping the meter.
+    let (skipped, scanner) = std::thread::scope(|scope| -> Result<(u64, Option<EventScanner>)> {
+        let reader = scope.spawn(move || -> Result<(u64, Option<EventScanner>)> {
             while let Ok(mut buf) = empty_rx.recv() {
                 let n = source.read(&mut buf, BLOCK_FRAMES)?;
                 if n == 0 {
                     break;
                 }
+                if let Some(sc) = scanner.as_mut() {
+                    let refs: Vec<&[f32]> = buf.iter().map(|c| c.get(..n).unwrap_or(c)).collect();
+                    sc.push_planar(&refs);
+                }
                 if full_tx.send(buf).is_err() {
                     break;
                 }
             }
-            Ok(source.skipped_packets())
+            Ok((source.skipped_packets(), scanner))
         });
         let mut push_result = Ok(());
         for buf in full_rx.iter() {
@@ -139,11 +211,11 @@ pub fn analyze_source(mut source: Box<dyn AudioSource>, opts: &AnalyzeOptions) -
         }
         drop(empty_tx);
         drop(full_rx);
-        let skipped = reader
+        let done = reader
             .join()
             .map_err(|_| Error::malformed("decoder thread panicked"))??;
         push_result?;
-        Ok(skipped)
+        Ok(done)
     })?;
     Ok(Analysis {
         info,
@@ -152,11 +224,75 @@ pub fn analyze_source(mut source: Box<dyn AudioSource>, opts: &AnalyzeOptions) -
         skipped_packets: skipped,
         mca,
         container_findings,
+        signal: scanner.map(EventScanner::finish),
+        timecode,
     })
 }
 
-/// Build the report of a finished analysis under `profile`.
+/// The largest positive sample of an integer PCM stream, as decoded; `None` for float.
+fn int_full_scale_of(info: &StreamInfo) -> Option<f32> {
+    let float =
+        info.codec.contains("f32") || info.codec.contains("f64") || info.codec.contains("float");
+    if float {
+        None
+    } else {
+        info.bits_per_sample.and_then(events::int_full_scale)
+    }
+}
+
+/// Round to the 0.1 dB of the compact timeline.
+fn tenth(v: f64) -> f64 {
+    (v * 10.0).round() / 10.0
+}
+
+/// The 10 Hz timeline of `m` (see [`TimelineReport`] for the alignment).
+pub fn timeline(m: &Measurements) -> TimelineReport {
+    let s100 = (m.sample_rate_hz as u64 + 5) / 10;
+    let n = (m.frames / s100.max(1)) as usize;
+    let gate = crate::meter::ABSOLUTE_GATE_LUFS;
+    let lufs = |e: Option<&f64>| {
+        e.filter(|&&e| e > 0.0)
+            .map(|&e| energy_to_lufs(e))
+            .filter(|&l| l >= gate)
+            .map(tenth)
+    };
+    let tp = |k: usize| {
+        m.true_peak_timeline
+            .iter()
+            .filter_map(|c| c.get(k).copied())
+            .fold(None, |acc: Option<f32>, v| {
+                Some(acc.map_or(v, |a| a.max(v)))
+            })
+            .filter(|&v| v > 0.0)
+            .map(|v| tenth(amplitude_to_db(f64::from(v))))
+    };
+    TimelineReport {
+        interval_s: 0.1,
+        momentary_lufs: (0..n)
+            .map(|k| k.checked_sub(3).and_then(|j| lufs(m.block_energies.get(j))))
+            .collect(),
+        short_term_lufs: (0..n)
+            .map(|k| {
+                k.checked_sub(29)
+                    .and_then(|j| lufs(m.short_term_energies.get(j)))
+            })
+            .collect(),
+        true_peak_dbtp: (0..n).map(tp).collect(),
+    }
+}
+
+/// Build the report of a finished analysis under `profile` (default event options, no timeline).
 pub fn report(file: &str, a: &Analysis, profile: &Profile) -> FileReport {
+    report_with(
+        file,
+        a,
+        &AnalyzeOptions::default().with_profile(profile.clone()),
+    )
+}
+
+/// Build the report of a finished analysis under `opts` (profile, events, timeline).
+pub fn report_with(file: &str, a: &Analysis, opts: &AnalyzeOptions) -> FileReport {
+    let profile = &opts.profile;
     let m = &a.measurements;
     let labels = a.map.labels();
     let mut findings = spec::evaluate(m, profile, &labels);
@@ -174,6 +310,19 @@ pub fn report(file: &str, a: &Analysis, profile: &Profile) -> FileReport {
         );
     }
     findings.extend(a.container_findings.iter().cloned());
+    if opts.events.enabled {
+        findings.extend(events::findings(
+            m,
+            a.signal.as_ref(),
+            profile,
+            &labels,
+            &opts.events,
+        ));
+    }
+    let mut findings: Vec<Finding> = findings
+        .into_iter()
+        .map(|f| f.with_timecodes(&a.timecode))
+        .collect();
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     let non_finite = findings
         .iter()
@@ -240,6 +389,29 @@ pub fn report(file: &str, a: &Analysis, profile: &Profile) -> FileReport {
         error,
         composition: None,
         inputs: Vec::new(),
+        timecode: Some(TimecodeReport {
+            fps: a.timecode.fps,
+            drop_frame: a.timecode.fps.drop_frame(),
+            start: a.timecode.start_label(),
+            start_source: a.timecode.source,
+        }),
+        signal: a.signal.as_ref().map(|s| {
+            let rate = f64::from(s.sample_rate_hz.max(1));
+            SignalReport {
+                leading_silence_s: s.leading_silence_frames as f64 / rate,
+                trailing_silence_s: s.trailing_silence_frames as f64 / rate,
+                silence_level_dbfs: opts.events.silence_dbfs,
+                dc_offset_per_channel_dbfs: s.channels.iter().map(|c| c.dc_dbfs()).collect(),
+                clipped_samples_per_channel: s.channels.iter().map(|c| c.clipped_samples).collect(),
+                // The f32 level as its shortest decimal (0.999, not 0.9990000128746033).
+                clip_level: s
+                    .clip_level
+                    .to_string()
+                    .parse()
+                    .unwrap_or(f64::from(s.clip_level)),
+            }
+        }),
+        timeline: opts.timeline.then(|| timeline(m)),
     }
 }
 
@@ -247,7 +419,7 @@ pub fn report(file: &str, a: &Analysis, profile: &Profile) -> FileReport {
 pub fn check_path(path: &Path, opts: &AnalyzeOptions) -> FileReport {
     let name = path.display().to_string();
     match analyze_path(path, opts) {
-        Ok(a) => report(&name, &a, &opts.profile),
+        Ok(a) => report_with(&name, &a, opts),
         Err(e) => FileReport::from_error(&name, &opts.profile, &e.with_path(path)),
     }
 }

@@ -22,6 +22,7 @@ pub mod channels;
 pub mod decode;
 pub mod dialog;
 pub mod error;
+pub mod events;
 pub mod imf;
 pub mod meter;
 pub mod report;

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::meter::Measurements;
-use crate::timecode::seconds_to_clock;
+use crate::timecode::{seconds_to_clock, Timecode};
 
 /// How bad a finding is, in delivery-QC practice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -52,6 +52,20 @@ pub struct Finding {
     pub timecode: Option<String>,
     /// The channel concerned (label), if any.
     pub channel: Option<String>,
+    /// Where the problem starts, seconds from the start of the file (a point finding has
+    /// `start_s == end_s`).
+    #[serde(default)]
+    pub start_s: Option<f64>,
+    /// Where it ends, seconds (exclusive).
+    #[serde(default)]
+    pub end_s: Option<f64>,
+    /// `start_s` as SMPTE timecode `HH:MM:SS:FF` (`;FF` at 29.97 drop-frame), offset by the
+    /// file's start timecode (see `timecode` in the report).
+    #[serde(default)]
+    pub start_timecode: Option<String>,
+    /// `end_s` as SMPTE timecode.
+    #[serde(default)]
+    pub end_timecode: Option<String>,
 }
 
 impl Finding {
@@ -66,6 +80,10 @@ impl Finding {
             at_s: None,
             timecode: None,
             channel: None,
+            start_s: None,
+            end_s: None,
+            start_timecode: None,
+            end_timecode: None,
         }
     }
 
@@ -80,6 +98,37 @@ impl Finding {
     pub fn at(mut self, at_s: f64) -> Finding {
         self.at_s = Some(at_s);
         self.timecode = Some(seconds_to_clock(at_s));
+        self
+    }
+
+    /// Set the extent, seconds from the start (end exclusive). Also sets `at_s` to `start_s`
+    /// when no place was set.
+    pub fn span(mut self, start_s: f64, end_s: f64) -> Finding {
+        self.start_s = Some(start_s);
+        self.end_s = Some(end_s);
+        if self.at_s.is_none() {
+            self = self.at(start_s);
+        }
+        self
+    }
+
+    /// Set the channel label.
+    pub fn on_channel(mut self, label: impl Into<String>) -> Finding {
+        self.channel = Some(label.into());
+        self
+    }
+
+    /// Fill `start_timecode`/`end_timecode` from `tc`. A finding with only a place (`at_s`)
+    /// becomes a point: `start_s = end_s = at_s`.
+    pub fn with_timecodes(mut self, tc: &Timecode) -> Finding {
+        if self.start_s.is_none() {
+            if let Some(at) = self.at_s {
+                self.start_s = Some(at);
+                self.end_s = Some(at);
+            }
+        }
+        self.start_timecode = self.start_s.map(|s| tc.at(s));
+        self.end_timecode = self.end_s.map(|s| tc.at(s));
         self
     }
 }
@@ -102,6 +151,21 @@ pub mod codes {
     pub const SHORT_PROGRAM: &str = "SHORT_PROGRAM";
     /// The mono files of a multi-mono set differ in sample rate, channel count or length.
     pub const MULTI_MONO_MISMATCH: &str = "MULTI_MONO_MISMATCH";
+    /// One stretch of one channel whose true peak exceeds the profile's maximum (stretches
+    /// closer than the over gap are merged).
+    pub const TRUE_PEAK_OVER_REGION: &str = "TRUE_PEAK_OVER_REGION";
+    /// Short-term loudness far above the programme's integrated loudness for a while.
+    pub const SHORT_TERM_LOUD_REGION: &str = "SHORT_TERM_LOUD_REGION";
+    /// Consecutive samples at full scale in one channel: digital clipping.
+    pub const DIGITAL_CLIPPING: &str = "DIGITAL_CLIPPING";
+    /// Silence at the head of the file.
+    pub const LEADING_SILENCE: &str = "LEADING_SILENCE";
+    /// Silence at the tail of the file.
+    pub const TRAILING_SILENCE: &str = "TRAILING_SILENCE";
+    /// A channel's mean (DC offset) is above the DC limit.
+    pub const DC_OFFSET: &str = "DC_OFFSET";
+    /// More events of one kind than a report lists; the rest are counted, not listed.
+    pub const EVENTS_TRUNCATED: &str = "EVENTS_TRUNCATED";
 }
 
 /// A delivery specification.

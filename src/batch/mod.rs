@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use crate::analyze::{analyze_source, report, AnalyzeOptions};
+use crate::analyze::{analyze_source, report_with, AnalyzeOptions};
 use crate::channels::Position;
 use crate::decode::multimono::MultiMonoSource;
 use crate::decode::{self, AudioSource, StreamInfo};
@@ -298,7 +298,7 @@ fn check_file(
         analyze_source(Box::new(src), opts).map_err(|e| e.with_path(path))
     });
     match analysis {
-        Ok(a) => report(&unit.name, &a, &opts.profile),
+        Ok(a) => report_with(&unit.name, &a, opts),
         Err(e) => FileReport::from_error(&unit.name, &opts.profile, &e),
     }
 }
@@ -380,7 +380,7 @@ fn check_set(
         Ok(v) => v,
         Err(e) => return FileReport::from_error(&unit.name, &opts.profile, &e),
     };
-    let mut r = report(&unit.name, &a, &opts.profile);
+    let mut r = report_with(&unit.name, &a, opts);
     let (min, max) = (
         lengths.iter().copied().min().unwrap_or(0),
         lengths.iter().copied().max().unwrap_or(0),

@@ -5,8 +5,10 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use loudqc::analyze::AnalyzeOptions;
+use loudqc::events::EventConfig;
 use loudqc::meter::MeterConfig;
 use loudqc::spec::Profile;
+use loudqc::timecode::Fps;
 
 const VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
@@ -82,6 +84,51 @@ pub struct CheckArgs {
     /// Files checked at once (default: one per core).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
+
+    /// Timecode frame rate of the findings: 23.976, 24, 25, 29.97 (drop-frame), 30.
+    #[arg(long, default_value = "24", value_name = "FPS")]
+    pub fps: String,
+
+    /// Start timecode of the files, HH:MM:SS:FF (overrides the BWF bext time reference).
+    #[arg(long, value_name = "HH:MM:SS:FF")]
+    pub tc_start: Option<String>,
+
+    /// True-peak overs and clipping runs closer than this are one finding, seconds.
+    #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
+    pub over_gap: f64,
+
+    /// Flag short-term loudness more than this above the integrated loudness, LU.
+    #[arg(long, default_value_t = 10.0, value_name = "LU")]
+    pub loud_region_lu: f64,
+
+    /// … lasting at least this long, seconds.
+    #[arg(long, default_value_t = 3.0, value_name = "SECONDS")]
+    pub loud_region_min_s: f64,
+
+    /// Consecutive full-scale samples (|x| ≥ 0.999 or the format's largest code) that make a
+    /// clipping run.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub clip_min_run: u64,
+
+    /// Head/tail silence: below this level, dBFS.
+    #[arg(long, default_value_t = -60.0, value_name = "DBFS", allow_negative_numbers = true)]
+    pub silence_dbfs: f64,
+
+    /// Head/tail silence: reported from this long, seconds.
+    #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
+    pub silence_min_s: f64,
+
+    /// Flag a channel whose mean (DC offset) is above this, dBFS.
+    #[arg(long, default_value_t = -40.0, value_name = "DBFS", allow_negative_numbers = true)]
+    pub dc_dbfs: f64,
+
+    /// Put the 10 Hz loudness/true-peak timeline in the JSON output.
+    #[arg(long)]
+    pub timeline: bool,
+
+    /// Also write a self-contained HTML report of all files to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 impl CheckArgs {
@@ -121,11 +168,41 @@ impl CheckArgs {
             Some(n) => n,
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
+        let fps: Fps = self.fps.parse().map_err(|e| format!("--fps: {e}"))?;
+        if let Some(tc) = &self.tc_start {
+            fps.parse_label(tc)
+                .map_err(|e| format!("--tc-start: {e}"))?;
+        }
+        let non_negative = |flag: &str, v: f64| {
+            if v.is_finite() && v >= 0.0 {
+                Ok(v)
+            } else {
+                Err(format!("{flag} must be a finite number ≥ 0, got {v}"))
+            }
+        };
+        if self.clip_min_run == 0 {
+            return Err("--clip-min-run must be at least 1".into());
+        }
+        let events = EventConfig::default()
+            .with_over_gap_s(non_negative("--over-gap", self.over_gap)?)
+            .with_loud_region(
+                finite("--loud-region-lu", self.loud_region_lu)?,
+                non_negative("--loud-region-min-s", self.loud_region_min_s)?,
+            )
+            .with_clipping(EventConfig::default().clip_level, self.clip_min_run)
+            .with_silence(
+                finite("--silence-dbfs", self.silence_dbfs)?,
+                non_negative("--silence-min-s", self.silence_min_s)?,
+            )
+            .with_dc_dbfs(finite("--dc-dbfs", self.dc_dbfs)?);
         let opts = AnalyzeOptions::default()
             .with_profile(profile)
             .with_channels(self.channels)
             .with_meter(MeterConfig::default())
-            .with_assetmaps(self.assetmap);
+            .with_assetmaps(self.assetmap)
+            .with_events(events)
+            .with_timecode(fps, self.tc_start)
+            .with_timeline(self.timeline || self.html.is_some());
         Ok((opts, self.files, self.format, jobs))
     }
 }

@@ -16,7 +16,7 @@
 //! output error; 130/143 interrupted. A closed stdout (`| head`) ends the batch with 0.
 
 use std::collections::BTreeMap;
-use std::io::{self, BufRead, IsTerminal};
+use std::io::{self, BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -29,7 +29,7 @@ use loudqc::analyze::AnalyzeOptions;
 use loudqc::batch::resume::{truncate_partial_line, ResumeIndex};
 use loudqc::batch::{check_unit, plan, Outcome, PlanOptions, Shard, Unit};
 use loudqc::imf::{is_imf_input, ImfBatch};
-use loudqc::report::{FileReport, Verdict};
+use loudqc::report::{html, FileReport, Verdict};
 
 use super::args::OutputFormat;
 use super::output::{write_csv, Sink};
@@ -138,6 +138,7 @@ pub fn run(
     opts: &AnalyzeOptions,
     format: OutputFormat,
     jobs: usize,
+    outputs: &super::Outputs,
 ) -> ExitCode {
     let started = Instant::now();
     let usage = |msg: String| {
@@ -271,6 +272,8 @@ pub fn run(
     let next = AtomicUsize::new(0);
     let (tx, rx) = mpsc::channel::<(usize, Outcome)>();
 
+    // Records for the HTML report (with their timelines), in output order.
+    let mut for_html: Option<Vec<FileReport>> = outputs.html.as_ref().map(|_| Vec::new());
     if !imf_inputs.is_empty() {
         let imf = ImfBatch::new(&imf_inputs, &opts.assetmaps);
         let records: Vec<FileReport> = pool.install(|| {
@@ -280,6 +283,14 @@ pub fn run(
                 .collect()
         });
         for r in &records {
+            let mut r = r.clone();
+            if let Some(all) = &mut for_html {
+                all.push(r.clone());
+            }
+            if !outputs.timeline_json {
+                r.timeline = None;
+            }
+            let r = &r;
             if let Err(e) = sink.write(r) {
                 if e.kind() == io::ErrorKind::BrokenPipe {
                     return ExitCode::SUCCESS;
@@ -333,6 +344,13 @@ pub fn run(
                 return;
             }
             let unit = &plan.units[todo[k]];
+            let mut r = r;
+            if let Some(all) = &mut for_html {
+                all.push((*r).clone());
+            }
+            if !outputs.timeline_json {
+                r.timeline = None;
+            }
             if let Err(e) = sink.write(&r) {
                 stop.store(true, Ordering::Relaxed);
                 if e.kind() == io::ErrorKind::BrokenPipe {
@@ -417,6 +435,22 @@ pub fn run(
     } else {
         0
     });
+
+    if let (Some(path), Some(records)) = (&outputs.html, &for_html) {
+        let written = std::fs::File::create(path).and_then(|f| {
+            let mut w = io::BufWriter::new(f);
+            html::write_html(&mut w, records)?;
+            w.flush()
+        });
+        if let Err(e) = written {
+            // The records are written; the exit code says the report is missing.
+            eprintln!(
+                "loudqc: --html {}: cannot write the report: {e}",
+                path.display()
+            );
+            worst = 2;
+        }
+    }
 
     if let Some(csv_path) = &b.csv {
         let rows: Vec<&FileReport> = (0..plan.units.len())

@@ -8,6 +8,7 @@ mod args;
 mod batch;
 mod output;
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -26,6 +27,7 @@ pub fn run() -> ExitCode {
     match cli.command {
         Command::Check(mut args) => {
             let batch_args = std::mem::take(&mut args.batch);
+            let (html, timeline_json) = (args.html.clone(), args.timeline);
             let (opts, files, format, jobs) = match args.validate() {
                 Ok(v) => v,
                 Err(msg) => {
@@ -33,7 +35,48 @@ pub fn run() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            batch::run(files, batch_args, &opts, format, jobs)
+            if let Some(h) = &html {
+                if let Err(msg) = check_html_path(h, &files) {
+                    eprintln!("loudqc: {msg}");
+                    return ExitCode::from(2);
+                }
+            }
+            let outputs = Outputs {
+                html,
+                timeline_json,
+            };
+            batch::run(files, batch_args, &opts, format, jobs, &outputs)
         }
     }
+}
+
+/// Extra outputs of `check`.
+pub(crate) struct Outputs {
+    /// Write the HTML report here.
+    pub(crate) html: Option<PathBuf>,
+    /// Keep the timeline in the JSON output.
+    pub(crate) timeline_json: bool,
+}
+
+/// The HTML report must not overwrite an input (loudqc never writes to its inputs).
+fn check_html_path(html: &Path, files: &[PathBuf]) -> Result<(), String> {
+    if html.is_dir() {
+        return Err(format!(
+            "--html {}: is a directory; give a file path, e.g. report.html",
+            html.display()
+        ));
+    }
+    let canon = |p: &Path| std::fs::canonicalize(p).ok();
+    if let Some(h) = canon(html) {
+        if files
+            .iter()
+            .any(|f| canon(f).as_deref() == Some(h.as_path()))
+        {
+            return Err(format!(
+                "--html {}: is one of the input files; loudqc never writes to its inputs",
+                html.display()
+            ));
+        }
+    }
+    Ok(())
 }

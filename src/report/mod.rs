@@ -24,7 +24,12 @@
 //!                "null_reasons": {"loudness_range_lu": "input shorter than one 3 s short-term window"}},
 //!   "findings": [{"code": "TRUE_PEAK_OVER", "severity": "blocker", "message": "...",
 //!                 "value": -0.9, "limit": -1.0, "at_s": 192.345, "timecode": "00:03:12.345",
-//!                 "channel": "L"}],
+//!                 "channel": "L", "start_s": 192.345, "end_s": 192.345,
+//!                 "start_timecode": "01:03:12:08", "end_timecode": "01:03:12:08"},
+//!                {"code": "TRUE_PEAK_OVER_REGION", "severity": "blocker", "message": "...",
+//!                 "value": -0.9, "limit": -1.0, "at_s": 192.345, "timecode": "00:03:12.345",
+//!                 "channel": "L", "start_s": 192.31, "end_s": 193.02,
+//!                 "start_timecode": "01:03:12:07", "end_timecode": "01:03:13:00"}],
 //!   "verdict": "fail",
 //!   "error": null,
 //!   "inputs": [{"path": "path/as/given.wav", "size_bytes": 172800044,
@@ -51,6 +56,20 @@
 //! time. An incomplete composition has `"verdict": "error"` with
 //! `"error": {"kind": "incomplete_composition", ...}`. Both objects are absent (not `null`) for
 //! plain files.
+//!   "timecode": {"fps": "24", "drop_frame": false, "start": "01:00:00:00", "start_source": "bext"},
+//!   "signal": {"leading_silence_s": 2.0, "trailing_silence_s": 0.5, "silence_level_dbfs": -60.0,
+//!              "dc_offset_per_channel_dbfs": [-96.1, ..], "clipped_samples_per_channel": [0, ..],
+//!              "clip_level": 0.999},
+//!   "timeline": {"interval_s": 0.1, "momentary_lufs": [null, null, null, -23.1, ..],
+//!                "short_term_lufs": [null, .., -24.0, ..], "true_peak_dbtp": [-12.3, ..]}
+//! }
+//! ```
+//!
+//! Findings (codes in `docs/findings.md`) carry a place (`at_s`, and `timecode` as
+//! `HH:MM:SS.mmm` from the start of the file) and an extent (`start_s`/`end_s`, and
+//! `start_timecode`/`end_timecode` as SMPTE `HH:MM:SS:FF` at `--fps`, `;FF` at 29.97 drop-frame,
+//! offset by the file's BWF start or `--tc-start`; see the top-level `timecode`). `timeline` is
+//! present only with `--timeline` ([`TimelineReport`] says how entries line up).
 //!
 //! Units are in the field names (`_lufs`, `_lu`, `_dbfs`, `_dbtp`, `_s`, `_hz`). A value that
 //! could not be measured (silence, input too short) is `null`, and `loudness.null_reasons` says
@@ -66,6 +85,7 @@
 //! without batch mode, and `size_bytes`/`mtime_*` are `null` when the file could not be
 //! stat'ed.
 
+pub mod html;
 pub mod json;
 pub mod text;
 
@@ -202,6 +222,17 @@ pub struct FileReport {
     /// The input file(s) measured, with size and mtime (batch mode; empty otherwise).
     #[serde(default)]
     pub inputs: Vec<InputFile>,
+    /// The timecode clock of the findings' `start_timecode`/`end_timecode` (`null` if the file
+    /// could not be analysed).
+    #[serde(default)]
+    pub timecode: Option<TimecodeReport>,
+    /// Facts from the per-sample scan: silence at head and tail, DC and clipping per channel
+    /// (`null` if not scanned).
+    #[serde(default)]
+    pub signal: Option<SignalReport>,
+    /// Loudness and true peak at 10 Hz (only with `--timeline`; absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<TimelineReport>,
 }
 
 /// A stretch of a composition, in seconds from its start.
@@ -318,6 +349,56 @@ impl InputFile {
     }
 }
 
+/// The timecode clock of a report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimecodeReport {
+    /// Frame rate: `23.976`, `24`, `25`, `29.97` (drop-frame), `30`.
+    pub fps: crate::timecode::Fps,
+    /// Whether labels are drop-frame (`;` before the frames).
+    pub drop_frame: bool,
+    /// The label of the file's first sample, e.g. `01:00:00:00`.
+    pub start: String,
+    /// Where the start came from: `bext`, `user` or `none` (00:00:00:00).
+    pub start_source: crate::timecode::TimecodeSource,
+}
+
+/// Facts of the per-sample scan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignalReport {
+    /// Silence (below `silence_level_dbfs` in every channel) at the head, seconds.
+    pub leading_silence_s: f64,
+    /// Silence at the tail, seconds.
+    pub trailing_silence_s: f64,
+    /// The level below which a sample is silent, dBFS.
+    pub silence_level_dbfs: f64,
+    /// Mean of each channel (DC offset), dBFS (`null` for a mean of exactly 0).
+    pub dc_offset_per_channel_dbfs: Vec<Option<f64>>,
+    /// Samples in clipping runs, per channel.
+    pub clipped_samples_per_channel: Vec<u64>,
+    /// The magnitude counted as full scale (linear).
+    pub clip_level: f64,
+}
+
+/// Loudness and true peak every 100 ms, compact: numbers rounded to 0.1 dB.
+///
+/// Entry `k` of every array is the reading at `(k + 1) · interval_s` from the start of the file:
+/// `momentary_lufs` the 400 ms window ending there (`null` for the first three entries, before
+/// a window is complete), `short_term_lufs` the 3 s window ending there (`null` for the first 29),
+/// `true_peak_dbtp` the largest true peak over all channels in the 100 ms ending there. Loudness
+/// below the −70 LUFS absolute gate (BS.1770-5 §2.3) and digital silence are `null`. All three
+/// arrays have one entry per complete 100 ms of the file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineReport {
+    /// Spacing of the entries, seconds (0.1).
+    pub interval_s: f64,
+    /// Momentary loudness, LUFS.
+    pub momentary_lufs: Vec<Option<f64>>,
+    /// Short-term loudness, LUFS.
+    pub short_term_lufs: Vec<Option<f64>>,
+    /// True peak, dBTP (all `null` when true peak was not measured).
+    pub true_peak_dbtp: Vec<Option<f64>>,
+}
+
 impl FileReport {
     /// The report of a file that could not be analysed.
     pub fn from_error(file: &str, profile: &Profile, err: &crate::error::Error) -> FileReport {
@@ -336,6 +417,9 @@ impl FileReport {
             }),
             composition: None,
             inputs: Vec::new(),
+            timecode: None,
+            signal: None,
+            timeline: None,
         }
     }
 }

@@ -166,13 +166,26 @@ pub fn write_report(w: &mut dyn Write, r: &FileReport) -> io::Result<()> {
             writeln!(w, "  findings  none")?;
         }
     } else {
-        writeln!(w, "  findings")?;
+        match &r.timecode {
+            Some(tc) if r.findings.iter().any(|f| f.start_timecode.is_some()) => writeln!(
+                w,
+                "  findings  (timecode {} fps{}, file starts at {})",
+                tc.fps,
+                if tc.drop_frame { " drop-frame" } else { "" },
+                tc.start
+            )?,
+            _ => writeln!(w, "  findings")?,
+        }
         for f in &r.findings {
-            let at = f
-                .timecode
-                .as_ref()
-                .map(|t| format!(" @ {t}"))
-                .unwrap_or_default();
+            let at = match (&f.start_timecode, &f.end_timecode) {
+                (Some(a), Some(b)) if a != b => format!(" @ {a}-{b}"),
+                (Some(a), _) => format!(" @ {a}"),
+                _ => f
+                    .timecode
+                    .as_ref()
+                    .map(|t| format!(" @ {t}"))
+                    .unwrap_or_default(),
+            };
             writeln!(
                 w,
                 "    {:<7} {:<22} {}{at}",

@@ -5,6 +5,7 @@ mod ebu_files;
 mod imf;
 mod meter;
 mod reference;
+mod reports;
 mod silero;
 mod spec;
 mod support;
