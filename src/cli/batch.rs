@@ -466,9 +466,11 @@ pub fn run(
     let wall_s = started.elapsed().as_secs_f64();
     let files: usize = plan.units.iter().map(|u| u.members.len()).sum();
     let mut line = format!(
-        "loudqc: {} programs ({} files): {} pass, {} fail, {} error; {:.3} h of audio in {:.1} s ({:.0}× realtime, {} jobs)",
+        "loudqc: {} program{} ({} file{}): {} pass, {} fail, {} error; {:.3} h of audio in {:.1} s ({:.0}× realtime, {} jobs)",
         plan.units.len(),
+        if plan.units.len() == 1 { "" } else { "s" },
         files,
+        if files == 1 { "" } else { "s" },
         tally.pass + resumed_tally.pass,
         tally.fail + resumed_tally.fail,
         tally.error + resumed_tally.error,

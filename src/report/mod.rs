@@ -33,7 +33,13 @@
 //!   "verdict": "fail",
 //!   "error": null,
 //!   "inputs": [{"path": "path/as/given.wav", "size_bytes": 172800044,
-//!               "mtime_unix_s": 1764489600, "mtime_ns": 250000000}]
+//!               "mtime_unix_s": 1764489600, "mtime_ns": 250000000}],
+//!   "timecode": {"fps": "24", "drop_frame": false, "start": "01:00:00:00", "start_source": "bext"},
+//!   "signal": {"leading_silence_s": 2.0, "trailing_silence_s": 0.5, "silence_level_dbfs": -60.0,
+//!              "dc_offset_per_channel_dbfs": [-96.1, ..], "clipped_samples_per_channel": [0, ..],
+//!              "clip_level": 0.999},
+//!   "timeline": {"interval_s": 0.1, "momentary_lufs": [null, null, null, -23.1, ..],
+//!                "short_term_lufs": [null, .., -24.0, ..], "true_peak_dbtp": [-12.3, ..]}
 //! }
 //! ```
 //!
@@ -56,14 +62,6 @@
 //! time. An incomplete composition has `"verdict": "error"` with
 //! `"error": {"kind": "incomplete_composition", ...}`. Both objects are absent (not `null`) for
 //! plain files.
-//!   "timecode": {"fps": "24", "drop_frame": false, "start": "01:00:00:00", "start_source": "bext"},
-//!   "signal": {"leading_silence_s": 2.0, "trailing_silence_s": 0.5, "silence_level_dbfs": -60.0,
-//!              "dc_offset_per_channel_dbfs": [-96.1, ..], "clipped_samples_per_channel": [0, ..],
-//!              "clip_level": 0.999},
-//!   "timeline": {"interval_s": 0.1, "momentary_lufs": [null, null, null, -23.1, ..],
-//!                "short_term_lufs": [null, .., -24.0, ..], "true_peak_dbtp": [-12.3, ..]}
-//! }
-//! ```
 //!
 //! Findings (codes in `docs/findings.md`) carry a place (`at_s`, and `timecode` as
 //! `HH:MM:SS.mmm` from the start of the file) and an extent (`start_s`/`end_s`, and
