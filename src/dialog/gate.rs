@@ -113,7 +113,14 @@ impl To16k {
             let (used, made) = run(fft, &self.input, &mut self.out, n, off + need, &idx)?;
             off += used;
             self.frames_in += used as u64;
-            emit(&self.out, made, &mut self.to_trim, &mut self.frames_out, dst, u64::MAX);
+            emit(
+                &self.out,
+                made,
+                &mut self.to_trim,
+                &mut self.frames_out,
+                dst,
+                u64::MAX,
+            );
         }
         for i in self.input.iter_mut() {
             i.drain(..off);
@@ -140,7 +147,14 @@ impl To16k {
             let idx = Indexing::new().partial_len(partial);
             let (_, made) = run(fft, &self.input, &mut self.out, n, partial, &idx)?;
             partial = 0;
-            emit(&self.out, made, &mut self.to_trim, &mut self.frames_out, dst, expected);
+            emit(
+                &self.out,
+                made,
+                &mut self.to_trim,
+                &mut self.frames_out,
+                dst,
+                expected,
+            );
         }
         for i in self.input.iter_mut() {
             i.clear();
@@ -252,7 +266,8 @@ impl Engine {
         for (cand, input) in self.candidates.iter().zip(self.resampler.input.iter_mut()) {
             let scale = 1.0 / cand.indices.len() as f32;
             self.mix.clear();
-            self.mix.extend_from_slice(&block[cand.indices[0]][..frames]);
+            self.mix
+                .extend_from_slice(&block[cand.indices[0]][..frames]);
             for &c in &cand.indices[1..] {
                 for (m, &v) in self.mix.iter_mut().zip(&block[c][..frames]) {
                     *m += v;

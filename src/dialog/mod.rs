@@ -286,11 +286,8 @@ impl DialogGate {
     /// `block_energies` (one 400 ms block per 100 ms, BS.1770-weighted over all channels).
     pub fn finish(mut self, block_energies: &[f64]) -> Result<DialogMeasurement> {
         self.engine.finish()?;
-        let speech_chunks = speech_chunks(
-            &self.engine.probs,
-            &self.engine.power,
-            &self.config.params,
-        );
+        let speech_chunks =
+            speech_chunks(&self.engine.probs, &self.engine.power, &self.config.params);
         // Block k starts at k·s100 frames, s100 = (rate + 5) / 10 as in the meter.
         let s100 = (self.rate_hz as usize + 5) / 10;
         let hop_s = s100 as f64 / f64::from(self.rate_hz);
@@ -475,7 +472,11 @@ pub fn speech_chunks(probs: &[f32], power: &[f32], p: &GateParams) -> Vec<bool> 
     }
     // Drop runs without syllabic modulation.
     let db: Vec<f64> = (0..out.len())
-        .map(|i| 10.0 * f64::from(power.get(i).copied().unwrap_or(0.0)).max(1e-10).log10())
+        .map(|i| {
+            10.0 * f64::from(power.get(i).copied().unwrap_or(0.0))
+                .max(1e-10)
+                .log10()
+        })
         .collect();
     let h = p.modulation_half_window_chunks;
     let mut i = 0;
@@ -535,7 +536,12 @@ pub fn speech_blocks(chunks: &[bool], n_blocks: usize, hop_s: f64, fraction: f64
         if i >= chunks.len() {
             return cum[chunks.len()];
         }
-        cum[i] + if chunks[i] { (pos - i as f64) * CHUNK_S } else { 0.0 }
+        cum[i]
+            + if chunks[i] {
+                (pos - i as f64) * CHUNK_S
+            } else {
+                0.0
+            }
     };
     (0..n_blocks)
         .map(|k| {
@@ -582,7 +588,9 @@ mod tests {
             [false, false, true, true, true, true, true, false, false]
         );
         // A steady level (a held note): not speech, however confident the network.
-        let steady: Vec<f32> = (0..probs.len()).map(|i| 1e-2 * (1.0 + 0.1 * (i % 2) as f32)).collect();
+        let steady: Vec<f32> = (0..probs.len())
+            .map(|i| 1e-2 * (1.0 + 0.1 * (i % 2) as f32))
+            .collect();
         assert!(speech_chunks(&probs, &steady, &p).iter().all(|&v| !v));
     }
 
@@ -625,9 +633,11 @@ mod tests {
             DialogChannels::select(&ChannelMap::from_count(n), user).map(|d| d.labels())
         };
         assert_eq!(sel(6, None).unwrap(), ["C", "L", "R"]);
-        assert!(DialogChannels::select(&ChannelMap::from_count(6), None)
-            .unwrap()
-            .centre_first);
+        assert!(
+            DialogChannels::select(&ChannelMap::from_count(6), None)
+                .unwrap()
+                .centre_first
+        );
         assert_eq!(sel(2, None).unwrap(), ["L", "R"]);
         assert_eq!(sel(1, None).unwrap(), ["M"]);
         assert_eq!(sel(4, None).unwrap(), ["L", "R"]);

@@ -109,15 +109,18 @@ fn alternating() -> Program {
 fn speech_vs_music_and_effects_block_precision_and_recall() {
     let p = alternating();
     for (name, layout) in [
-        ("stereo", Program::stereo as fn(&Program, f64, f64) -> Vec<Vec<f32>>),
+        (
+            "stereo",
+            Program::stereo as fn(&Program, f64, f64) -> Vec<Vec<f32>>,
+        ),
         ("5.1", Program::five_one),
     ] {
         let (gd, gb) = calibrate(&p, layout, -27.0, -23.0);
         let (m, d) = measure(&layout(&p, gd, gb));
         let labels = p.block_labels(m.block_energies.len());
         let (prec, rec) = precision_recall(&m, &d, &labels);
-        let truth = 100.0 * labels.iter().filter(|&&l| l).count() as f64
-            / m.block_energies.len() as f64;
+        let truth =
+            100.0 * labels.iter().filter(|&&l| l).count() as f64 / m.block_energies.len() as f64;
         println!(
             "{name}: {:.1} s, block precision {prec:.3} recall {rec:.3}, speech {:.1} % (labelled \
              {truth:.1} %), channels {:?}",
@@ -157,7 +160,12 @@ fn music_singing_noise_and_effects_alone_are_not_speech() {
     );
     assert!(d.speech_percent.unwrap() <= 2.0);
     assert_eq!(d.dialog_gated_lufs, None);
-    let f = evaluate_with_dialog(&m, Some(&d), &Profile::streaming(), &["L".into(), "R".into()]);
+    let f = evaluate_with_dialog(
+        &m,
+        Some(&d),
+        &Profile::streaming(),
+        &["L".into(), "R".into()],
+    );
     assert!(f.iter().any(|f| f.code == "INSUFFICIENT_DIALOG"));
 }
 
@@ -172,14 +180,17 @@ fn speech_over_a_music_bed_gives_the_speech_share() {
     p.bed = music(3, p.len() as f64 / f64::from(RATE) + 1.0, 11);
     p.bed.truncate(p.len());
     for (name, layout) in [
-        ("stereo", Program::stereo as fn(&Program, f64, f64) -> Vec<Vec<f32>>),
+        (
+            "stereo",
+            Program::stereo as fn(&Program, f64, f64) -> Vec<Vec<f32>>,
+        ),
         ("5.1", Program::five_one),
     ] {
         let (gd, gb) = calibrate(&p, layout, -27.0, -37.0);
         let (m, d) = measure(&layout(&p, gd, gb));
         let labels = p.block_labels(m.block_energies.len());
-        let truth = 100.0 * labels.iter().filter(|&&l| l).count() as f64
-            / m.block_energies.len() as f64;
+        let truth =
+            100.0 * labels.iter().filter(|&&l| l).count() as f64 / m.block_energies.len() as f64;
         let (prec, rec) = precision_recall(&m, &d, &labels);
         let (oracle, _, _) = dialog_gated_loudness(&m.block_energies, &labels);
         println!(
@@ -211,7 +222,10 @@ fn dialog_gated_reads_the_dialogue_not_the_louder_music() {
         p.pause(1.0, 50 + i as u64);
     }
     for (name, layout) in [
-        ("stereo", Program::stereo as fn(&Program, f64, f64) -> Vec<Vec<f32>>),
+        (
+            "stereo",
+            Program::stereo as fn(&Program, f64, f64) -> Vec<Vec<f32>>,
+        ),
         ("5.1", Program::five_one),
     ] {
         let (gd, gb) = calibrate(&p, layout, -27.0, -18.0);
@@ -277,7 +291,13 @@ fn segmented_equals_sequential_decisions() {
         .copied()
         .collect();
     let map = ChannelMap::from_count(1);
-    let (_, d) = measure_with(&[mono.clone()], 16_000, &map, &DialogConfig::default(), 1 << 15);
+    let (_, d) = measure_with(
+        &[mono.clone()],
+        16_000,
+        &map,
+        &DialogConfig::default(),
+        1 << 15,
+    );
     let n = mono.len() / CHUNK_SAMPLES;
     let mut seq = vec![0.0f32; n];
     SileroVad::new().process_chunks(&mono[..n * CHUNK_SAMPLES], &mut seq);
@@ -398,10 +418,7 @@ fn streaming_profile_rule_dialog_first_then_integrated() {
     // 4. Both out: one blocker naming both readings.
     let loud = dialog_reading(Some(-20.5), 40.0);
     let f = loudness_findings(-19.2, Some(&loud), &p);
-    assert_eq!(
-        codes_of(&f),
-        [("LOUDNESS_OUT_OF_RANGE", Severity::Blocker)]
-    );
+    assert_eq!(codes_of(&f), [("LOUDNESS_OUT_OF_RANGE", Severity::Blocker)]);
     assert!(f[0].message.contains("-20.5") && f[0].message.contains("-19.2"));
     assert_eq!((f[0].value, f[0].limit), (Some(-19.2), Some(-21.0)));
     // 5. No dialogue (M&E): info, and the integrated value decides either way.
@@ -426,7 +443,6 @@ fn streaming_profile_rule_dialog_first_then_integrated() {
     let custom = Profile::ebu_r128().with_dialog_target_lufs(Some(-27.0));
     assert!(loudness_findings(-19.0, Some(&d), &custom).is_empty());
 }
-
 
 #[test]
 fn cli_reports_the_gate_and_falls_back_to_integrated_without_dialogue() {
@@ -504,7 +520,12 @@ fn cli_passes_on_dialogue_when_loud_music_puts_integrated_out() {
         l["integrated_lufs"], l["dialog_gated_lufs"], l["speech_percent"]
     );
     assert!(l["integrated_lufs"].as_f64().unwrap() > -21.0);
-    assert_close("dialog-gated", l["dialog_gated_lufs"].as_f64().unwrap(), -27.0, 0.5);
+    assert_close(
+        "dialog-gated",
+        l["dialog_gated_lufs"].as_f64().unwrap(),
+        -27.0,
+        0.5,
+    );
     assert_eq!(v["dialog_gate"]["channels"], serde_json::json!(["C"]));
     assert_eq!(v["verdict"], "pass", "{v}");
     // Without the gate the integrated value fails it.

@@ -34,7 +34,10 @@ impl Noise {
 
 /// A speech clip at 48 kHz (espeak-ng 16 kHz WAV upsampled with rubato).
 pub fn speech_clip(name: &str) -> Vec<f32> {
-    let path = format!("{}/tests/data/dialog/{name}.wav", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/data/dialog/{name}.wav",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let mut r = hound::WavReader::open(&path).expect("speech clip");
     assert_eq!(r.spec().sample_rate, 16_000);
     let x: Vec<f32> = r
@@ -53,7 +56,9 @@ pub fn speech_intervals(x: &[f32]) -> Vec<(usize, usize)> {
     let f = RATE as usize / 50;
     let rms: Vec<f64> = x
         .chunks(f)
-        .map(|c| (c.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>() / c.len() as f64).sqrt())
+        .map(|c| {
+            (c.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>() / c.len() as f64).sqrt()
+        })
         .collect();
     let max = rms.iter().copied().fold(0.0, f64::max);
     let thr = max * 0.01;
@@ -151,7 +156,8 @@ pub fn drums(seconds: f64, seed: u64) -> Vec<f32> {
                 let f = 50.0 + 100.0 * (-lb * 30.0).exp();
                 v += (2.0 * PI * f * lb).sin() * (-lb * 8.0).exp();
             } else {
-                v += 0.6 * n * (-lb * 20.0).exp() + 0.3 * (2.0 * PI * 200.0 * lb).sin() * (-lb * 25.0).exp();
+                v += 0.6 * n * (-lb * 20.0).exp()
+                    + 0.3 * (2.0 * PI * 200.0 * lb).sin() * (-lb * 25.0).exp();
             }
             let hp = n - hp_prev;
             hp_prev = n;
@@ -176,7 +182,9 @@ pub fn syllabic_singing(seconds: f64, seed: u64) -> Vec<f32> {
 }
 
 fn voice(seconds: f64, seed: u64, note_s: f64, notes_per_vowel: usize, detached: bool) -> Vec<f32> {
-    let melody = [220.0, 246.94, 261.63, 293.66, 329.63, 293.66, 261.63, 246.94];
+    let melody = [
+        220.0, 246.94, 261.63, 293.66, 329.63, 293.66, 261.63, 246.94,
+    ];
     let vowels = [
         [800.0, 1200.0, 2500.0],
         [500.0, 900.0, 2400.0],
@@ -385,14 +393,7 @@ impl Program {
         let bed: Vec<f32> = self.bed.iter().map(|b| gb * b).collect();
         let sur: Vec<f32> = bed.iter().map(|b| 0.5 * b).collect();
         let c: Vec<f32> = self.dialog.iter().map(|d| gd * d).collect();
-        vec![
-            bed.clone(),
-            bed,
-            c,
-            vec![0.0; self.len()],
-            sur.clone(),
-            sur,
-        ]
+        vec![bed.clone(), bed, c, vec![0.0; self.len()], sur.clone(), sur]
     }
 }
 
