@@ -292,7 +292,7 @@ fn segmented_equals_sequential_decisions() {
         .collect();
     let map = ChannelMap::from_count(1);
     let (_, d) = measure_with(
-        &[mono.clone()],
+        std::slice::from_ref(&mono),
         16_000,
         &map,
         &DialogConfig::default(),

@@ -152,7 +152,7 @@ pub fn drums(seconds: f64, seed: u64) -> Vec<f32> {
             let le = tt % (beat / 2.0);
             let n = nz.next();
             let mut v = 0.0;
-            if b % 2 == 0 {
+            if b.is_multiple_of(2) {
                 let f = 50.0 + 100.0 * (-lb * 30.0).exp();
                 v += (2.0 * PI * f * lb).sin() * (-lb * 8.0).exp();
             } else {
