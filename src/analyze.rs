@@ -220,7 +220,7 @@ pub fn report(file: &str, a: &Analysis, profile: &Profile) -> FileReport {
     };
     let dialog_unmeasured = match &a.dialog {
         Some(d) => d.unmeasured.clone(),
-        None => DialogMeasurement::off(),
+        None => DialogMeasurement::off_reasons(),
     };
     let loudness = LoudnessReport {
         integrated_lufs: m.integrated_lufs,

@@ -409,8 +409,9 @@ impl DialogMeasurement {
         }
     }
 
-    /// The measurement of a gate that did not run (`--no-dialog`).
-    pub fn off() -> Vec<Unmeasured> {
+    /// Why `dialog_gated_lufs` and `speech_percent` are null when the gate did not run
+    /// (`--no-dialog`).
+    pub fn off_reasons() -> Vec<Unmeasured> {
         ["dialog_gated_lufs", "speech_percent"]
             .into_iter()
             .map(|field| Unmeasured {
