@@ -529,3 +529,48 @@ fn cli_passes_on_dialogue_when_loud_music_puts_integrated_out() {
     let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
     assert_eq!(v["verdict"], "fail");
 }
+
+#[test]
+fn resampling_keeps_time_alignment_at_every_rate() {
+    // A 1 kHz burst from 5.000 s to 7.000 s in silence: the detector's 16 kHz stream must see it
+    // start inside chunk 156 (5.000 / 0.032 = 156.25) and end inside chunk 218 (7.000 / 0.032 =
+    // 218.75), whatever the file's rate, so blocks and chunks stay aligned.
+    for rate in [16_000u32, 44_100, 48_000, 96_000] {
+        let n = 8 * rate as usize;
+        let x: Vec<f32> = (0..n)
+            .map(|i| {
+                let t = i as f64 / f64::from(rate);
+                if (5.0..7.0).contains(&t) {
+                    (0.1 * (2.0 * std::f64::consts::PI * 1000.0 * t).sin()) as f32
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let map = ChannelMap::from_count(1);
+        let (_, d) = measure_with(&[x], rate, &map, &DialogConfig::default(), 10_000);
+        let loud: Vec<usize> = (0..d.chunk_power.len())
+            .filter(|&c| d.chunk_power[c] > 1e-4)
+            .collect();
+        assert_eq!(d.chunk_power.len(), 250, "{rate} Hz: 8 s = 250 chunks");
+        assert_eq!(
+            (loud[0], *loud.last().unwrap()),
+            (156, 218),
+            "{rate} Hz: burst chunks"
+        );
+    }
+}
+
+#[test]
+fn non_finite_samples_are_silence_and_the_gate_is_send() {
+    fn is_send<T: Send>() {}
+    is_send::<DialogGate>();
+    is_send::<DialogMeasurement>();
+    let mut x = vec![0.0f32; 2 * RATE as usize];
+    x[100] = f32::NAN;
+    x[200] = f32::INFINITY;
+    let (_, d) = measure(&[x.clone(), x]);
+    assert!(d.chunk_probabilities.iter().all(|p| *p == 0.0));
+    assert_eq!(d.network_chunks, 0);
+    assert_eq!(d.speech_percent, None);
+}
