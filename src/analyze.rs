@@ -1,19 +1,21 @@
-//! The pipeline for one file: decode → meter → spec → report.
+//! The pipeline for one file: decode → meter (+ speech gate) → spec → report.
 //!
 //! Decoding runs on its own thread, a few blocks ahead of the meter (which itself splits
-//! channels across threads), so reading and converting PCM overlaps with measuring it.
+//! channels across threads), so reading and converting PCM overlaps with measuring it. The
+//! speech gate ([`crate::dialog`]) sees every block too, alongside the meter (`rayon::join`).
 
 use std::path::Path;
 use std::sync::mpsc;
 
 use crate::channels::{ChannelMap, MapSource};
 use crate::decode::{self, AudioSource, StreamInfo};
+use crate::dialog::{self, DialogConfig, DialogGate, DialogMeasurement};
 use crate::error::{Error, Result};
 use crate::events::{self, EventConfig, EventScanner, SignalSummary};
 use crate::meter::{amplitude_to_db, energy_to_lufs, Measurements, Meter, MeterConfig};
 use crate::report::{
-    EngineInfo, ErrorReport, FileReport, FormatReport, LoudnessReport, SignalReport,
-    TimecodeReport, TimelineReport, Verdict, SCHEMA_VERSION,
+    DialogGateReport, EngineInfo, ErrorReport, FileReport, FormatReport, LoudnessReport,
+    SignalReport, TimecodeReport, TimelineReport, Verdict, SCHEMA_VERSION,
 };
 use crate::spec::{self, codes, Finding, Profile, Severity};
 use crate::timecode::{Fps, Timecode};
@@ -42,6 +44,8 @@ pub struct AnalyzeOptions {
     pub tc_start: Option<String>,
     /// Put the 10 Hz loudness/true-peak timeline in the report (`--timeline`, `--html`).
     pub timeline: bool,
+    /// Speech-gate options (dialog-gated loudness).
+    pub dialog: DialogConfig,
 }
 
 impl Default for AnalyzeOptions {
@@ -55,6 +59,7 @@ impl Default for AnalyzeOptions {
             fps: Fps::default(),
             tc_start: None,
             timeline: false,
+            dialog: DialogConfig::default(),
         }
     }
 }
@@ -113,6 +118,11 @@ impl AnalyzeOptions {
         }
         m
     }
+    /// Use these speech-gate options.
+    pub fn with_dialog(mut self, dialog: DialogConfig) -> Self {
+        self.dialog = dialog;
+        self
+    }
 }
 
 /// The measurements of one stream, with what it was.
@@ -134,6 +144,8 @@ pub struct Analysis {
     pub signal: Option<SignalSummary>,
     /// The timecode clock of the file.
     pub timecode: Timecode,
+    /// The speech gate's reading (`None` when it is off).
+    pub dialog: Option<DialogMeasurement>,
 }
 
 /// Decide the channel map: the user's, else the container's, else by count.
@@ -175,6 +187,11 @@ pub fn analyze_source(mut source: Box<dyn AudioSource>, opts: &AnalyzeOptions) -
             &opts.events,
         )
     });
+    let mut gate = if opts.dialog.enabled {
+        Some(DialogGate::new(info.sample_rate_hz, &map, &opts.dialog)?)
+    } else {
+        None
+    };
 
     // Reader thread → meter, with buffers recycled back to the reader.
     let (full_tx, full_rx) = mpsc::sync_channel::<Vec<Vec<f32>>>(2);
@@ -203,7 +220,11 @@ pub fn analyze_source(mut source: Box<dyn AudioSource>, opts: &AnalyzeOptions) -
         let mut push_result = Ok(());
         for buf in full_rx.iter() {
             let refs: Vec<&[f32]> = buf.iter().map(|c| c.as_slice()).collect();
-            if let Err(e) = meter.push_planar(&refs) {
+            let (metered, gated) = match gate.as_mut() {
+                Some(g) => rayon::join(|| meter.push_planar(&refs), || g.push_planar(&refs)),
+                None => (meter.push_planar(&refs), Ok(())),
+            };
+            if let Err(e) = metered.and(gated) {
                 push_result = Err(e);
                 break;
             }
@@ -217,15 +238,20 @@ pub fn analyze_source(mut source: Box<dyn AudioSource>, opts: &AnalyzeOptions) -
         push_result?;
         Ok(done)
     })?;
+    let measurements = meter.finish();
+    let dialog = gate
+        .map(|g| g.finish(&measurements.block_energies))
+        .transpose()?;
     Ok(Analysis {
         info,
         map,
-        measurements: meter.finish(),
+        measurements,
         skipped_packets: skipped,
         mca,
         container_findings,
         signal: scanner.map(EventScanner::finish),
         timecode,
+        dialog,
     })
 }
 
@@ -295,7 +321,7 @@ pub fn report_with(file: &str, a: &Analysis, opts: &AnalyzeOptions) -> FileRepor
     let profile = &opts.profile;
     let m = &a.measurements;
     let labels = a.map.labels();
-    let mut findings = spec::evaluate(m, profile, &labels);
+    let mut findings = spec::evaluate_with_dialog(m, a.dialog.as_ref(), profile, &labels);
     if a.skipped_packets > 0 {
         findings.push(
             Finding::new(
@@ -360,6 +386,10 @@ pub fn report_with(file: &str, a: &Analysis, opts: &AnalyzeOptions) -> FileRepor
         frames: m.frames,
         mca: a.mca.clone(),
     };
+    let dialog_unmeasured = match &a.dialog {
+        Some(d) => d.unmeasured.clone(),
+        None => DialogMeasurement::off_reasons(),
+    };
     let loudness = LoudnessReport {
         integrated_lufs: m.integrated_lufs,
         loudness_range_lu: m.loudness_range_lu,
@@ -374,9 +404,21 @@ pub fn report_with(file: &str, a: &Analysis, opts: &AnalyzeOptions) -> FileRepor
         null_reasons: m
             .unmeasured
             .iter()
+            .chain(&dialog_unmeasured)
             .map(|u| (u.field.to_string(), u.reason.clone()))
             .collect(),
+        dialog_gated_lufs: a.dialog.as_ref().and_then(|d| d.dialog_gated_lufs),
+        speech_percent: a.dialog.as_ref().and_then(|d| d.speech_percent),
     };
+    let dialog_gate = a.dialog.as_ref().map(|d| DialogGateReport {
+        detector: dialog::DETECTOR_NAME.into(),
+        version: dialog::GATE_VERSION.into(),
+        model: dialog::silero::MODEL_VERSION.into(),
+        channels: d.channels.clone(),
+        speech_blocks: d.speech_blocks,
+        gated_blocks: d.gated_blocks,
+        min_speech_percent: d.min_speech_percent,
+    });
     FileReport {
         schema_version: SCHEMA_VERSION,
         file: file.to_string(),
@@ -384,6 +426,7 @@ pub fn report_with(file: &str, a: &Analysis, opts: &AnalyzeOptions) -> FileRepor
         profile: profile.clone(),
         format: Some(format),
         loudness: Some(loudness),
+        dialog_gate,
         findings,
         verdict,
         error,

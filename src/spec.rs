@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::dialog::DialogMeasurement;
 use crate::meter::Measurements;
 use crate::timecode::{seconds_to_clock, Timecode};
 
@@ -166,6 +167,11 @@ pub mod codes {
     pub const DC_OFFSET: &str = "DC_OFFSET";
     /// More events of one kind than a report lists; the rest are counted, not listed.
     pub const EVENTS_TRUNCATED: &str = "EVENTS_TRUNCATED";
+    /// Too little speech for a dialog-gated value: the integrated value decides (info).
+    pub const INSUFFICIENT_DIALOG: &str = "INSUFFICIENT_DIALOG";
+    /// Dialog-gated loudness outside its window while the integrated value is within its own,
+    /// which decides (info).
+    pub const DIALOG_LOUDNESS_OUT_OF_RANGE: &str = "DIALOG_LOUDNESS_OUT_OF_RANGE";
 }
 
 /// A delivery specification.
@@ -182,11 +188,24 @@ pub struct Profile {
     pub max_true_peak_dbtp: f64,
     /// Highest allowed loudness range, LU (none by default).
     pub max_loudness_range_lu: Option<f64>,
+    /// Dialog-gated loudness target, LUFS (`None`: integrated only). When set, the dialog-gated
+    /// value decides first and the integrated value only when the dialog-gated one is out of
+    /// its window or not applicable; see [`evaluate_with_dialog`].
+    #[serde(default)]
+    pub dialog_target_lufs: Option<f64>,
+    /// Allowed deviation from the dialog-gated target, ± LU (inclusive).
+    #[serde(default = "default_dialog_tolerance_lu")]
+    pub dialog_tolerance_lu: f64,
+}
+
+fn default_dialog_tolerance_lu() -> f64 {
+    3.0
 }
 
 impl Profile {
-    /// Streaming-service printmaster QC: −24 ±3 LKFS integrated over all content, true peak
-    /// flagged only above −1.0 dBTP.
+    /// Streaming-service printmaster QC: −27 ±3 LKFS dialog-gated, else −24 ±3 LKFS integrated
+    /// over all content (loudness fails only when both are out); true peak flagged only above
+    /// −1.0 dBTP.
     pub fn streaming() -> Profile {
         Profile {
             name: "streaming".into(),
@@ -194,6 +213,8 @@ impl Profile {
             integrated_tolerance_lu: 3.0,
             max_true_peak_dbtp: -1.0,
             max_loudness_range_lu: None,
+            dialog_target_lufs: Some(-27.0),
+            dialog_tolerance_lu: 3.0,
         }
     }
 
@@ -205,6 +226,8 @@ impl Profile {
             integrated_tolerance_lu: 1.0,
             max_true_peak_dbtp: -1.0,
             max_loudness_range_lu: None,
+            dialog_target_lufs: None,
+            dialog_tolerance_lu: 3.0,
         }
     }
 
@@ -216,6 +239,8 @@ impl Profile {
             integrated_tolerance_lu: 2.0,
             max_true_peak_dbtp: -2.0,
             max_loudness_range_lu: None,
+            dialog_target_lufs: None,
+            dialog_tolerance_lu: 3.0,
         }
     }
 
@@ -259,6 +284,25 @@ impl Profile {
         self
     }
 
+    /// Set (or clear) the dialog-gated target, LUFS.
+    pub fn with_dialog_target_lufs(mut self, v: Option<f64>) -> Profile {
+        self.dialog_target_lufs = v;
+        self.name = format!("{}+custom", self.name.trim_end_matches("+custom"));
+        self
+    }
+    /// Set the dialog-gated tolerance, ± LU.
+    pub fn with_dialog_tolerance_lu(mut self, v: f64) -> Profile {
+        self.dialog_tolerance_lu = v;
+        self.name = format!("{}+custom", self.name.trim_end_matches("+custom"));
+        self
+    }
+
+    /// The inclusive dialog-gated window, LUFS, when the profile has a dialog target.
+    pub fn dialog_window_lufs(&self) -> Option<(f64, f64)> {
+        self.dialog_target_lufs
+            .map(|t| (t - self.dialog_tolerance_lu, t + self.dialog_tolerance_lu))
+    }
+
     /// The inclusive integrated-loudness window, LUFS.
     pub fn integrated_window_lufs(&self) -> (f64, f64) {
         (
@@ -274,7 +318,26 @@ pub fn at_resolution(v: f64) -> f64 {
 }
 
 /// Check measurements against a profile. `channel_labels` name the channels (for messages).
+/// Loudness is judged on the integrated value only; see [`evaluate_with_dialog`].
 pub fn evaluate(m: &Measurements, profile: &Profile, channel_labels: &[String]) -> Vec<Finding> {
+    evaluate_with_dialog(m, None, profile, channel_labels)
+}
+
+/// Check measurements and the speech gate's reading against a profile.
+///
+/// Loudness, when the profile has a dialog target and `dialog` has a dialog-gated value
+/// (delivery QC practice): dialog-gated within its window → loudness passes; else the
+/// integrated value decides, and `LOUDNESS_OUT_OF_RANGE` is raised only when both are out
+/// (naming both), with an info `DIALOG_LOUDNESS_OUT_OF_RANGE` when only the dialog-gated value
+/// is out. Too little speech for a dialog-gated value → info `INSUFFICIENT_DIALOG` and the
+/// integrated value decides (an M&E stem has no dialogue by design). Without a dialog target or
+/// a gate reading, the integrated value alone decides.
+pub fn evaluate_with_dialog(
+    m: &Measurements,
+    dialog: Option<&DialogMeasurement>,
+    profile: &Profile,
+    channel_labels: &[String],
+) -> Vec<Finding> {
     let mut out = Vec::new();
     let label = |c: usize| {
         channel_labels
@@ -329,38 +392,59 @@ pub fn evaluate(m: &Measurements, profile: &Profile, channel_labels: &[String]) 
         }
     }
 
-    let (lo, hi) = profile.integrated_window_lufs();
-    match m.integrated_lufs {
-        Some(i) => {
-            let r = at_resolution(i);
-            if r < lo || r > hi {
-                let limit = if r < lo { lo } else { hi };
+    if let Some(d) = dialog {
+        if d.dialog_gated_lufs.is_none() {
+            if let Some(p) = d.speech_percent {
                 out.push(
                     Finding::new(
-                        codes::LOUDNESS_OUT_OF_RANGE,
-                        Severity::Blocker,
+                        codes::INSUFFICIENT_DIALOG,
+                        Severity::Info,
                         format!(
-                            "integrated loudness {i:.1} LUFS is outside {:.1} ±{:.1} LU ({lo:.1} to {hi:.1} LUFS)",
-                            profile.integrated_target_lufs, profile.integrated_tolerance_lu
+                            "{p:.1} % of the program is speech (under {} %): no dialog-gated \
+                             loudness; the integrated value decides",
+                            d.min_speech_percent
                         ),
                     )
-                    .value(i, Some(limit)),
+                    .value(p, Some(d.min_speech_percent)),
                 );
             }
         }
-        None => {
-            let why = m
-                .unmeasured
-                .iter()
-                .find(|u| u.field == "integrated_lufs")
-                .map(|u| u.reason.clone())
-                .unwrap_or_else(|| "not measurable".into());
-            out.push(Finding::new(
-                codes::LOUDNESS_UNMEASURABLE,
-                Severity::Issue,
-                format!("integrated loudness could not be measured: {why}"),
-            ));
+    }
+    let dialog_reading = dialog
+        .and_then(|d| d.dialog_gated_lufs)
+        .zip(profile.dialog_window_lufs());
+    match dialog_reading {
+        Some((d, (dlo, dhi))) if (dlo..=dhi).contains(&at_resolution(d)) => {}
+        Some((d, (dlo, dhi))) => {
+            let limit = if at_resolution(d) < dlo { dlo } else { dhi };
+            let dialog_msg = format!(
+                "dialog-gated loudness {d:.1} LUFS is outside {:.1} ±{:.1} LU",
+                profile.dialog_target_lufs.unwrap_or_default(),
+                profile.dialog_tolerance_lu
+            );
+            match integrated_finding(m, profile) {
+                Some(mut f) if f.code == codes::LOUDNESS_OUT_OF_RANGE => {
+                    // Both out: the integrated reading (which decides) is the value.
+                    f.message = format!("{dialog_msg}, and {}", f.message);
+                    out.push(f);
+                }
+                Some(f) => out.push(f),
+                None => out.push(
+                    Finding::new(
+                        codes::DIALOG_LOUDNESS_OUT_OF_RANGE,
+                        Severity::Info,
+                        format!(
+                            "{dialog_msg}; integrated {} LUFS is within its window and decides",
+                            m.integrated_lufs
+                                .map(|i| format!("{i:.1}"))
+                                .unwrap_or_default()
+                        ),
+                    )
+                    .value(d, Some(limit)),
+                ),
+            }
         }
+        None => out.extend(integrated_finding(m, profile)),
     }
 
     if let (Some(lra), Some(max)) = (m.loudness_range_lu, profile.max_loudness_range_lu) {
@@ -387,4 +471,42 @@ pub fn evaluate(m: &Measurements, profile: &Profile, channel_labels: &[String]) 
         ));
     }
     out
+}
+
+/// The integrated-loudness finding, if any: out of the window, or unmeasurable.
+fn integrated_finding(m: &Measurements, profile: &Profile) -> Option<Finding> {
+    let (lo, hi) = profile.integrated_window_lufs();
+    match m.integrated_lufs {
+        Some(i) => {
+            let r = at_resolution(i);
+            if r < lo || r > hi {
+                let limit = if r < lo { lo } else { hi };
+                return Some(
+                    Finding::new(
+                        codes::LOUDNESS_OUT_OF_RANGE,
+                        Severity::Blocker,
+                        format!(
+                            "integrated loudness {i:.1} LUFS is outside {:.1} ±{:.1} LU ({lo:.1} to {hi:.1} LUFS)",
+                            profile.integrated_target_lufs, profile.integrated_tolerance_lu
+                        ),
+                    )
+                    .value(i, Some(limit)),
+                );
+            }
+        }
+        None => {
+            let why = m
+                .unmeasured
+                .iter()
+                .find(|u| u.field == "integrated_lufs")
+                .map(|u| u.reason.clone())
+                .unwrap_or_else(|| "not measurable".into());
+            return Some(Finding::new(
+                codes::LOUDNESS_UNMEASURABLE,
+                Severity::Issue,
+                format!("integrated loudness could not be measured: {why}"),
+            ));
+        }
+    }
+    None
 }

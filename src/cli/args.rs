@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use loudqc::analyze::AnalyzeOptions;
+use loudqc::dialog::DialogConfig;
 use loudqc::events::EventConfig;
 use loudqc::meter::MeterConfig;
 use loudqc::spec::Profile;
@@ -80,6 +81,26 @@ pub struct CheckArgs {
     /// use: supplemental packages. Repeatable.
     #[arg(long, value_name = "PATH")]
     pub assetmap: Vec<PathBuf>,
+
+    /// Do not run the speech gate (no dialog-gated loudness; the integrated value decides).
+    #[arg(long)]
+    pub no_dialog: bool,
+
+    /// Channels to detect dialogue on, e.g. C or L,R (default: the centre where it is active, else L+R).
+    #[arg(long, value_name = "LIST")]
+    pub dialog_channels: Option<String>,
+
+    /// Custom dialog-gated target, LUFS (the streaming profile's is -27; other profiles have none).
+    #[arg(long, value_name = "LUFS", allow_negative_numbers = true)]
+    pub dialog_target_lufs: Option<f64>,
+
+    /// Custom tolerance around the dialog-gated target, ± LU.
+    #[arg(long, value_name = "LU")]
+    pub dialog_tolerance_lu: Option<f64>,
+
+    /// Below this share of speech blocks (percent) there is no dialog-gated value.
+    #[arg(long, value_name = "PERCENT", default_value_t = loudqc::dialog::DEFAULT_MIN_SPEECH_PERCENT)]
+    pub min_speech_percent: f64,
 
     /// Files checked at once (default: one per core).
     #[arg(long, short = 'j', value_name = "N")]
@@ -163,6 +184,28 @@ impl CheckArgs {
         if let Some(v) = self.max_lra_lu {
             profile = profile.with_max_loudness_range_lu(Some(finite("--max-lra-lu", v)?));
         }
+        if let Some(v) = self.dialog_target_lufs {
+            profile = profile.with_dialog_target_lufs(Some(finite("--dialog-target-lufs", v)?));
+        }
+        if let Some(v) = self.dialog_tolerance_lu {
+            if v.is_sign_negative() {
+                return Err(format!("--dialog-tolerance-lu must be 0 or more, got {v}"));
+            }
+            profile = profile.with_dialog_tolerance_lu(finite("--dialog-tolerance-lu", v)?);
+        }
+        let min_speech = self.min_speech_percent;
+        if !(0.0..=100.0).contains(&min_speech) {
+            return Err(format!(
+                "--min-speech-percent must be between 0 and 100, got {min_speech}"
+            ));
+        }
+        if self.no_dialog && self.dialog_channels.is_some() {
+            return Err("--dialog-channels has no effect with --no-dialog; drop one".into());
+        }
+        let dialog = DialogConfig::default()
+            .with_enabled(!self.no_dialog)
+            .with_channels(self.dialog_channels)
+            .with_min_speech_percent(min_speech);
         let jobs = match self.jobs {
             Some(0) => return Err("--jobs must be at least 1".into()),
             Some(n) => n,
@@ -202,7 +245,8 @@ impl CheckArgs {
             .with_assetmaps(self.assetmap)
             .with_events(events)
             .with_timecode(fps, self.tc_start)
-            .with_timeline(self.timeline || self.html.is_some());
+            .with_timeline(self.timeline || self.html.is_some())
+            .with_dialog(dialog);
         Ok((opts, self.files, self.format, jobs))
     }
 }

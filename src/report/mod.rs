@@ -11,7 +11,8 @@
 //!   "engine": {"name": "loudqc", "version": "0.1.0"},
 //!   "profile": {"name": "streaming", "integrated_target_lufs": -24.0,
 //!               "integrated_tolerance_lu": 3.0, "max_true_peak_dbtp": -1.0,
-//!               "max_loudness_range_lu": null},
+//!               "max_loudness_range_lu": null, "dialog_target_lufs": -27.0,
+//!               "dialog_tolerance_lu": 3.0},
 //!   "format": {"container": "wav", "codec": "pcm_s24le", "sample_rate_hz": 48000,
 //!              "channels": 6, "channel_map": ["L","R","C","LFE","Ls","Rs"],
 //!              "channel_map_source": "channel_mask", "channel_weights": [1.0,1.0,1.0,0.0,1.41,1.41],
@@ -21,7 +22,11 @@
 //!                "sample_peak_dbfs": -1.3, "sample_peak_per_channel_dbfs": [..],
 //!                "true_peak_dbtp": -0.9, "true_peak_per_channel_dbtp": [..],
 //!                "true_peak_oversampling": 4, "true_peak_at_s": 192.345,
-//!                "null_reasons": {"loudness_range_lu": "input shorter than one 3 s short-term window"}},
+//!                "null_reasons": {"loudness_range_lu": "input shorter than one 3 s short-term window"},
+//!                "dialog_gated_lufs": -26.8, "speech_percent": 41.5},
+//!   "dialog_gate": {"detector": "loudqc speech gate (Silero VAD v5)", "version": "1",
+//!                   "model": "v5 (silero-vad 5.1.2 wheel, ...)", "channels": ["C"],
+//!                   "speech_blocks": 2490, "gated_blocks": 5998, "min_speech_percent": 15.0},
 //!   "findings": [{"code": "TRUE_PEAK_OVER", "severity": "blocker", "message": "...",
 //!                 "value": -0.9, "limit": -1.0, "at_s": 192.345, "timecode": "00:03:12.345",
 //!                 "channel": "L", "start_s": 192.345, "end_s": 192.345,
@@ -179,6 +184,33 @@ pub struct LoudnessReport {
     pub true_peak_at_s: Option<f64>,
     /// Why each `null` reading is null.
     pub null_reasons: BTreeMap<String, String>,
+    /// Dialog-gated loudness, LUFS (loudqc speech gate: speech blocks only, −70 LKFS absolute
+    /// gate, no relative gate). `null` when the gate is off or there is too little speech.
+    #[serde(default)]
+    pub dialog_gated_lufs: Option<f64>,
+    /// Speech blocks over blocks above the absolute gate, percent. `null` when the gate is off
+    /// or the program is silent.
+    #[serde(default)]
+    pub speech_percent: Option<f64>,
+}
+
+/// Which speech gate produced `dialog_gated_lufs`, and on which channels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DialogGateReport {
+    /// `loudqc speech gate (Silero VAD v5)`.
+    pub detector: String,
+    /// Version of the gate's model and rules.
+    pub version: String,
+    /// The network and its provenance.
+    pub model: String,
+    /// Labels of the channels the detector listened to (e.g. `["C"]`, `["L","R"]`).
+    pub channels: Vec<String>,
+    /// Blocks above the absolute gate classified as speech.
+    pub speech_blocks: usize,
+    /// Blocks above the absolute gate.
+    pub gated_blocks: usize,
+    /// Minimum speech share for a dialog-gated value, percent.
+    pub min_speech_percent: f64,
 }
 
 /// `error` of a file that could not be analysed.
@@ -207,6 +239,9 @@ pub struct FileReport {
     pub format: Option<FormatReport>,
     /// The readings (`null` if not measured).
     pub loudness: Option<LoudnessReport>,
+    /// The speech gate (`null` when it did not run: `--no-dialog`, or an error).
+    #[serde(default)]
+    pub dialog_gate: Option<DialogGateReport>,
     /// Findings, most severe first.
     pub findings: Vec<Finding>,
     /// The outcome.
@@ -407,6 +442,7 @@ impl FileReport {
             profile: profile.clone(),
             format: None,
             loudness: None,
+            dialog_gate: None,
             findings: Vec::new(),
             verdict: Verdict::Error,
             error: Some(ErrorReport {

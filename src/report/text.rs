@@ -112,6 +112,23 @@ pub fn write_report(w: &mut dyn Write, r: &FileReport) -> io::Result<()> {
             r.profile.integrated_target_lufs,
             num(l.loudness_range_lu, "LU"),
         )?;
+        if let Some(g) = &r.dialog_gate {
+            let target = r
+                .profile
+                .dialog_window_lufs()
+                .zip(r.profile.dialog_target_lufs)
+                .map(|((lo, hi), t)| format!("  (target {t:.1}, {lo:.1} to {hi:.1})"))
+                .unwrap_or_default();
+            let speech = l
+                .speech_percent
+                .map_or("n/a".to_string(), |p| format!("{p:.1} %"));
+            writeln!(
+                w,
+                "  dialog    dialog-gated (loudqc speech gate) {}{target}   speech {speech}   on {}",
+                num(l.dialog_gated_lufs, "LUFS"),
+                g.channels.join("+"),
+            )?;
+        }
         writeln!(
             w,
             "            max momentary {}   max short-term {}",

@@ -748,7 +748,8 @@ fn paths_from_stdin_and_a_file_with_csv_summary() {
     let lufs: f64 = rows[1][2].parse().unwrap();
     assert_close("csv integrated", lufs, -24.0, 0.1);
     assert_eq!(&rows[1][11], "L R");
-    assert_eq!(&rows[0][12], "SHORT_PROGRAM");
+    // A tone: no dialogue (info) and too short for a short-term window.
+    assert_eq!(&rows[0][12], "INSUFFICIENT_DIALOG;SHORT_PROGRAM");
 
     let mut child = loudqc()
         .args(["check", "--format", "json", "--paths-from", "-"])

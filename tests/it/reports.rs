@@ -911,6 +911,8 @@ mod schema {
         /// IMF compositions only.
         #[serde(default)]
         pub composition: Option<serde_json::Value>,
+        /// The speech gate (null with --no-dialog).
+        pub dialog_gate: Option<serde_json::Value>,
     }
 
     #[derive(Deserialize)]

@@ -1,0 +1,419 @@
+//! The streaming engine of the speech gate: dialog channels → 16 kHz mono → Silero VAD
+//! probabilities, one per 32 ms chunk.
+//!
+//! # Stages
+//!
+//! 1. **Downmix** each *candidate* (the centre, or the mean of L and R, see
+//!    [`super::DialogChannels`]) to one mono signal at the file's rate.
+//! 2. **Resample** the candidates to 16 kHz with rubato's synchronous FFT resampler
+//!    ([`rubato::Fft`], `FixedSync::Input`); its output delay is dropped at the start and the
+//!    tail is flushed at the end, so 16 kHz sample `n` is at time `n / 16000` s exactly.
+//! 3. **Segments**: the 16 kHz stream is cut into fixed segments of [`SEGMENT_CHUNKS`] chunks
+//!    (16.4 s). Each segment is run by its own detector, started from the zero state and
+//!    warmed over the [`WARMUP_CHUNKS`] chunks (1.02 s) before it, whose outputs are dropped.
+//!    Segment boundaries depend only on the stream position, so the probabilities do not
+//!    depend on how the input is chunked or on the number of threads, and segments of a batch
+//!    run in parallel (rayon). Silero's LSTM forgets its start within a few hundred
+//!    milliseconds of audio; the test `segmented_equals_sequential_decisions` measures the
+//!    agreement with one uninterrupted pass.
+//! 4. **Energy pre-gate**: a chunk whose mean square is below [`PRE_GATE_MEAN_SQUARE`]
+//!    (−70 dBFS, the level of the BS.1770 absolute gate) is not run through the network: its
+//!    probability is 0 and the detector restarts from the zero state after it (what the
+//!    network itself does at the start of a stream). Digital silence and near-silence cost
+//!    nothing.
+//! 5. **Centre activity** (automatic selection only): a segment whose centre channel is below
+//!    the pre-gate level over its whole length is classified on L+R instead.
+//!
+//! Memory is flat: one batch of segments of 16 kHz audio per candidate (≈ 4 MB per
+//! candidate) and one `f32` per 32 ms chunk of the program (0.9 MB for two hours).
+
+use rayon::prelude::*;
+use rubato::audioadapter_buffers::direct::SequentialSliceOfVecs;
+use rubato::{Fft, FixedSync, Indexing, Resampler};
+
+use super::silero::{SileroVad, CHUNK_SAMPLES, SAMPLE_RATE_HZ};
+use crate::error::{Error, ErrorKind, Result};
+
+/// Chunks per segment (512 × 32 ms = 16.384 s).
+pub const SEGMENT_CHUNKS: usize = 1024;
+/// Chunks before a segment used to warm the detector's state (32 × 32 ms = 1.024 s).
+pub const WARMUP_CHUNKS: usize = 64;
+/// Segments collected before a batch is classified (in parallel).
+const BATCH_SEGMENTS: usize = 4;
+/// Mean square under which a 32 ms chunk is not classified: 1e-7 = −70 dBFS, the level of the
+/// BS.1770-5 §2.3 absolute gate (−70 LKFS), below which no block counts anyway.
+pub const PRE_GATE_MEAN_SQUARE: f32 = 1e-7;
+/// Input frames per resampler call at the file's rate (about 100 ms at 48 kHz).
+const RESAMPLE_CHUNK: usize = 4800;
+
+/// Which channels are mixed into one candidate detector input.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Candidate {
+    /// Channel indices, averaged.
+    pub indices: Vec<usize>,
+}
+
+/// Per-candidate resampling to 16 kHz (or a pass-through at 16 kHz).
+struct To16k {
+    fft: Option<Fft<f32>>,
+    /// Input waiting for a full resampler chunk, per candidate.
+    input: Vec<Vec<f32>>,
+    /// Resampler output scratch, per candidate.
+    out: Vec<Vec<f32>>,
+    /// Output frames still to drop (the resampler delay).
+    to_trim: usize,
+    frames_in: u64,
+    frames_out: u64,
+    ratio: f64,
+}
+
+impl To16k {
+    fn new(rate_hz: u32, n: usize) -> Result<To16k> {
+        let fft = if rate_hz == SAMPLE_RATE_HZ {
+            None
+        } else {
+            Some(
+                Fft::<f32>::new(
+                    rate_hz as usize,
+                    SAMPLE_RATE_HZ as usize,
+                    RESAMPLE_CHUNK,
+                    n,
+                    FixedSync::Input,
+                )
+                .map_err(|e| Error::new(ErrorKind::Resample(e.to_string())))?,
+            )
+        };
+        let (to_trim, out_max) = fft
+            .as_ref()
+            .map_or((0, 0), |f| (f.output_delay(), f.output_frames_max()));
+        Ok(To16k {
+            fft,
+            input: vec![Vec::new(); n],
+            out: vec![vec![0.0; out_max]; n],
+            to_trim,
+            frames_in: 0,
+            frames_out: 0,
+            ratio: f64::from(SAMPLE_RATE_HZ) / f64::from(rate_hz),
+        })
+    }
+
+    /// Resample what can be resampled; append the 16 kHz output to `dst`.
+    fn push(&mut self, dst: &mut [Vec<f32>]) -> Result<()> {
+        let Some(fft) = self.fft.as_mut() else {
+            for (d, i) in dst.iter_mut().zip(self.input.iter_mut()) {
+                d.append(i);
+            }
+            return Ok(());
+        };
+        let n = self.input.len();
+        let mut off = 0;
+        while self.input[0].len() - off >= fft.input_frames_next() {
+            let need = fft.input_frames_next();
+            let idx = Indexing::new().input_offset(off);
+            let (used, made) = run(fft, &self.input, &mut self.out, n, off + need, &idx)?;
+            off += used;
+            self.frames_in += used as u64;
+            emit(
+                &self.out,
+                made,
+                &mut self.to_trim,
+                &mut self.frames_out,
+                dst,
+                u64::MAX,
+            );
+        }
+        for i in self.input.iter_mut() {
+            i.drain(..off);
+        }
+        Ok(())
+    }
+
+    /// Flush the tail: the pending input, then zeros until every input frame has its output.
+    fn finish(&mut self, dst: &mut [Vec<f32>]) -> Result<()> {
+        self.push(dst)?;
+        let Some(fft) = self.fft.as_mut() else {
+            return Ok(());
+        };
+        let n = self.input.len();
+        let left = self.input[0].len();
+        self.frames_in += left as u64;
+        let expected = (self.frames_in as f64 * self.ratio).ceil() as u64;
+        let mut partial = left;
+        // Bounded: each call yields at least one chunk of output once the delay is trimmed.
+        for _ in 0..64 {
+            if self.frames_out >= expected {
+                break;
+            }
+            let idx = Indexing::new().partial_len(partial);
+            let (_, made) = run(fft, &self.input, &mut self.out, n, partial, &idx)?;
+            partial = 0;
+            emit(
+                &self.out,
+                made,
+                &mut self.to_trim,
+                &mut self.frames_out,
+                dst,
+                expected,
+            );
+        }
+        for i in self.input.iter_mut() {
+            i.clear();
+        }
+        Ok(())
+    }
+}
+
+/// One resampler call over `input[..][..frames]`.
+fn run(
+    fft: &mut Fft<f32>,
+    input: &[Vec<f32>],
+    out: &mut [Vec<f32>],
+    n: usize,
+    frames: usize,
+    idx: &Indexing,
+) -> Result<(usize, usize)> {
+    let resample = |e: String| Error::new(ErrorKind::Resample(e));
+    let out_frames = out[0].len();
+    let inp = SequentialSliceOfVecs::new(input, n, frames).map_err(|e| resample(e.to_string()))?;
+    let mut outp =
+        SequentialSliceOfVecs::new_mut(out, n, out_frames).map_err(|e| resample(e.to_string()))?;
+    fft.process_into_buffer(&inp, &mut outp, Some(idx))
+        .map_err(|e| resample(e.to_string()))
+}
+
+/// Append `made` output frames to `dst`, dropping the first `to_trim` of the stream and
+/// anything beyond `limit` frames in total.
+fn emit(
+    out: &[Vec<f32>],
+    made: usize,
+    to_trim: &mut usize,
+    frames_out: &mut u64,
+    dst: &mut [Vec<f32>],
+    limit: u64,
+) {
+    let skip = (*to_trim).min(made);
+    *to_trim -= skip;
+    let avail = (made - skip) as u64;
+    let keep = avail.min(limit.saturating_sub(*frames_out)) as usize;
+    for (d, o) in dst.iter_mut().zip(out) {
+        d.extend_from_slice(&o[skip..skip + keep]);
+    }
+    *frames_out += keep as u64;
+}
+
+/// The outcome of one segment.
+struct SegmentOut {
+    probs: Vec<f32>,
+    /// Mean square of each chunk classified.
+    power: Vec<f32>,
+    /// The candidate classified.
+    candidate: usize,
+    /// Chunks run through the network (not pre-gated), warm-up included.
+    network_chunks: usize,
+}
+
+/// Streaming speech probabilities of the dialog channels.
+pub(crate) struct Engine {
+    candidates: Vec<Candidate>,
+    /// Candidate index of the centre, when the centre is tried first (automatic selection).
+    centre_first: bool,
+    resampler: To16k,
+    /// 16 kHz audio per candidate, from chunk `buf_chunk0` on.
+    buf16: Vec<Vec<f32>>,
+    buf_chunk0: usize,
+    /// The next segment to classify.
+    next_segment: usize,
+    parallel: bool,
+    /// Probability of every 32 ms chunk so far.
+    pub probs: Vec<f32>,
+    /// Mean square of every 32 ms chunk so far (of the candidate classified).
+    pub power: Vec<f32>,
+    /// Segments classified on each candidate.
+    pub segments_per_candidate: Vec<usize>,
+    /// Chunks run through the network (warm-up included).
+    pub network_chunks: usize,
+    /// Scratch for the downmix.
+    mix: Vec<f32>,
+}
+
+impl Engine {
+    pub fn new(
+        rate_hz: u32,
+        candidates: Vec<Candidate>,
+        centre_first: bool,
+        parallel: bool,
+    ) -> Result<Engine> {
+        let n = candidates.len();
+        Ok(Engine {
+            resampler: To16k::new(rate_hz, n)?,
+            buf16: vec![Vec::new(); n],
+            segments_per_candidate: vec![0; n],
+            candidates,
+            centre_first,
+            buf_chunk0: 0,
+            next_segment: 0,
+            parallel,
+            probs: Vec::new(),
+            power: Vec::new(),
+            network_chunks: 0,
+            mix: Vec::new(),
+        })
+    }
+
+    /// Push planar audio of all the file's channels.
+    pub fn push_planar(&mut self, block: &[&[f32]]) -> Result<()> {
+        let frames = block.first().map_or(0, |c| c.len());
+        for (cand, input) in self.candidates.iter().zip(self.resampler.input.iter_mut()) {
+            let scale = 1.0 / cand.indices.len() as f32;
+            self.mix.clear();
+            self.mix
+                .extend_from_slice(&block[cand.indices[0]][..frames]);
+            for &c in &cand.indices[1..] {
+                for (m, &v) in self.mix.iter_mut().zip(&block[c][..frames]) {
+                    *m += v;
+                }
+            }
+            // Non-finite samples are measured as silence, as the meter does.
+            input.extend(self.mix.iter().map(|&v| {
+                let v = v * scale;
+                if v.is_finite() {
+                    v
+                } else {
+                    0.0
+                }
+            }));
+        }
+        self.resampler.push(&mut self.buf16)?;
+        self.classify(false);
+        Ok(())
+    }
+
+    /// Flush everything and classify the last (partial) segment.
+    pub fn finish(&mut self) -> Result<()> {
+        self.resampler.finish(&mut self.buf16)?;
+        // Zero-pad the last partial chunk (it belongs to no complete 400 ms block anyway).
+        let len = self.buf16[0].len();
+        let padded = len.div_ceil(CHUNK_SAMPLES) * CHUNK_SAMPLES;
+        for b in self.buf16.iter_mut() {
+            b.resize(padded, 0.0);
+        }
+        self.classify(true);
+        Ok(())
+    }
+
+    /// Classify every complete segment in the buffer (all of them when `last`), a batch at a
+    /// time.
+    fn classify(&mut self, last: bool) {
+        loop {
+            let chunks_avail = self.buf_chunk0 + self.buf16[0].len() / CHUNK_SAMPLES;
+            let complete = chunks_avail / SEGMENT_CHUNKS;
+            let ready = complete.saturating_sub(self.next_segment);
+            let n_seg = if last {
+                chunks_avail.div_ceil(SEGMENT_CHUNKS) - self.next_segment
+            } else if ready >= BATCH_SEGMENTS {
+                BATCH_SEGMENTS
+            } else {
+                return;
+            };
+            if n_seg == 0 {
+                return;
+            }
+            let first = self.next_segment;
+            let segs: Vec<usize> = (first..first + n_seg).collect();
+            let buf = &self.buf16;
+            let base = self.buf_chunk0;
+            let centre_first = self.centre_first;
+            let work = |&s: &usize| run_segment(buf, base, s, chunks_avail, centre_first);
+            let outs: Vec<SegmentOut> = if self.parallel && n_seg > 1 {
+                segs.par_iter().map(work).collect()
+            } else {
+                segs.iter().map(work).collect()
+            };
+            for o in outs {
+                self.probs.extend_from_slice(&o.probs);
+                self.power.extend_from_slice(&o.power);
+                self.segments_per_candidate[o.candidate] += 1;
+                self.network_chunks += o.network_chunks;
+            }
+            self.next_segment += n_seg;
+            // Keep the warm-up of the next segment.
+            let keep_from = (self.next_segment * SEGMENT_CHUNKS)
+                .saturating_sub(WARMUP_CHUNKS)
+                .max(self.buf_chunk0);
+            let drop = (keep_from - self.buf_chunk0) * CHUNK_SAMPLES;
+            let drop = drop.min(self.buf16[0].len());
+            for b in self.buf16.iter_mut() {
+                b.drain(..drop);
+            }
+            self.buf_chunk0 += drop / CHUNK_SAMPLES;
+            if last {
+                return;
+            }
+        }
+    }
+}
+
+/// Mean square of a chunk.
+fn mean_square(x: &[f32]) -> f32 {
+    x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32
+}
+
+/// Classify segment `s` (chunks `s·S .. min((s+1)·S, end)`) of `buf` (which starts at chunk
+/// `base`), after warming over the chunks before it.
+fn run_segment(
+    buf: &[Vec<f32>],
+    base: usize,
+    s: usize,
+    end: usize,
+    centre_first: bool,
+) -> SegmentOut {
+    let start = s * SEGMENT_CHUNKS;
+    let stop = ((s + 1) * SEGMENT_CHUNKS).min(end);
+    let warm = start.saturating_sub(WARMUP_CHUNKS).max(base);
+    let chunk = |cand: usize, c: usize| -> &[f32; CHUNK_SAMPLES] {
+        let o = (c - base) * CHUNK_SAMPLES;
+        buf[cand][o..o + CHUNK_SAMPLES]
+            .try_into()
+            .expect("whole chunk")
+    };
+    // Automatic selection: the centre (candidate 0) if it is active anywhere in the segment.
+    let candidate = if centre_first
+        && !(start..stop).any(|c| mean_square(chunk(0, c)) >= PRE_GATE_MEAN_SQUARE)
+    {
+        1
+    } else {
+        0
+    };
+    let mut vad = SileroVad::new();
+    let mut fresh = true;
+    let mut probs = Vec::with_capacity(stop - start);
+    let mut power = Vec::with_capacity(stop - start);
+    let mut network_chunks = 0;
+    for c in warm..stop {
+        let x = chunk(candidate, c);
+        let ms = mean_square(x);
+        if c >= start {
+            power.push(ms);
+        }
+        let p = if ms < PRE_GATE_MEAN_SQUARE {
+            if !fresh {
+                vad.reset();
+                fresh = true;
+            }
+            0.0
+        } else {
+            fresh = false;
+            network_chunks += 1;
+            vad.process_chunk(x)
+        };
+        if c >= start {
+            probs.push(p);
+        }
+    }
+    SegmentOut {
+        probs,
+        power,
+        candidate,
+        network_chunks,
+    }
+}
