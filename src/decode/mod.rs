@@ -14,7 +14,7 @@ pub mod symphonia;
 pub mod wav;
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use crate::channels::ChannelMap;
@@ -98,34 +98,66 @@ pub trait AudioSource: Send {
     }
 }
 
+/// A byte source the decoders can read: a file, or bytes in memory (`std::io::Cursor`).
+pub trait ReadSeek: Read + Seek + Send + Sync {}
+
+impl<T: Read + Seek + Send + Sync> ReadSeek for T {}
+
 /// Open a file for decoding: loudqc's RIFF reader for PCM/float WAV, BWF and RF64, Symphonia
 /// for everything else. Errors name the file.
 pub fn open_path(path: &Path) -> Result<Box<dyn AudioSource>> {
-    open_inner(path).map_err(|e| e.with_path(path))
+    open_file(path).map_err(|e| e.with_path(path))
 }
 
-fn open_inner(path: &Path) -> Result<Box<dyn AudioSource>> {
-    let mut file = File::open(path)?;
+fn open_file(path: &Path) -> Result<Box<dyn AudioSource>> {
+    let file = File::open(path)?;
     let meta = file.metadata()?;
     if meta.is_dir() {
         return Err(Error::malformed("is a directory, not an audio file"));
     }
-    let len = meta.len();
+    open_boxed(
+        Box::new(file),
+        meta.len(),
+        path.extension().and_then(|e| e.to_str()),
+    )
+}
+
+/// Open any seekable byte source (e.g. `std::io::Cursor<Vec<u8>>` over bytes in memory) the way
+/// [`open_path`] opens a file. `ext_hint` is a file extension (`"flac"`) that helps Symphonia's
+/// probe; the RIFF reader does not need it. Errors carry no path: attach one with
+/// [`Error::with_path`] if there is one.
+pub fn open_reader<R: ReadSeek + 'static>(
+    mut reader: R,
+    ext_hint: Option<&str>,
+) -> Result<Box<dyn AudioSource>> {
+    let len = reader.seek(SeekFrom::End(0))?;
+    reader.seek(SeekFrom::Start(0))?;
+    open_boxed(Box::new(reader), len, ext_hint)
+}
+
+/// Open `reader` of `len` bytes: the RIFF reader if it is a PCM/float RIFF/RF64 WAVE, else
+/// Symphonia.
+fn open_boxed(
+    mut reader: Box<dyn ReadSeek>,
+    len: u64,
+    ext_hint: Option<&str>,
+) -> Result<Box<dyn AudioSource>> {
     if len == 0 {
         return Err(Error::malformed("empty file (0 bytes)"));
     }
     let mut magic = [0u8; 12];
-    let n = read_up_to(&mut file, &mut magic)?;
+    let n = read_up_to(&mut reader, &mut magic)?;
     let is_riff =
         n == 12 && matches!(&magic[0..4], b"RIFF" | b"RF64" | b"BW64") && &magic[8..12] == b"WAVE";
     if is_riff {
-        match wav::WavSource::open(file, len)? {
+        match wav::WavSource::open(reader, len)? {
             wav::Opened::Native(src) => return Ok(src),
-            wav::Opened::NotPcm => {} // compressed WAV codec: let Symphonia try it
+            // A compressed WAVE codec: let Symphonia try it.
+            wav::Opened::NotPcm(back) => reader = back,
         }
     }
-    let file = File::open(path)?;
-    symphonia::SymphoniaSource::open(file, path.extension().and_then(|e| e.to_str()))
+    reader.seek(SeekFrom::Start(0))?;
+    symphonia::SymphoniaSource::open(symphonia::KnownLength::new(reader, len), ext_hint)
         .map(|s| Box::new(s) as Box<dyn AudioSource>)
 }
 
