@@ -156,13 +156,48 @@ fn open_boxed(
             wav::Opened::NotPcm(back) => reader = back,
         }
     }
+    if n >= 4 && &magic[0..4] == b"caff" {
+        check_caf_desc(&mut reader)?;
+    }
     reader.seek(SeekFrom::Start(0))?;
     symphonia::SymphoniaSource::open(symphonia::KnownLength::new(reader, len), ext_hint)
         .map(|s| Box::new(s) as Box<dyn AudioSource>)
 }
 
+/// Check a CAF file's `desc` chunk (Apple CAF spec: always the first chunk) against [`Limits`]
+/// before Symphonia parses it: Symphonia 0.6's CAF reader multiplies these fields unchecked
+/// (fuzz crash tests/fixtures/crashes/open_probe/caf-bytes-per-packet-overflow).
+fn check_caf_desc(reader: &mut dyn ReadSeek) -> Result<()> {
+    let mut b = [0u8; 52];
+    reader.seek(SeekFrom::Start(0))?;
+    if read_up_to(reader, &mut b)? < b.len() || &b[8..12] != b"desc" {
+        return Ok(()); // not a CAF Symphonia will take; its probe says why
+    }
+    let be32 = |o: usize| u32::from_be_bytes(b[o..o + 4].try_into().expect("4 bytes"));
+    let rate_hz = f64::from_be_bytes(b[20..28].try_into().expect("8 bytes"));
+    let bytes_per_packet = be32(36);
+    let channels = be32(44);
+    Limits::check(Limits::MIN_RATE_HZ, channels as usize)?;
+    if !(f64::from(Limits::MIN_RATE_HZ)..=f64::from(Limits::MAX_RATE_HZ)).contains(&rate_hz) {
+        return Err(Error::invalid(
+            "sample rate",
+            format!("{} Hz to {} Hz", Limits::MIN_RATE_HZ, Limits::MAX_RATE_HZ),
+            format!("{rate_hz} Hz"),
+        ));
+    }
+    // The largest sane packet: 64 channels of 64-bit samples, 4096 frames.
+    const MAX_BYTES_PER_PACKET: u32 = 64 * 8 * 4096;
+    if bytes_per_packet > MAX_BYTES_PER_PACKET {
+        return Err(Error::malformed(format!(
+            "CAF desc chunk claims {bytes_per_packet} bytes per packet (at most \
+             {MAX_BYTES_PER_PACKET})"
+        )));
+    }
+    Ok(())
+}
+
 /// `read_exact` that tolerates a short file: returns how many bytes were read.
-pub(crate) fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+pub(crate) fn read_up_to(r: &mut (impl Read + ?Sized), buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match r.read(&mut buf[n..]) {

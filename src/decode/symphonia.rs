@@ -44,6 +44,9 @@ const EXACT_LENGTH_CONTAINERS: [&str; 4] = ["flac", "aiff", "caf", "wave"];
 
 fn sym_err(e: SymError) -> Error {
     match e {
+        SymError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            Error::malformed("the file ends inside a header or chunk (truncated file)")
+        }
         SymError::IoError(io) => Error::from(io),
         SymError::Unsupported(what) => Error::new(ErrorKind::UnsupportedFormat(what.to_string())),
         SymError::DecodeError(what) => Error::malformed(what),

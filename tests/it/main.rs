@@ -1,5 +1,7 @@
 //! loudqc integration tests: one binary, one module per area.
 mod cli;
+mod crashes;
+mod hostile;
 mod meter;
 mod reference;
 mod silero;
