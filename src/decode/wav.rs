@@ -199,7 +199,7 @@ impl WavSource {
             }
             _ => {
                 // Checked here too: Symphonia's WAVE reader trusts these (fuzz crash
-                // tests/fixtures/crashes/open_probe/wavex-511-channels-mask-shift).
+                // wavex-511-channels-mask-shift; tests/it/hostile.rs).
                 Limits::check(fmt.rate, fmt.channels)?;
                 check_mask_for_symphonia(fmt.mask, fmt.channels)?;
                 return Ok(Opened::NotPcm(r.into_inner()));
@@ -247,8 +247,9 @@ impl WavSource {
 }
 
 /// Reject a WAVE_FORMAT_EXTENSIBLE channel mask that Symphonia 0.6's `fix_wave_channel_mask`
-/// cannot pad to the channel count without a shift overflow (a panic): 32 or more channels
-/// missing from the mask, or missing channels with bit 31 (reserved) set.
+/// cannot pad to the channel count without a shift overflow (a panic with overflow checks, a
+/// garbage mask without): 32 or more channels missing from the mask, or missing channels with
+/// bit 31 (reserved) set.
 fn check_mask_for_symphonia(mask: Option<u32>, channels: usize) -> Result<()> {
     let Some(mask) = mask else { return Ok(()) };
     let missing = channels.saturating_sub(mask.count_ones() as usize);
