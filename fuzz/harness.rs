@@ -57,13 +57,14 @@ pub fn open_probe(data: &[u8]) {
 /// Byte 0: bits 0–1 the extension hint, bit 2 true peak off; the rest is the file. Returns the
 /// report.
 pub fn analyze(data: &[u8]) -> Option<FileReport> {
-    let Some((&sel, bytes)) = data.split_first() else {
-        return None;
-    };
+    let (&sel, bytes) = data.split_first()?;
     let hint = [None, Some("wav"), Some("flac"), Some("aiff")][usize::from(sel & 3)];
     // One thread inside the meter: libFuzzer runs many inputs a second.
-    let opts = AnalyzeOptions::default()
-        .with_meter(MeterConfig::default().with_parallel(false).with_true_peak(sel & 4 == 0));
+    let opts = AnalyzeOptions::default().with_meter(
+        MeterConfig::default()
+            .with_parallel(false)
+            .with_true_peak(sel & 4 == 0),
+    );
     let r: FileReport = match open_reader(Cursor::new(bytes.to_vec()), hint)
         .and_then(|src| analyze_source(src, &opts))
     {
@@ -79,7 +80,9 @@ pub fn analyze(data: &[u8]) -> Option<FileReport> {
 }
 
 /// Sample rates the meter harness picks from.
-pub const RATES_HZ: [u32; 8] = [8_000, 22_050, 44_100, 48_000, 96_000, 192_000, 384_000, 768_000];
+pub const RATES_HZ: [u32; 8] = [
+    8_000, 22_050, 44_100, 48_000, 96_000, 192_000, 384_000, 768_000,
+];
 
 /// The streaming meter fed arbitrary `f32` blocks. Input layout: byte 0 channels (1 + b % 64),
 /// byte 1 rate selector, byte 2 flags (bit 0 mask-derived map, bit 1 true peak off, bit 2
@@ -96,7 +99,8 @@ pub fn meter(data: &[u8]) {
         ChannelMap::from_count(channels)
     } else {
         let mask = u32::from_le_bytes([data[0], data[1], data[2], flags.rotate_left(3)]);
-        ChannelMap::from_wave_mask(mask, channels).unwrap_or_else(|| ChannelMap::from_count(channels))
+        ChannelMap::from_wave_mask(mask, channels)
+            .unwrap_or_else(|| ChannelMap::from_count(channels))
     };
     let config = MeterConfig::default()
         .with_true_peak(flags & 2 == 0)
@@ -129,7 +133,7 @@ pub fn meter(data: &[u8]) {
             meter.push_planar(&planar).expect("equal lengths");
         }
         pushes += 1;
-        if pushes % 7 == 0 {
+        if pushes.is_multiple_of(7) {
             let _ = meter.snapshot();
         }
     }

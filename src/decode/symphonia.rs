@@ -191,9 +191,13 @@ impl SymphoniaSource {
                     && self.decoded_frames < declared
                     && EXACT_LENGTH_CONTAINERS.contains(&self.info.container.as_str()) =>
             {
+                // Damaged packets also shorten the stream; either way the file is not whole.
+                let cause = match self.skipped_packets {
+                    0 => "truncated file".to_string(),
+                    n => format!("truncated file, or {n} damaged packets skipped"),
+                };
                 Err(Error::malformed(format!(
-                    "the audio ends at frame {} of the {declared} its header declares \
-                     (truncated file)",
+                    "the audio ends at frame {} of the {declared} its header declares ({cause})",
                     self.decoded_frames
                 )))
             }

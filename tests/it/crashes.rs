@@ -48,7 +48,9 @@ fn every_fuzz_crash_replays_without_a_panic_through_the_library() {
         let r = harness::analyze(&data).unwrap_or_else(|| panic!("{name}: empty input"));
         match r.verdict {
             Verdict::Error => {
-                let e = r.error.unwrap_or_else(|| panic!("{name}: error verdict without error"));
+                let e = r
+                    .error
+                    .unwrap_or_else(|| panic!("{name}: error verdict without error"));
                 assert!(!e.message.is_empty() && !e.kind.is_empty(), "{name}");
             }
             _ => assert!(r.format.is_some() && r.loudness.is_some(), "{name}"),

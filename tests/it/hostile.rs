@@ -519,10 +519,20 @@ fn hostile_headers_are_clear_errors_through_the_library() {
         assert_eq!(err.kind_name(), c.kind, "{}: {msg}", c.name);
         assert_eq!(err.path(), Some(path.as_path()), "{}", c.name);
         assert!(msg.starts_with(&path.display().to_string()), "{msg}");
-        assert!(msg.contains(c.needle), "{}: {c_needle:?} not in {msg:?}", c.name, c_needle = c.needle);
+        assert!(
+            msg.contains(c.needle),
+            "{}: {c_needle:?} not in {msg:?}",
+            c.name,
+            c_needle = c.needle
+        );
         // The same bytes from memory fail the same way (without a path).
-        let mem = open_reader(std::io::Cursor::new(c.bytes.clone()), path.extension().and_then(|e| e.to_str()))
-            .and_then(|src| loudqc::analyze::analyze_source(src, &AnalyzeOptions::default()).map(|_| ()));
+        let mem = open_reader(
+            std::io::Cursor::new(c.bytes.clone()),
+            path.extension().and_then(|e| e.to_str()),
+        )
+        .and_then(|src| {
+            loudqc::analyze::analyze_source(src, &AnalyzeOptions::default()).map(|_| ())
+        });
         let mem_err = mem.expect_err(c.name);
         assert_eq!(mem_err.kind_name(), c.kind, "{}: {mem_err}", c.name);
         // And check_path turns it into an error report.
@@ -560,7 +570,11 @@ fn hostile_headers_exit_2_with_bounded_memory_through_the_binary() {
     for (path, c) in written.iter().take(3) {
         let o = run_bounded(&["check", path.to_str().unwrap()]);
         assert_eq!(code(&o), 2);
-        assert!(stdout(&o).contains("ERROR") && stdout(&o).contains(c.needle), "{}", stdout(&o));
+        assert!(
+            stdout(&o).contains("ERROR") && stdout(&o).contains(c.needle),
+            "{}",
+            stdout(&o)
+        );
     }
 }
 
@@ -639,7 +653,9 @@ fn denormal_samples_are_measured_as_the_tiny_values_they_are() {
     let d = tmp();
     let p = d.path().join("denormal.wav");
     let tiny = f32::from_bits(1); // 1.4e-45, the smallest denormal
-    let x: Vec<f32> = (0..48_000).map(|i| if i % 2 == 0 { tiny } else { -tiny }).collect();
+    let x: Vec<f32> = (0..48_000)
+        .map(|i| if i % 2 == 0 { tiny } else { -tiny })
+        .collect();
     write_wav(&p, 48_000, &[x.clone(), x], 0);
     let o = crate::cli::run(&["check", "--format", "json", p.to_str().unwrap()]);
     let s = stdout(&o);
@@ -661,7 +677,10 @@ fn denormal_samples_are_measured_as_the_tiny_values_they_are() {
         &float_file(d.path(), "tone-denormal.wav", &[tiny; 50]),
         &AnalyzeOptions::default(),
     );
-    let without = check_path(&float_file(d.path(), "tone.wav", &[]), &AnalyzeOptions::default());
+    let without = check_path(
+        &float_file(d.path(), "tone.wav", &[]),
+        &AnalyzeOptions::default(),
+    );
     assert_eq!(with.verdict, without.verdict);
     assert_close(
         "integrated",
@@ -683,7 +702,10 @@ fn huge_finite_samples_give_huge_finite_readings_and_fail() {
     let sp = v["loudness"]["sample_peak_dbfs"].as_f64().unwrap();
     assert_close("sample peak", sp, 20.0 * (f32::MAX as f64).log10(), 0.01);
     assert!(v["loudness"]["true_peak_dbtp"].as_f64().unwrap() >= sp - 0.01);
-    assert!(v["loudness"]["integrated_lufs"].as_f64().unwrap().is_finite());
+    assert!(v["loudness"]["integrated_lufs"]
+        .as_f64()
+        .unwrap()
+        .is_finite());
     assert!(v["findings"]
         .as_array()
         .unwrap()

@@ -2,6 +2,7 @@
 mod cli;
 mod crashes;
 mod hostile;
+mod large;
 mod meter;
 mod reference;
 mod silero;
