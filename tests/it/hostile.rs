@@ -309,7 +309,7 @@ fn cases() -> Vec<Case> {
             "malformed",
             "malformed fmt_adpcm chunk",
         ),
-        // A chunk whose size wraps a 32-bit offset.
+        // A chunk whose size wraps a 32-bit offset: u32::MAX is odd, so size + pad = 2^32.
         case(
             "junk-size-u32-max.wav",
             riff(
