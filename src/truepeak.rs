@@ -23,6 +23,9 @@ use std::f64::consts::PI;
 /// Filter length of the interpolator over all phases (libebur128 `interp_create(49, …)`, whose
 /// last tap is zero).
 const TAPS: usize = 48;
+/// Above this |sample| (+600 dBFS) a run is summed in f64: 12–24 products of such samples could
+/// overflow an f32 sum to infinity.
+const HUGE_SAMPLE: f32 = 1e30;
 /// Input samples per skip decision and per vectorised pass.
 const RUN: usize = 64;
 
@@ -409,7 +412,23 @@ impl TruePeak {
         // Output i of the run uses buf[hist + start + i - t] for t in 0..taps.
         let base = hist + start;
         let mut frame_max = [0.0f32; RUN];
-        if self.factor == 4 {
+        let reach = max_abs(&self.buf[start..base + len]);
+        if reach > HUGE_SAMPLE {
+            // Absurd float input (|x| near f32::MAX): f32 sums could overflow to infinity, so
+            // this run is summed in f64 and saturated to f32::MAX. Never taken for real audio.
+            let coeff = coefficients(self.factor);
+            for (i, m) in frame_max[..len].iter_mut().enumerate() {
+                for p in 0..self.factor {
+                    let acc: f64 = (0..taps)
+                        .map(|t| {
+                            f64::from(coeff[t * self.factor + p])
+                                * f64::from(self.buf[base + i - t])
+                        })
+                        .sum();
+                    *m = m.max(acc.abs().min(f64::from(f32::MAX)) as f32);
+                }
+            }
+        } else if self.factor == 4 {
             kernel(&self.h4, &self.buf, base, len, &mut frame_max);
         } else {
             kernel(&self.h2, &self.buf, base, len, &mut frame_max);

@@ -15,7 +15,7 @@ pub mod symphonia;
 pub mod wav;
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use crate::channels::ChannelMap;
@@ -122,26 +122,27 @@ pub struct McaInfo {
     pub labels: Vec<String>,
 }
 
+/// A byte source the decoders can read: a file, or bytes in memory (`std::io::Cursor`).
+pub trait ReadSeek: Read + Seek + Send + Sync {}
+
+impl<T: Read + Seek + Send + Sync> ReadSeek for T {}
+
 /// Open a file for decoding: loudqc's RIFF reader for PCM/float WAV, BWF and RF64, Symphonia
 /// for everything else. Errors name the file.
 pub fn open_path(path: &Path) -> Result<Box<dyn AudioSource>> {
-    open_inner(path).map_err(|e| e.with_path(path))
+    open_file(path).map_err(|e| e.with_path(path))
 }
 
-fn open_inner(path: &Path) -> Result<Box<dyn AudioSource>> {
+fn open_file(path: &Path) -> Result<Box<dyn AudioSource>> {
     let mut file = File::open(path)?;
     let meta = file.metadata()?;
     if meta.is_dir() {
         return Err(Error::malformed("is a directory, not an audio file"));
     }
-    let len = meta.len();
-    if len == 0 {
-        return Err(Error::malformed("empty file (0 bytes)"));
-    }
-    let mut magic = [0u8; 16];
-    let n = read_up_to(&mut file, &mut magic)?;
     // MXF (IMF audio track files): a partition pack key at offset 0 (SMPTE ST 377-1 §7.1), or
     // the `.mxf` extension (files with a run-in, or damaged ones, then get an MXF error).
+    let mut magic = [0u8; 16];
+    let n = read_up_to(&mut file, &mut magic)?;
     let is_mxf = n == 16 && crate::imf::klv::is_partition_key(&magic);
     let mxf_ext = path
         .extension()
@@ -149,21 +150,90 @@ fn open_inner(path: &Path) -> Result<Box<dyn AudioSource>> {
     if is_mxf || mxf_ext {
         return crate::imf::MxfSource::open(path).map(|s| Box::new(s) as Box<dyn AudioSource>);
     }
+    file.seek(SeekFrom::Start(0))?;
+    open_boxed(
+        Box::new(file),
+        meta.len(),
+        path.extension().and_then(|e| e.to_str()),
+    )
+}
+
+/// Open any seekable byte source (e.g. `std::io::Cursor<Vec<u8>>` over bytes in memory) the way
+/// [`open_path`] opens a file. `ext_hint` is a file extension (`"flac"`) that helps Symphonia's
+/// probe; the RIFF reader does not need it. Errors carry no path: attach one with
+/// [`Error::with_path`] if there is one.
+pub fn open_reader<R: ReadSeek + 'static>(
+    mut reader: R,
+    ext_hint: Option<&str>,
+) -> Result<Box<dyn AudioSource>> {
+    let len = reader.seek(SeekFrom::End(0))?;
+    reader.seek(SeekFrom::Start(0))?;
+    open_boxed(Box::new(reader), len, ext_hint)
+}
+
+/// Open `reader` of `len` bytes: the RIFF reader if it is a PCM/float RIFF/RF64 WAVE, else
+/// Symphonia.
+fn open_boxed(
+    mut reader: Box<dyn ReadSeek>,
+    len: u64,
+    ext_hint: Option<&str>,
+) -> Result<Box<dyn AudioSource>> {
+    if len == 0 {
+        return Err(Error::malformed("empty file (0 bytes)"));
+    }
+    let mut magic = [0u8; 12];
+    let n = read_up_to(&mut reader, &mut magic)?;
     let is_riff =
         n >= 12 && matches!(&magic[0..4], b"RIFF" | b"RF64" | b"BW64") && &magic[8..12] == b"WAVE";
     if is_riff {
-        match wav::WavSource::open(file, len)? {
+        match wav::WavSource::open(reader, len)? {
             wav::Opened::Native(src) => return Ok(src),
-            wav::Opened::NotPcm => {} // compressed WAV codec: let Symphonia try it
+            // A compressed WAVE codec: let Symphonia try it.
+            wav::Opened::NotPcm(back) => reader = back,
         }
     }
-    let file = File::open(path)?;
-    symphonia::SymphoniaSource::open(file, path.extension().and_then(|e| e.to_str()))
+    if n >= 4 && &magic[0..4] == b"caff" {
+        check_caf_desc(&mut reader)?;
+    }
+    reader.seek(SeekFrom::Start(0))?;
+    symphonia::SymphoniaSource::open(symphonia::KnownLength::new(reader, len), ext_hint)
         .map(|s| Box::new(s) as Box<dyn AudioSource>)
 }
 
+/// Check a CAF file's `desc` chunk (Apple CAF spec: always the first chunk) against [`Limits`]
+/// before Symphonia parses it: Symphonia 0.6's CAF reader multiplies these fields unchecked
+/// (fuzz crash tests/fixtures/crashes/open_probe/caf-bytes-per-packet-overflow).
+fn check_caf_desc(reader: &mut dyn ReadSeek) -> Result<()> {
+    let mut b = [0u8; 52];
+    reader.seek(SeekFrom::Start(0))?;
+    if read_up_to(reader, &mut b)? < b.len() || &b[8..12] != b"desc" {
+        return Ok(()); // not a CAF Symphonia will take; its probe says why
+    }
+    let be32 = |o: usize| u32::from_be_bytes(b[o..o + 4].try_into().expect("4 bytes"));
+    let rate_hz = f64::from_be_bytes(b[20..28].try_into().expect("8 bytes"));
+    let bytes_per_packet = be32(36);
+    let channels = be32(44);
+    Limits::check(Limits::MIN_RATE_HZ, channels as usize)?;
+    if !(f64::from(Limits::MIN_RATE_HZ)..=f64::from(Limits::MAX_RATE_HZ)).contains(&rate_hz) {
+        return Err(Error::invalid(
+            "sample rate",
+            format!("{} Hz to {} Hz", Limits::MIN_RATE_HZ, Limits::MAX_RATE_HZ),
+            format!("{rate_hz} Hz"),
+        ));
+    }
+    // The largest sane packet: 64 channels of 64-bit samples, 4096 frames.
+    const MAX_BYTES_PER_PACKET: u32 = 64 * 8 * 4096;
+    if bytes_per_packet > MAX_BYTES_PER_PACKET {
+        return Err(Error::malformed(format!(
+            "CAF desc chunk claims {bytes_per_packet} bytes per packet (at most \
+             {MAX_BYTES_PER_PACKET})"
+        )));
+    }
+    Ok(())
+}
+
 /// `read_exact` that tolerates a short file: returns how many bytes were read.
-pub(crate) fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+pub(crate) fn read_up_to(r: &mut (impl Read + ?Sized), buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match r.read(&mut buf[n..]) {

@@ -6,17 +6,17 @@
 //! ending the analysis; `ResetRequired` (a chained Ogg stream changing its parameters) ends the
 //! stream at that point, since a deliverable with a mid-stream format change is not one program.
 
-use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
 
 use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::probe::Hint;
 use symphonia::core::formats::{FormatOptions, FormatReader, SeekMode, SeekTo, TrackType};
-use symphonia::core::io::MediaSourceStream;
+use symphonia::core::io::{MediaSource, MediaSourceStream};
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::units::Timestamp;
 
-use super::{AudioSource, Limits, StreamInfo};
+use super::{AudioSource, Limits, ReadSeek, StreamInfo};
 use crate::channels::{ChannelMap, MapSource};
 use crate::error::{Error, ErrorKind, Result};
 
@@ -33,10 +33,20 @@ pub struct SymphoniaSource {
     skip_frames: u64,
     skipped_packets: u64,
     ended: bool,
+    /// Frames decoded since the start (counted until the first seek).
+    decoded_frames: u64,
+    seeked: bool,
 }
+
+/// Containers whose header frame count is exact (Symphonia's short names), so a stream that
+/// ends short of it is a truncated file. MP3/Ogg/MP4/MKV counts can be estimates.
+const EXACT_LENGTH_CONTAINERS: [&str; 4] = ["flac", "aiff", "caf", "wave"];
 
 fn sym_err(e: SymError) -> Error {
     match e {
+        SymError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            Error::malformed("the file ends inside a header or chunk (truncated file)")
+        }
         SymError::IoError(io) => Error::from(io),
         SymError::Unsupported(what) => Error::new(ErrorKind::UnsupportedFormat(what.to_string())),
         SymError::DecodeError(what) => Error::malformed(what),
@@ -45,10 +55,49 @@ fn sym_err(e: SymError) -> Error {
     }
 }
 
+/// A seekable byte source of known length, as Symphonia's [`MediaSource`].
+pub struct KnownLength {
+    inner: Box<dyn ReadSeek>,
+    len: u64,
+}
+
+impl KnownLength {
+    /// `inner` holds `len` bytes.
+    pub fn new(inner: Box<dyn ReadSeek>, len: u64) -> Self {
+        KnownLength { inner, len }
+    }
+}
+
+impl Read for KnownLength {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.inner.read(buf)
+    }
+}
+
+impl Seek for KnownLength {
+    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        self.inner.seek(pos)
+    }
+}
+
+impl MediaSource for KnownLength {
+    fn is_seekable(&self) -> bool {
+        true
+    }
+    fn byte_len(&self) -> Option<u64> {
+        Some(self.len)
+    }
+}
+
 impl SymphoniaSource {
-    /// Probe `file` (extension `ext` as a hint) and prepare its first audio track for decoding.
-    pub fn open(file: File, ext: Option<&str>) -> Result<Self> {
-        let mss = MediaSourceStream::new(Box::new(file), Default::default());
+    /// Probe `source` (a `File`, a [`KnownLength`] …; extension `ext` as a hint) and prepare its
+    /// first audio track for decoding.
+    pub fn open(source: impl MediaSource + 'static, ext: Option<&str>) -> Result<Self> {
+        guarded("probe", || Self::open_unguarded(source, ext))
+    }
+
+    fn open_unguarded(source: impl MediaSource + 'static, ext: Option<&str>) -> Result<Self> {
+        let mss = MediaSourceStream::new(Box::new(source), Default::default());
         let mut hint = Hint::new();
         if let Some(ext) = ext {
             hint.with_extension(ext);
@@ -76,6 +125,16 @@ impl SymphoniaSource {
             .and_then(|p| p.audio())
             .ok_or(ErrorKind::NoAudioTrack)?
             .clone();
+        let rate = params
+            .sample_rate
+            .ok_or_else(|| Error::malformed("the audio track declares no sample rate"))?;
+        let channels = params
+            .channels
+            .as_ref()
+            .map(|c| c.count())
+            .ok_or_else(|| Error::malformed("the audio track declares no channel count"))?;
+        // Before the decoder exists: decoders size their buffers from these values.
+        Limits::check(rate, channels)?;
         let decoder = symphonia::default::get_codecs()
             .make_audio_decoder(&params, &AudioDecoderOptions::default())
             .map_err(|e| match e {
@@ -85,15 +144,6 @@ impl SymphoniaSource {
                 ))),
                 other => sym_err(other),
             })?;
-        let rate = params
-            .sample_rate
-            .ok_or_else(|| Error::malformed("the audio track declares no sample rate"))?;
-        let channels = params
-            .channels
-            .as_ref()
-            .map(|c| c.count())
-            .ok_or_else(|| Error::malformed("the audio track declares no channel count"))?;
-        Limits::check(rate, channels)?;
         let channel_map = match &params.channels {
             Some(symphonia::core::audio::Channels::Positioned(pos)) => {
                 // Symphonia's first 18 position bits are the WAVE speaker-mask bits.
@@ -126,25 +176,54 @@ impl SymphoniaSource {
             skip_frames: 0,
             skipped_packets: 0,
             ended: false,
+            decoded_frames: 0,
+            seeked: false,
         })
+    }
+
+    /// The stream has ended: an error if it ended before the frame count its header declares
+    /// (a truncated upload), else `Ok(false)`.
+    fn end_of_stream(&mut self) -> Result<bool> {
+        self.ended = true;
+        match self.info.frames {
+            Some(declared)
+                if !self.seeked
+                    && self.decoded_frames < declared
+                    && EXACT_LENGTH_CONTAINERS.contains(&self.info.container.as_str()) =>
+            {
+                // Damaged packets also shorten the stream; either way the file is not whole.
+                let cause = match self.skipped_packets {
+                    0 => "truncated file".to_string(),
+                    n => format!("truncated file, or {n} damaged packets skipped"),
+                };
+                Err(Error::malformed(format!(
+                    "the audio ends at frame {} of the {declared} its header declares ({cause})",
+                    self.decoded_frames
+                )))
+            }
+            _ => Ok(false),
+        }
     }
 
     /// Decode the next packet of our track into `pending`. False at the end of the stream.
     fn decode_next(&mut self) -> Result<bool> {
+        let r = guarded("decoder", || self.decode_next_unguarded());
+        if r.is_err() {
+            self.ended = true;
+        }
+        r
+    }
+
+    fn decode_next_unguarded(&mut self) -> Result<bool> {
         loop {
             if self.ended {
                 return Ok(false);
             }
             let packet = match self.format.next_packet() {
                 Ok(Some(p)) => p,
-                Ok(None) | Err(SymError::ResetRequired) => {
-                    self.ended = true;
-                    return Ok(false);
-                }
+                Ok(None) | Err(SymError::ResetRequired) => return self.end_of_stream(),
                 Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                    // Truncated file: what was read is what there is.
-                    self.ended = true;
-                    return Ok(false);
+                    return self.end_of_stream();
                 }
                 Err(e) => return Err(sym_err(e)),
             };
@@ -161,6 +240,7 @@ impl SymphoniaSource {
                         )));
                     }
                     let frames = buf.frames();
+                    self.decoded_frames += frames as u64;
                     for ch in self.pending.iter_mut() {
                         ch.clear();
                         ch.resize(frames, 0.0);
@@ -215,6 +295,16 @@ impl AudioSource for SymphoniaSource {
     }
 
     fn seek(&mut self, frame: u64) -> Result<()> {
+        guarded("seek", || self.seek_unguarded(frame))
+    }
+
+    fn skipped_packets(&self) -> u64 {
+        self.skipped_packets
+    }
+}
+
+impl SymphoniaSource {
+    fn seek_unguarded(&mut self, frame: u64) -> Result<()> {
         let ts = Timestamp::new(i64::try_from(frame).unwrap_or(i64::MAX));
         let seeked = self
             .format
@@ -227,6 +317,7 @@ impl AudioSource for SymphoniaSource {
             )
             .map_err(sym_err)?;
         self.decoder.reset();
+        self.seeked = true;
         for ch in self.pending.iter_mut() {
             ch.clear();
         }
@@ -239,8 +330,23 @@ impl AudioSource for SymphoniaSource {
         self.skip_frames = u64::try_from(early).unwrap_or(0);
         Ok(())
     }
+}
 
-    fn skipped_packets(&self) -> u64 {
-        self.skipped_packets
-    }
+/// Run a call into Symphonia, turning a panic inside it into an error that ends this file only.
+///
+/// Symphonia promises never to panic on untrusted input, and loudqc checks what it can before
+/// handing bytes over; this is the net for what slips through (a QC farm's batch must not die
+/// on one hostile file). The fuzz targets still see such panics: libFuzzer's panic hook aborts
+/// before the unwind reaches here.
+fn guarded<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        let msg = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".into());
+        Err(Error::new(ErrorKind::Decode(format!(
+            "the Symphonia {what} failed on this input ({msg}); the file is damaged"
+        ))))
+    })
 }
