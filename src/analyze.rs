@@ -9,6 +9,7 @@ use std::sync::mpsc;
 use crate::channels::{ChannelMap, MapSource};
 use crate::decode::{self, AudioSource, StreamInfo};
 use crate::error::{Error, Result};
+use crate::ident::{self, IdentOptions, IdentReport};
 use crate::meter::{Measurements, Meter, MeterConfig};
 use crate::report::{
     EngineInfo, ErrorReport, FileReport, FormatReport, LoudnessReport, Verdict, SCHEMA_VERSION,
@@ -28,6 +29,8 @@ pub struct AnalyzeOptions {
     pub channels: Option<String>,
     /// Meter options.
     pub meter: MeterConfig,
+    /// Ident detection at head and tail (`None`: not searched).
+    pub ident: Option<IdentOptions>,
 }
 
 impl Default for AnalyzeOptions {
@@ -36,6 +39,7 @@ impl Default for AnalyzeOptions {
             profile: Profile::streaming(),
             channels: None,
             meter: MeterConfig::default(),
+            ident: None,
         }
     }
 }
@@ -56,6 +60,11 @@ impl AnalyzeOptions {
         self.meter = meter;
         self
     }
+    /// Search for idents at head and tail.
+    pub fn with_ident(mut self, ident: Option<IdentOptions>) -> Self {
+        self.ident = ident;
+        self
+    }
 }
 
 /// The measurements of one stream, with what it was.
@@ -69,6 +78,10 @@ pub struct Analysis {
     pub measurements: Measurements,
     /// Packets skipped by the decoder.
     pub skipped_packets: u64,
+    /// Ident search results, one per reference (empty when not searched).
+    pub ident: Vec<IdentReport>,
+    /// Findings of the ident search under its policy.
+    pub ident_findings: Vec<Finding>,
 }
 
 /// Decide the channel map: the user's, else the container's, else by count.
@@ -100,8 +113,8 @@ pub fn analyze_source(mut source: Box<dyn AudioSource>, opts: &AnalyzeOptions) -
     for _ in 0..3 {
         empty_tx.send(Vec::new()).expect("receiver alive");
     }
-    let skipped = std::thread::scope(|scope| -> Result<u64> {
-        let reader = scope.spawn(move || -> Result<u64> {
+    let (skipped, mut source) = std::thread::scope(|scope| -> Result<_> {
+        let reader = scope.spawn(move || -> Result<(u64, Box<dyn AudioSource>)> {
             while let Ok(mut buf) = empty_rx.recv() {
                 let n = source.read(&mut buf, BLOCK_FRAMES)?;
                 if n == 0 {
@@ -111,7 +124,7 @@ pub fn analyze_source(mut source: Box<dyn AudioSource>, opts: &AnalyzeOptions) -
                     break;
                 }
             }
-            Ok(source.skipped_packets())
+            Ok((source.skipped_packets(), source))
         });
         let mut push_result = Ok(());
         for buf in full_rx.iter() {
@@ -130,11 +143,25 @@ pub fn analyze_source(mut source: Box<dyn AudioSource>, opts: &AnalyzeOptions) -
         push_result?;
         Ok(skipped)
     })?;
+    let measurements = meter.finish();
+    // Ident search after the meter, on the same source: it seeks to the head, tail and a few
+    // body windows only, and knows the exact length now even when the container did not say.
+    let (ident, ident_findings) = match &opts.ident {
+        Some(io) if !io.references.is_empty() => {
+            let reports =
+                ident::search_source(source.as_mut(), measurements.frames, &map.labels(), io)?;
+            let f = ident::findings(&reports, io.policy);
+            (reports, f)
+        }
+        _ => (Vec::new(), Vec::new()),
+    };
     Ok(Analysis {
         info,
         map,
-        measurements: meter.finish(),
+        measurements,
         skipped_packets: skipped,
+        ident,
+        ident_findings,
     })
 }
 
@@ -156,6 +183,7 @@ pub fn report(file: &str, a: &Analysis, profile: &Profile) -> FileReport {
             .value(a.skipped_packets as f64, Some(0.0)),
         );
     }
+    findings.extend(a.ident_findings.iter().cloned());
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     let non_finite = findings
         .iter()
@@ -218,6 +246,7 @@ pub fn report(file: &str, a: &Analysis, profile: &Profile) -> FileReport {
         findings,
         verdict,
         error,
+        ident: a.ident.clone(),
     }
 }
 

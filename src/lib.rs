@@ -21,6 +21,7 @@ pub mod channels;
 pub mod decode;
 pub mod dialog;
 pub mod error;
+pub mod ident;
 pub mod imf;
 pub mod meter;
 pub mod report;

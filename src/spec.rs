@@ -100,6 +100,14 @@ pub mod codes {
     pub const DECODE_SKIPPED_PACKETS: &str = "DECODE_SKIPPED_PACKETS";
     /// Shorter than one 3 s short-term window: LRA and max short-term not measurable.
     pub const SHORT_PROGRAM: &str = "SHORT_PROGRAM";
+    /// Ident-free delivery (`--ident-policy forbid`): a reference ident was found at head or tail.
+    pub const IDENT_PRESENT: &str = "IDENT_PRESENT";
+    /// `--ident-policy require`: no reference ident at head or tail.
+    pub const IDENT_MISSING: &str = "IDENT_MISSING";
+    /// `--ident-policy require`: the ident is there but altered (gain, cut, remix, speed).
+    pub const IDENT_ALTERED: &str = "IDENT_ALTERED";
+    /// Something like the ident is there, but the evidence is in between: listen.
+    pub const IDENT_REVIEW: &str = "IDENT_REVIEW";
 }
 
 /// A delivery specification.

@@ -1,5 +1,6 @@
 //! loudqc integration tests: one binary, one module per area.
 mod cli;
+mod ident;
 mod meter;
 mod reference;
 mod silero;
