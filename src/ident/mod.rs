@@ -59,8 +59,10 @@ pub const GAIN_TOLERANCE_DB: f64 = 0.5;
 /// Length of the in-place pieces, seconds.
 pub const PIECE_S: f64 = 0.1;
 
-/// A piece matches when its in-place NCC (sign-corrected) reaches this.
-const PIECE_MATCH: f64 = 0.3;
+/// A piece matches when its in-place NCC (sign-corrected) reaches this…
+const PIECE_MATCH: f64 = 0.15;
+/// … and its least-squares gain this fraction of the median piece's.
+const PIECE_GAIN: f64 = 0.5;
 
 /// Pieces whose reference energy is below this fraction of the mean piece energy (−12 dB) are
 /// not judged (decays, pauses): their NCC says little.
@@ -69,9 +71,11 @@ const PIECE_SIGNIFICANT: f64 = 0.063;
 /// Floors of the decision, whatever the null baseline: an ident is found when its score
 /// reaches `FOUND_SCORE` and the NCC over its matching pieces `FOUND_MATCHED`; in review from
 /// `REVIEW_SCORE`.
-const FOUND_SCORE: f64 = 0.5;
-const FOUND_MATCHED: f64 = 0.6;
-const REVIEW_SCORE: f64 = 0.3;
+const FOUND_SCORE: f64 = 0.55;
+const FOUND_MATCHED: f64 = 0.65;
+const REVIEW_SCORE: f64 = 0.45;
+/// A found ident covers at least half the reference; less is `review`.
+const FOUND_COVERAGE: f64 = 0.5;
 /// Margins above the null baseline (best score in the program's body) for found / review.
 const FOUND_MARGIN: f64 = 0.2;
 const REVIEW_MARGIN: f64 = 0.1;
@@ -242,13 +246,56 @@ struct Prepared {
 
 /// A window of the program, mono mix, zero-padded.
 struct Window {
-    /// Program frame of `full[0]` (negative: padding before the file's start).
+    /// Program frame of `full[0]` of every mix (negative: padding before the file's start).
     origin: i64,
-    full: Vec<f32>,
-    prefix: Vec<f64>,
-    coarse: Vec<f32>,
+    mixes: Vec<Mix>,
     start_frame: u64,
     end_frame: u64,
+}
+
+/// One mix of a window's channels: at the program's rate and at the analysis rate.
+struct Mix {
+    full: Vec<f32>,
+    prefix: Vec<f64>,
+    spectra: Spectra,
+}
+
+/// The channel mixes searched: every channel but LFE, and for more than two channels also the
+/// front pair and the centre alone (an ident in C only would be buried under four channels of
+/// program in the full mix).
+fn mix_weights(labels: &[String], channels: usize) -> Vec<Vec<f32>> {
+    let pick = |names: &[&str]| -> Vec<f32> {
+        (0..channels)
+            .map(|c| {
+                let l = labels.get(c).map(String::as_str).unwrap_or("");
+                if names.contains(&l) {
+                    1.0
+                } else {
+                    0.0
+                }
+            })
+            .collect()
+    };
+    let all: Vec<f32> = (0..channels)
+        .map(|c| {
+            let lfe = labels.get(c).is_some_and(|l| l == "LFE") && channels > 1;
+            if lfe {
+                0.0
+            } else {
+                1.0
+            }
+        })
+        .collect();
+    let mut out = vec![all];
+    if channels > 2 {
+        for names in [&["L", "R"][..], &["C"][..]] {
+            let w = pick(names);
+            if w.iter().any(|&v| v > 0.0) && !out.contains(&w) {
+                out.push(w);
+            }
+        }
+    }
+    out
 }
 
 /// Search `source` (positioned anywhere; it is sought) for every reference in `opts`.
@@ -263,16 +310,8 @@ pub fn search_source(
     let info = source.info().clone();
     let rate = info.sample_rate_hz;
     let ar = ANALYSIS_RATE_HZ.min(rate);
-    let weights: Vec<f32> = (0..info.channels)
-        .map(|c| {
-            let lfe = labels.get(c).is_some_and(|l| l == "LFE") && info.channels > 1;
-            if lfe {
-                0.0
-            } else {
-                1.0
-            }
-        })
-        .collect();
+    let mixes = mix_weights(labels, info.channels);
+    let weights = mixes[0].clone();
 
     let mut prepared = Vec::new();
     for r in &opts.references {
@@ -320,7 +359,7 @@ pub fn search_source(
         source,
         &mut planner,
         &prepared,
-        &weights,
+        &mixes,
         (head_end, tail_start),
         longest_stretched,
         ar,
@@ -329,23 +368,19 @@ pub fn search_source(
     let mut head = Vec::new();
     let mut tail = Vec::new();
     for (side, (start, end)) in [(Side::Head, (0, head_end)), (Side::Tail, (tail_start, t))] {
-        let win = read_window(source, start, end, pad, &weights, rate, ar)?;
-        let n_max = prepared
-            .iter()
-            .flat_map(|p| p.coarse.iter().map(Vec::len))
-            .max()
-            .unwrap_or(1);
-        let n_min = prepared
-            .iter()
-            .flat_map(|p| p.coarse.iter().map(Vec::len))
-            .min()
-            .unwrap_or(1);
-        let spectra = Spectra::new(&mut planner, &win.coarse, n_max, n_min);
+        let win = read_window(
+            source,
+            &mut planner,
+            (start, end),
+            pad,
+            &mixes,
+            template_range(&prepared),
+            (rate, ar),
+        )?;
         for (i, p) in prepared.iter().enumerate() {
             let m = search_window(
                 source,
                 &mut planner,
-                &spectra,
                 &win,
                 p,
                 side,
@@ -407,18 +442,24 @@ fn read_channels(
     Ok(out)
 }
 
-/// Read program frames `[start, end)` as a weighted mono mix, with `pad` zeros on both sides.
-fn read_mix(
+/// Shortest and longest coarse template of all references and speeds.
+fn template_range(prepared: &[Prepared]) -> (usize, usize) {
+    let lens = prepared.iter().flat_map(|p| p.coarse.iter().map(Vec::len));
+    (lens.clone().min().unwrap_or(1), lens.max().unwrap_or(1))
+}
+
+/// Read program frames `[start, end)` as weighted mono mixes, with `pad` zeros on both sides.
+fn read_mixes(
     source: &mut dyn AudioSource,
     start: u64,
     end: u64,
     pad: usize,
-    weights: &[f32],
-) -> Result<Vec<f32>> {
+    mixes: &[Vec<f32>],
+) -> Result<Vec<Vec<f32>>> {
     let want = end.saturating_sub(start) as usize;
-    let mut x = vec![0.0f32; want + 2 * pad];
+    let mut xs = vec![vec![0.0f32; want + 2 * pad]; mixes.len()];
     if want == 0 {
-        return Ok(x);
+        return Ok(xs);
     }
     source.seek(start)?;
     let mut pos = pad;
@@ -429,39 +470,47 @@ fn read_mix(
         if n == 0 {
             break;
         }
-        for (c, src) in buf.iter().enumerate() {
-            let wgt = weights.get(c).copied().unwrap_or(1.0);
-            if wgt == 0.0 {
-                continue;
-            }
-            for (d, s) in x[pos..pos + n].iter_mut().zip(&src[..n]) {
-                *d += wgt * s;
+        for (x, weights) in xs.iter_mut().zip(mixes) {
+            for (c, src) in buf.iter().enumerate() {
+                let wgt = weights.get(c).copied().unwrap_or(1.0);
+                if wgt == 0.0 {
+                    continue;
+                }
+                for (d, s) in x[pos..pos + n].iter_mut().zip(&src[..n]) {
+                    *d += wgt * s;
+                }
             }
         }
         pos += n;
         got += n;
     }
-    Ok(x)
+    Ok(xs)
 }
 
+/// Read a window's mixes and prepare their coarse spectra.
 fn read_window(
     source: &mut dyn AudioSource,
-    start: u64,
-    end: u64,
+    planner: &mut RealFftPlanner<f32>,
+    (start, end): (u64, u64),
     pad: usize,
-    weights: &[f32],
-    rate: u32,
-    ar: u32,
+    mixes: &[Vec<f32>],
+    (n_min, n_max): (usize, usize),
+    (rate, ar): (u32, u32),
 ) -> Result<Window> {
-    let full = read_mix(source, start, end, pad, weights)?;
-    let coarse = reference::resample(std::slice::from_ref(&full), u64::from(rate), u64::from(ar))?
-        .pop()
-        .unwrap_or_default();
+    let fulls = read_mixes(source, start, end, pad, mixes)?;
+    let coarse = reference::resample(&fulls, u64::from(rate), u64::from(ar))?;
+    let mixes = fulls
+        .into_iter()
+        .zip(coarse)
+        .map(|(full, coarse)| Mix {
+            prefix: prefix_energy(&full),
+            spectra: Spectra::new(planner, &coarse, n_max, n_min),
+            full,
+        })
+        .collect();
     Ok(Window {
         origin: start as i64 - pad as i64,
-        prefix: prefix_energy(&full),
-        full,
-        coarse,
+        mixes,
         start_frame: start,
         end_frame: end,
     })
@@ -472,7 +521,7 @@ fn body_null(
     source: &mut dyn AudioSource,
     planner: &mut RealFftPlanner<f32>,
     prepared: &[Prepared],
-    weights: &[f32],
+    mixes: &[Vec<f32>],
     (body_start, body_end): (u64, u64),
     longest: usize,
     ar: u32,
@@ -487,27 +536,23 @@ fn body_null(
     for k in 0..BODY_WINDOWS {
         // Evenly spread, away from the windows (a deterministic choice: reports are repeatable).
         let s = body_start + span * (2 * k as u64 + 1) / (2 * BODY_WINDOWS as u64);
-        let x = read_mix(source, s, s + len, 0, weights)?;
-        let xc = reference::resample(std::slice::from_ref(&x), u64::from(rate), u64::from(ar))?
-            .pop()
-            .unwrap_or_default();
-        let n_max = prepared
-            .iter()
-            .flat_map(|p| p.coarse.iter().map(Vec::len))
-            .max()
-            .unwrap_or(1);
-        let n_min = prepared
-            .iter()
-            .flat_map(|p| p.coarse.iter().map(Vec::len))
-            .min()
-            .unwrap_or(1);
-        let sp = Spectra::new(planner, &xc, n_max, n_min);
+        let win = read_window(
+            source,
+            planner,
+            (s, s + len),
+            0,
+            mixes,
+            template_range(prepared),
+            (rate, ar),
+        )?;
         for (i, p) in prepared.iter().enumerate() {
-            for tmpl in &p.coarse {
-                let (ncc, _) = sp.correlate(planner, tmpl, false);
-                let best = ncc.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-                let cur = nulls[i].unwrap_or(0.0f64);
-                nulls[i] = Some(cur.max(f64::from(best)));
+            for mix in &win.mixes {
+                for tmpl in &p.coarse {
+                    let (ncc, _) = mix.spectra.correlate(planner, tmpl, false);
+                    let best = ncc.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+                    let cur = nulls[i].unwrap_or(0.0f64);
+                    nulls[i] = Some(cur.max(f64::from(best)));
+                }
             }
         }
     }
@@ -527,7 +572,6 @@ fn ncc_at(x: &[f32], prefix: &[f64], y: &[f32], ey: f64, lag: usize) -> f64 {
 fn search_window(
     source: &mut dyn AudioSource,
     planner: &mut RealFftPlanner<f32>,
-    spectra: &Spectra,
     win: &Window,
     p: &Prepared,
     side: Side,
@@ -564,25 +608,28 @@ fn search_window(
         alterations: Vec::new(),
     };
 
-    // 1. Coarse NCC per speed; keep the best speed.
-    let mut best: Option<(usize, f32, Vec<f32>)> = None;
-    for (k, tmpl) in p.coarse.iter().enumerate() {
-        let (ncc, _) = spectra.correlate(planner, tmpl, false);
-        let peak = ncc.iter().fold(0.0f32, |a, v| a.max(v.abs()));
-        if best.as_ref().is_none_or(|b| peak > b.1) {
-            best = Some((k, peak, ncc));
+    // 1. Coarse NCC per mix and speed; keep the best.
+    let mut best: Option<(usize, usize, f32, Vec<f32>)> = None;
+    for (mi, mix) in win.mixes.iter().enumerate() {
+        for (k, tmpl) in p.coarse.iter().enumerate() {
+            let (ncc, _) = mix.spectra.correlate(planner, tmpl, false);
+            let peak = ncc.iter().fold(0.0f32, |a, v| a.max(v.abs()));
+            if best.as_ref().is_none_or(|b| peak > b.2) {
+                best = Some((mi, k, peak, ncc));
+            }
         }
     }
-    let Some((k, _, ncc)) = best else {
+    let Some((mi, k, _, ncc)) = best else {
         return Ok(m);
     };
     if ncc.is_empty() {
         return Ok(m);
     }
     let (num, den) = SPEED_FACTORS[k];
+    let mix = &win.mixes[mi];
 
     // 2. Candidates from NCC and GCC-PHAT (2 ms apart at least).
-    let (_, gcc) = spectra.correlate(planner, &p.coarse[k], true);
+    let (_, gcc) = mix.spectra.correlate(planner, &p.coarse[k], true);
     let sep = (ar as usize / 500).max(1);
     let mut cands = top_peaks(&ncc, 4, sep);
     for c in top_peaks(gcc.as_deref().unwrap_or(&[]), 4, sep) {
@@ -597,10 +644,10 @@ fn search_window(
     let ref_ch = templates.len() - 1;
     let energies: Vec<f64> = templates.iter().map(|t| dot(t, t)).collect();
     let n = templates[ref_ch].len();
-    if n == 0 || n > win.full.len() {
+    if n == 0 || n > mix.full.len() {
         return Ok(m);
     }
-    let max_lag = win.full.len() - n;
+    let max_lag = mix.full.len() - n;
     let ratio = f64::from(rate) / f64::from(ar);
     let reach = ratio.ceil() as i64 + 2;
     // (lag, template, ncc)
@@ -611,7 +658,7 @@ fn search_window(
         let hi = ((centre + reach).max(0) as usize).min(max_lag);
         let mut local: Option<(usize, f64)> = None;
         for lag in lo..=hi {
-            let r = ncc_at(&win.full, &win.prefix, &templates[ref_ch], energies[ref_ch], lag);
+            let r = ncc_at(&mix.full, &mix.prefix, &templates[ref_ch], energies[ref_ch], lag);
             if local.is_none_or(|(_, b)| r.abs() > b.abs()) {
                 local = Some((lag, r));
             }
@@ -620,7 +667,7 @@ fn search_window(
         let mut cand = (lag0, ref_ch, r0);
         for (ti, tmpl) in templates.iter().enumerate().take(ref_ch) {
             for lag in lag0.saturating_sub(2)..=(lag0 + 2).min(max_lag) {
-                let r = ncc_at(&win.full, &win.prefix, tmpl, energies[ti], lag);
+                let r = ncc_at(&mix.full, &mix.prefix, tmpl, energies[ti], lag);
                 // A single channel must beat the downmix clearly to be preferred.
                 if r.abs() > cand.2.abs() + 1e-3 {
                     cand = (lag, ti, r);
@@ -631,27 +678,65 @@ fn search_window(
             chosen = Some(cand);
         }
     }
-    let Some((lag, ti, r)) = chosen else {
+    let Some((mut lag, ti, r)) = chosen else {
         return Ok(m);
     };
     let y = &templates[ti];
-    let x = &win.full[lag..lag + n];
     let sign = if r < 0.0 { -1.0 } else { 1.0 };
     m.score = r.abs();
 
     // 4. In place: pieces, quarters, contiguous span, coverage.
     let piece = ((PIECE_S * f64::from(rate)).round() as usize).max(1);
-    let pieces = piece_sums(x, y, piece);
+    let pieces = piece_sums(&mix.full[lag..lag + n], y, piece);
     let mean_yy = pieces.iter().map(|q| q.yy).sum::<f64>() / pieces.len().max(1) as f64;
     let significant: Vec<bool> = pieces
         .iter()
         .map(|q| q.yy >= PIECE_SIGNIFICANT * mean_yy)
         .collect();
-    let matched: Vec<bool> = pieces
-        .iter()
-        .zip(&significant)
-        .map(|(q, &s)| s && sign * q.ncc() >= PIECE_MATCH)
-        .collect();
+    // A piece matches when it correlates and carries the ident at about the level the rest
+    // does: its own least-squares gain is at least half the median piece gain. This does not
+    // depend on how loud the program around the ident is, unlike a threshold on NCC alone.
+    let is_match = |pieces: &[PieceSums]| -> Vec<bool> {
+        let mut gains: Vec<f64> = pieces
+            .iter()
+            .zip(&significant)
+            .filter(|(_, &s)| s)
+            .map(|(q, _)| sign * q.xy / q.yy)
+            .collect();
+        gains.sort_by(f64::total_cmp);
+        let median = gains.get(gains.len() / 2).copied().unwrap_or(0.0).max(0.0);
+        pieces
+            .iter()
+            .zip(&significant)
+            .map(|(q, &s)| {
+                s && sign * q.ncc() >= PIECE_MATCH && sign * q.xy / q.yy >= PIECE_GAIN * median
+            })
+            .collect()
+    };
+    let mut matched = is_match(&pieces);
+    // A partly remixed ident blurs the whole-reference peak: settle the exact lag on the
+    // matching pieces alone.
+    if matched.iter().any(|&v| !v) && matched.iter().any(|&v| v) {
+        let score_on = |l: usize| -> f64 {
+            let mut s = PieceSums::default();
+            for (i, _) in matched.iter().enumerate().filter(|(_, &v)| v) {
+                let (a, z) = (i * piece, ((i + 1) * piece).min(n));
+                s.add(&piece_sums(&mix.full[l + a..l + z], &y[a..z], z - a)[0]);
+            }
+            sign * s.ncc()
+        };
+        let best = (lag.saturating_sub(3)..=(lag + 3).min(max_lag))
+            .max_by(|&a, &b| score_on(a).total_cmp(&score_on(b)))
+            .unwrap_or(lag);
+        if best != lag {
+            lag = best;
+            let r = ncc_at(&mix.full, &mix.prefix, y, energies[ti], lag);
+            m.score = r.abs();
+        }
+    }
+    let x = &mix.full[lag..lag + n];
+    let pieces = piece_sums(x, y, piece);
+    matched = is_match(&pieces);
     let n_sig = significant.iter().filter(|&&s| s).count().max(1);
     let n_match = matched.iter().filter(|&&s| s).count();
     let mut msum = PieceSums::default();
@@ -676,7 +761,10 @@ fn search_window(
 
     // Decision.
     let enough = n_match as f64 * PIECE_S >= 0.5_f64.min(0.3 * p.reference.duration_s());
-    let found = m.score >= threshold && m.matched_score >= FOUND_MATCHED.max(threshold) && enough;
+    let found = m.score >= threshold
+        && m.matched_score >= FOUND_MATCHED.max(threshold)
+        && coverage_raw >= FOUND_COVERAGE
+        && enough;
     let in_review = !found && m.score >= review;
     if !found && !in_review {
         m.score = round3(m.score);
@@ -709,8 +797,13 @@ fn search_window(
 
     // Channels: read the ident's span of every channel; gain and remix from them.
     let chans = read_channels(source, offset, n, total)?;
+    let ranges: Vec<(usize, usize)> = (0..pieces.len())
+        .filter(|&i| matched[i])
+        .map(|i| ((i * piece).max(b), ((i + 1) * piece).min(n).min(e)))
+        .filter(|(a, z)| a < z)
+        .collect();
     let (ch_match, carriers, gain, notes) =
-        channel_check(&chans, &templates, weights, labels, (b, e), sign);
+        channel_check(&chans, &templates, weights, labels, &ranges, sign);
     m.channels_match = ch_match;
     m.ident_channels = carriers;
     m.gain_db = gain.map(|g| round3(20.0 * g.abs().log10()));
@@ -819,18 +912,24 @@ fn best_span(x: &[f32], y: &[f32], g: f64) -> (usize, usize) {
 
 /// Per-channel check at the found lag: which channels carry the ident, whether they carry the
 /// reference's channels in order, and the gain (least squares of each carrying channel on its
-/// template over the matching span). Returns (channels_match, carrier labels, gain, notes).
+/// template over the matching pieces within the span). Returns (channels_match, carrier labels, gain, notes).
 fn channel_check(
     chans: &[Vec<f32>],
     templates: &[Vec<f32>],
     weights: &[f32],
     labels: &[String],
-    (b, e): (usize, usize),
+    ranges: &[(usize, usize)],
     sign: f64,
 ) -> (Option<bool>, Vec<String>, Option<f64>, Vec<String>) {
     let ref_ch = templates.len() - 1;
     let label = |c: usize| labels.get(c).cloned().unwrap_or_else(|| format!("ch{}", c + 1));
-    let span = |v: &[f32]| -> Vec<f32> { v[b.min(v.len())..e.min(v.len())].to_vec() };
+    // The matching pieces only: a replaced section says nothing about channels or level.
+    let span = |v: &[f32]| -> Vec<f32> {
+        ranges
+            .iter()
+            .flat_map(|&(a, z)| v[a.min(v.len())..z.min(v.len())].iter().copied())
+            .collect()
+    };
     let tm: Vec<Vec<f32>> = templates.iter().map(|t| span(t)).collect();
     let te: Vec<f64> = tm.iter().map(|t| dot(t, t)).collect();
     let ncc = |x: &[f32], ti: usize| -> f64 {
@@ -922,16 +1021,11 @@ fn channel_check(
         if !carries[c] {
             continue;
         }
-        let j = if ref_distinct && c < k && carries[c] {
-            c
-        } else if ref_ch == 1 {
-            0
-        } else {
-            // The best template for this channel.
-            (0..=ref_ch)
-                .max_by(|&a, &bb| (sign * rho[c][a]).total_cmp(&(sign * rho[c][bb])))
-                .unwrap_or(ref_ch)
-        };
+        // The template this channel carries best (its own reference channel, unless swapped
+        // or folded down).
+        let j = (0..=ref_ch)
+            .max_by(|&a, &bb| (sign * rho[c][a]).total_cmp(&(sign * rho[c][bb])))
+            .unwrap_or(ref_ch);
         xy += dot(&xs[c], &tm[j]);
         yy += te[j];
     }

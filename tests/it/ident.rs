@@ -180,3 +180,306 @@ fn exact_offsets_at_44k1_48k_96k_with_48k_reference() {
         assert_eq!(rep.head.end_gap_s, None);
     }
 }
+
+/// Level changes are measured (least squares per channel), also with a music bed at −6 dB.
+#[test]
+fn gain_changes_are_measured_within_0_1_db() {
+    let r = reference();
+    let ident = ident_at(48_000);
+    let n = ident[0].len();
+    for (gain, bed) in [(-3.0, None), (-3.0, Some(-6.0)), (2.0, Some(-6.0)), (-10.0, None)] {
+        let mut p = Program::new(48_000, 2, 30.0, bed);
+        let t = p.frames();
+        p.plant(&ident, 48_000, gain, Layout::LeftRight);
+        p.plant(&ident, t - n - 7, gain, Layout::LeftRight);
+        let rep = &p.search(std::slice::from_ref(&r), Some(10.0))[0];
+        show(&format!("gain {gain} bed {bed:?} head"), &rep.head);
+        assert_found_at(&rep.head, 48_000);
+        assert_found_at(&rep.tail, (t - n - 7) as i64);
+        assert_gain(&rep.head, gain, 0.1);
+        assert_gain(&rep.tail, gain, 0.1);
+        assert!(rep.head.alterations.iter().any(|a| a.kind == "gain"));
+    }
+}
+
+/// The first / last 0.5 s cut off: found as `partial`, the cut side named, coverage < 1, the
+/// offset still where the whole ident would start.
+#[test]
+fn truncated_idents_name_the_cut_side() {
+    let r = reference();
+    let ident = ident_at(48_000);
+    let n = ident[0].len();
+    let cut = 24_000; // 0.5 s
+    let head_cut: Vec<Vec<f32>> = ident.iter().map(|c| c[cut..].to_vec()).collect();
+    let tail_cut: Vec<Vec<f32>> = ident.iter().map(|c| c[..n - cut].to_vec()).collect();
+    for bed in [None, Some(-6.0)] {
+        // head: cut at the start, placed at the very start of the file (its first 0.5 s would
+        // lie before the file) ; tail: cut at the end, flush with the file's end.
+        let mut p = Program::new(48_000, 2, 30.0, bed);
+        let t = p.frames();
+        p.plant(&head_cut, 0, 0.0, Layout::LeftRight);
+        p.plant(&tail_cut, t - (n - cut), 0.0, Layout::LeftRight);
+        let rep = &p.search(std::slice::from_ref(&r), Some(10.0))[0];
+        show("cut head", &rep.head);
+        show("cut tail", &rep.tail);
+        assert_found_at(&rep.head, -(cut as i64));
+        assert_eq!(rep.head.status, IdentStatus::Partial);
+        assert!((rep.head.cut_start_s.unwrap() - 0.5).abs() <= 0.02, "{:?}", rep.head.cut_start_s);
+        assert_eq!(rep.head.cut_end_s, Some(0.0));
+        assert!(rep.head.coverage < 1.0 && rep.head.coverage > 0.6);
+        assert_found_at(&rep.tail, (t - n + cut) as i64);
+        assert_eq!(rep.tail.status, IdentStatus::Partial);
+        assert!((rep.tail.cut_end_s.unwrap() - 0.5).abs() <= 0.02, "{:?}", rep.tail.cut_end_s);
+        assert_eq!(rep.tail.cut_start_s, Some(0.0));
+        assert!(rep.tail.coverage < 1.0 && rep.tail.coverage > 0.6);
+        assert!(rep.tail.end_gap_s.unwrap().abs() <= 0.005);
+        // inside the program, a cut ident: the cut start shows at its sample
+        let mut p = Program::new(48_000, 2, 30.0, bed);
+        p.plant(&head_cut, 96_000, 0.0, Layout::LeftRight);
+        let rep = &p.search(std::slice::from_ref(&r), Some(10.0))[0];
+        assert_found_at(&rep.head, 96_000 - cut as i64);
+        assert!((rep.head.cut_start_s.unwrap() - 0.5).abs() <= 0.02);
+        let kinds: Vec<&str> = rep.head.alterations.iter().map(|a| a.kind.as_str()).collect();
+        assert_eq!(kinds, ["cut_start"]);
+    }
+}
+
+/// Remixes: channels swapped, and the ident's middle second replaced by other music.
+#[test]
+fn remixed_idents_are_flagged() {
+    let r = reference();
+    let ident = ident_at(48_000);
+    let n = ident[0].len();
+    let mut p = Program::new(48_000, 2, 30.0, Some(-12.0));
+    p.plant(&ident, 10_000, 0.0, Layout::Swapped);
+    let rep = &p.search(std::slice::from_ref(&r), Some(10.0))[0];
+    show("swapped", &rep.head);
+    assert_found_at(&rep.head, 10_000);
+    assert_eq!(rep.head.channels_match, Some(false));
+    assert!(rep.head.alterations.iter().any(|a| a.kind == "remixed" && a.message.contains("swapped")));
+
+    // 1.0 .. 2.0 s of the ident replaced by another jingle's material
+    let decoy = Jingle::decoy().render(48_000, 1.0);
+    let mut remixed = ident.clone();
+    for c in 0..2 {
+        remixed[c][48_000..96_000].copy_from_slice(&decoy[c][48_000..96_000]);
+    }
+    let mut p = Program::new(48_000, 2, 30.0, Some(-12.0));
+    let t = p.frames();
+    p.plant(&remixed, t - n, 0.0, Layout::LeftRight);
+    let rep = &p.search(std::slice::from_ref(&r), Some(10.0))[0];
+    show("music replaced", &rep.tail);
+    assert_found_at(&rep.tail, (t - n) as i64);
+    assert!(rep.tail.coverage < 0.85, "coverage {}", rep.tail.coverage);
+    let remix = rep
+        .tail
+        .alterations
+        .iter()
+        .find(|a| a.kind == "remixed")
+        .expect("remix flagged");
+    assert!(remix.message.contains("between 1.0 s and 2.0 s"), "{}", remix.message);
+    // the second quarter (0.875–1.75 s) is the one most affected
+    let q = &rep.tail.quarter_scores;
+    assert!(q[1] < q[0] && q[1] < q[3], "quarters {q:?}");
+}
+
+/// Mono reference vs 5.1 program (ident in C only, and in all channels), stereo reference vs a
+/// centre-only ident (the pitch-period side-lobe trap) under a bed, and a mono program.
+#[test]
+fn layouts_mono_reference_5_1_centre_only_and_all_channels() {
+    let ident = ident_at(48_000);
+    let n = ident[0].len();
+    for (refr, layout, bed) in [
+        (mono_reference(), Layout::CentreOnly, Some(-6.0)),
+        (mono_reference(), Layout::All, Some(-6.0)),
+        (reference(), Layout::CentreOnly, Some(-6.0)),
+        (reference(), Layout::All, None),
+    ] {
+        let mut p = Program::new(48_000, 6, 30.0, bed);
+        let t = p.frames();
+        p.plant(&ident, 4_321, -1.0, layout);
+        p.plant(&ident, t - n - 999, -1.0, layout);
+        let rep = &p.search(std::slice::from_ref(&refr), Some(10.0))[0];
+        show("5.1 head", &rep.head);
+        show("5.1 tail", &rep.tail);
+        assert_found_at(&rep.head, 4_321);
+        assert_found_at(&rep.tail, (t - n - 999) as i64);
+        assert_gain(&rep.head, -1.0, 0.2);
+        assert_eq!(rep.head.channels_match, Some(true), "{:?}", rep.head);
+        match layout {
+            Layout::CentreOnly => assert_eq!(rep.head.ident_channels, ["C"]),
+            _ => assert_eq!(rep.head.ident_channels, ["L", "R", "C", "Ls", "Rs"]),
+        }
+    }
+    let mut p = Program::new(48_000, 1, 30.0, Some(-6.0));
+    p.plant(&ident, 777, 0.0, Layout::Mono);
+    let rep = &p.search(&[reference()], Some(10.0))[0];
+    assert_found_at(&rep.head, 777);
+    assert_gain(&rep.head, 0.0, 0.2);
+}
+
+/// Polarity inversion is found and reported; speed changes from frame-rate conversion are found
+/// with their factor.
+#[test]
+fn polarity_and_speed_changes() {
+    let r = reference();
+    let ident = ident_at(48_000);
+    let mut p = Program::new(48_000, 2, 30.0, Some(-6.0));
+    p.plant(&ident, 5_000, 0.0, Layout::LeftRight);
+    for c in &mut p.chans {
+        for v in c[5_000..5_000 + ident[0].len()].iter_mut() {
+            *v = -*v;
+        }
+    }
+    let rep = &p.search(std::slice::from_ref(&r), Some(10.0))[0];
+    show("inverted", &rep.head);
+    assert_found_at(&rep.head, 5_000);
+    assert_eq!(rep.head.polarity_inverted, Some(true));
+    assert!(rep.head.alterations.iter().any(|a| a.kind == "polarity"));
+
+    for (num, den) in [(25u32, 24u32), (24, 25), (1001, 1000), (1000, 1001)] {
+        let f = f64::from(num) / f64::from(den);
+        let fast = Jingle::ident().render(48_000, f);
+        let mut p = Program::new(48_000, 2, 30.0, Some(-6.0));
+        let t = p.frames();
+        p.plant(&fast, 2_000, 0.0, Layout::LeftRight);
+        p.plant(&fast, t - fast[0].len(), 0.0, Layout::LeftRight);
+        let rep = &p.search(std::slice::from_ref(&r), Some(10.0))[0];
+        show(&format!("speed {num}/{den}"), &rep.head);
+        for m in [&rep.head, &rep.tail] {
+            assert!(m.found, "{m:?}");
+            assert_eq!(m.speed_factor, Some(f));
+            assert!(m.alterations.iter().any(|a| a.kind == "speed"));
+        }
+        assert!(rep.head.offset_samples.unwrap().abs_diff(2_000) <= 2);
+        assert!(rep.tail.end_gap_s.unwrap().abs() <= 0.001);
+    }
+}
+
+/// Decoys and clean programs: another jingle of the same length and spectrum, music made of
+/// the ident's own timbre and scale, a pure tone, noise, the bed alone. None may be found; the
+/// lowest true-match score must stay well above the highest decoy score.
+#[test]
+fn decoys_and_clean_programs_do_not_fire() {
+    let r = reference();
+    let rate = 48_000;
+    let mut decoy_scores = Vec::new();
+    let mut cases: Vec<(&str, Program)> = Vec::new();
+    let mut p = Program::new(rate, 2, 40.0, Some(-6.0));
+    let t = p.frames();
+    let decoy = Jingle::decoy().render(rate, 1.0);
+    p.plant(&decoy, 3_000, 0.0, Layout::LeftRight);
+    p.plant(&decoy, t - decoy[0].len(), 0.0, Layout::LeftRight);
+    cases.push(("other jingle", p));
+    let music = bell_music(40.0, 11).render(rate, 1.0);
+    let mut p = Program::new(rate, 2, 40.0, None);
+    p.chans = music;
+    cases.push(("bell music", p));
+    let mut p = Program::new(rate, 2, 40.0, None);
+    for c in &mut p.chans {
+        for (i, v) in c.iter_mut().enumerate() {
+            *v = 0.2 * (2.0 * std::f64::consts::PI * 523.25 * i as f64 / f64::from(rate)).sin() as f32;
+        }
+    }
+    cases.push(("pure tone C5", p));
+    let mut p = Program::new(rate, 2, 40.0, None);
+    let mut rng = loudqc::ident::synth::Rng::new(3);
+    for c in &mut p.chans {
+        for v in c.iter_mut() {
+            *v = rng.range(-0.2, 0.2) as f32;
+        }
+    }
+    cases.push(("white noise", p));
+    cases.push(("bed only", Program::new(rate, 2, 40.0, Some(0.0))));
+    for (name, p) in &cases {
+        for window in [Some(10.0), None] {
+            let rep = &p.search(std::slice::from_ref(&r), window)[0];
+            show(name, &rep.head);
+            show(name, &rep.tail);
+            for m in [&rep.head, &rep.tail] {
+                assert!(!m.found, "{name}: {m:?}");
+                assert_eq!(m.status, IdentStatus::Absent, "{name}: {m:?}");
+                assert_eq!(m.offset_samples, None);
+                decoy_scores.push(m.score);
+            }
+            assert!(findings(std::slice::from_ref(rep), Policy::Forbid).is_empty());
+        }
+    }
+    // True matches under the hardest conditions of these tests (−6 dB bed, cut, −10 dB).
+    let mut true_scores = Vec::new();
+    let ident = ident_at(rate);
+    let n = ident[0].len();
+    for (gain, cut, bed) in [(0.0, 0, Some(-6.0)), (-10.0, 0, Some(-6.0)), (0.0, 24_000, Some(-6.0))] {
+        let mut p = Program::new(rate, 2, 40.0, bed);
+        let t = p.frames();
+        let part: Vec<Vec<f32>> = ident.iter().map(|c| c[..n - cut].to_vec()).collect();
+        p.plant(&part, t - part[0].len(), gain, Layout::LeftRight);
+        let rep = &p.search(std::slice::from_ref(&r), Some(10.0))[0];
+        assert!(rep.tail.found);
+        true_scores.push(rep.tail.score);
+    }
+    let lowest_true = true_scores.iter().cloned().fold(f64::INFINITY, f64::min);
+    let highest_decoy = decoy_scores.iter().cloned().fold(0.0, f64::max);
+    eprintln!("lowest true-match score {lowest_true:.3}, highest decoy score {highest_decoy:.3}");
+    // Measured: 0.671 (an ident at −10 dB under a bed 4 dB louder than it) vs 0.399 (the other
+    // jingle, which shares two notes at the same interval with the ident).
+    assert!(lowest_true > highest_decoy + 0.2);
+}
+
+/// Policies: forbid → IDENT_PRESENT with the ident's place; require → IDENT_MISSING where there
+/// is none and IDENT_ALTERED (naming what) where it is altered; a second reference version
+/// satisfies the requirement.
+#[test]
+fn policy_findings() {
+    let r = reference();
+    let ident = ident_at(48_000);
+    let n = ident[0].len();
+    let mut p = Program::new(48_000, 2, 30.0, Some(-12.0));
+    p.plant(&ident, 48_000, -3.0, Layout::LeftRight); // head: altered level; tail: none
+    let reps = p.search(std::slice::from_ref(&r), Some(10.0));
+    let f = findings(&reps, Policy::Forbid);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].code, "IDENT_PRESENT");
+    assert_eq!(f[0].at_s, Some(1.0));
+    assert_eq!(f[0].timecode.as_deref(), Some("00:00:01.000"));
+    let f = findings(&reps, Policy::Require);
+    let codes: Vec<&str> = f.iter().map(|f| f.code.as_str()).collect();
+    assert_eq!(codes, ["IDENT_ALTERED", "IDENT_MISSING"], "{f:?}");
+    assert!(f[0].message.contains("level -3.00 dB"), "{}", f[0].message);
+    assert!(f[1].message.contains("at the tail"));
+    assert!(f.iter().all(|f| f.severity == loudqc::Severity::Blocker));
+
+    // Unaltered at both ends, found by the second of two reference versions.
+    let mut p = Program::new(48_000, 2, 30.0, Some(-12.0));
+    let t = p.frames();
+    p.plant(&ident, 0, 0.0, Layout::LeftRight);
+    p.plant(&ident, t - n, 0.0, Layout::LeftRight);
+    let other = Arc::new(
+        Reference::from_planar("old_ident.wav", 48_000, Jingle::decoy().render(48_000, 1.0)).unwrap(),
+    );
+    let reps = p.search(&[other, r], Some(10.0));
+    assert!(!reps[0].head.found && reps[1].head.found && reps[1].tail.found);
+    assert!(findings(&reps, Policy::Require).is_empty());
+    let f = findings(&reps, Policy::Forbid);
+    assert_eq!(f.len(), 2);
+    assert!(f[1].message.contains("at the tail"));
+}
+
+/// A reference whose rate and channel count differ from the program's (44.1 kHz mono vs
+/// 96 kHz 5.1), and the ident planted in a long program: the windows alone are read.
+#[test]
+fn reference_and_program_rates_differ_both_ways() {
+    let st = Jingle::ident().render(44_100, 1.0);
+    let m: Vec<f32> = st[0].iter().zip(&st[1]).map(|(a, b)| 0.5 * (a + b)).collect();
+    let r = Arc::new(Reference::from_planar("ident44.wav", 44_100, vec![m]).unwrap());
+    let ident = ident_at(96_000);
+    let mut p = Program::new(96_000, 6, 25.0, Some(-6.0));
+    let t = p.frames();
+    p.plant(&ident, 96_000 * 3 + 17, 0.0, Layout::All);
+    p.plant(&ident, t - ident[0].len() - 96_000, 0.0, Layout::All);
+    let rep = &p.search(&[r], Some(8.0))[0];
+    assert_found_at(&rep.head, 96_000 * 3 + 17);
+    assert_found_at(&rep.tail, (t - ident[0].len() - 96_000) as i64);
+    assert!((rep.tail.end_gap_s.unwrap() - 1.0).abs() < 1e-3);
+    assert_gain(&rep.head, 0.0, 0.2);
+}
