@@ -36,7 +36,6 @@ use serde::{Deserialize, Serialize};
 use crate::decode::AudioSource;
 use crate::error::Result;
 use crate::spec::{codes, Finding, Severity};
-use crate::timecode::seconds_to_clock;
 
 pub use reference::Reference;
 
@@ -1055,11 +1054,8 @@ pub fn findings(reports: &[IdentReport], policy: Policy) -> Vec<Finding> {
             }
         };
         let describe = |r: &IdentReport, m: &IdentMatch| {
-            let when = at(m)
-                .map(|s| format!(" at {}", seconds_to_clock(s)))
-                .unwrap_or_default();
             format!(
-                "ident {} {}{when} (score {:.2}, coverage {:.2})",
+                "ident {} {} (score {:.2}, coverage {:.2})",
                 r.reference,
                 match m.status {
                     IdentStatus::Present => "present",
