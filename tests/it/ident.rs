@@ -483,3 +483,184 @@ fn reference_and_program_rates_differ_both_ways() {
     assert!((rep.tail.end_gap_s.unwrap() - 1.0).abs() < 1e-3);
     assert_gain(&rep.head, 0.0, 0.2);
 }
+
+// ---- through the binary -------------------------------------------------------------------
+
+mod cli {
+    use super::*;
+    use crate::cli::{code, run, stderr, stdout, tmp, write_wav};
+
+    fn json(o: &std::process::Output) -> serde_json::Value {
+        serde_json::from_str(stdout(o).lines().next().expect("one line")).expect("json")
+    }
+
+    /// A 48 kHz stereo program with the ident at `head_at` (and the tail flush), and a 44.1 kHz
+    /// mono 24-bit reference: `--ident` finds both at their samples; forbid fails, require
+    /// passes; JSON carries the list and the findings their timecodes.
+    #[test]
+    fn check_with_ident_forbid_and_require() {
+        let d = tmp();
+        let st = Jingle::ident().render(44_100, 1.0);
+        let mono: Vec<f32> = st[0].iter().zip(&st[1]).map(|(a, b)| 0.5 * (a + b)).collect();
+        let refp = d.path().join("ref44k1_mono.wav");
+        write_wav(&refp, 44_100, &[mono], 24);
+        let ident = ident_at(48_000);
+        let n = ident[0].len();
+        let mut p = Program::new(48_000, 2, 25.0, Some(-10.0));
+        let t = p.frames();
+        p.plant(&ident, 72_000, 0.0, Layout::LeftRight);
+        p.plant(&ident, t - n, 0.0, Layout::LeftRight);
+        let prog = d.path().join("prog.wav");
+        write_wav(&prog, 48_000, &p.chans, 24);
+        let (prog_s, ref_s) = (prog.to_str().unwrap(), refp.to_str().unwrap());
+
+        let o = run(&["check", prog_s, "--ident", ref_s, "--format", "json"]);
+        assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
+        let v = json(&o);
+        let id = &v["ident"][0];
+        assert_eq!(id["reference"], ref_s);
+        assert_eq!(id["head"]["status"], "present");
+        assert_eq!(id["head"]["offset_samples"], 72_000);
+        assert_eq!(id["head"]["offset_s"], 1.5);
+        assert_eq!(id["tail"]["offset_samples"], (t - n) as i64);
+        assert_eq!(id["tail"]["end_gap_s"], 0.0);
+        assert!(id["head"]["gain_db"].as_f64().unwrap().abs() < 0.2);
+        let f: Vec<&serde_json::Value> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == "IDENT_PRESENT")
+            .collect();
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[0]["severity"], "blocker");
+        assert_eq!(f[0]["timecode"], "00:00:01.500");
+
+        let o = run(&["check", prog_s, "--ident", ref_s, "--ident-policy", "require"]);
+        assert_eq!(code(&o), 0, "{}", stdout(&o));
+        let out = stdout(&o);
+        assert!(out.contains("ident     "), "{out}");
+        assert!(out.contains("head  PRESENT  score"), "{out}");
+        assert!(out.contains("(sample 72000)"), "{out}");
+
+        // An ident-free program: require fails with IDENT_MISSING at both ends; forbid passes.
+        let clean = d.path().join("clean.wav");
+        write_wav(&clean, 48_000, &Program::new(48_000, 2, 25.0, Some(-10.0)).chans, 24);
+        let clean_s = clean.to_str().unwrap();
+        let o = run(&["check", clean_s, "--ident", ref_s, "--ident-policy", "require", "--format", "json"]);
+        assert_eq!(code(&o), 1);
+        let v = json(&o);
+        let missing = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == "IDENT_MISSING")
+            .count();
+        assert_eq!(missing, 2);
+        assert_eq!(v["ident"][0]["head"]["status"], "absent");
+        assert_eq!(v["ident"][0]["head"]["offset_s"], serde_json::Value::Null);
+        let o = run(&["check", clean_s, "--ident", ref_s, "--tolerance-lu", "30"]);
+        assert_eq!(code(&o), 0, "{}", stdout(&o));
+        // Without --ident the report has no `ident` key.
+        let o = run(&["check", clean_s, "--format", "json"]);
+        assert!(json(&o).get("ident").is_none());
+    }
+
+    /// A −3 dB ident with its last 0.5 s cut: require reports IDENT_ALTERED naming both.
+    #[test]
+    fn altered_ident_under_require() {
+        let d = tmp();
+        let refp = d.path().join("ref.wav");
+        write_wav(&refp, 48_000, &ident_at(48_000), 16);
+        let ident = ident_at(48_000);
+        let n = ident[0].len();
+        let cut: Vec<Vec<f32>> = ident.iter().map(|c| c[..n - 24_000].to_vec()).collect();
+        let mut p = Program::new(48_000, 2, 25.0, Some(-12.0));
+        let t = p.frames();
+        p.plant(&cut, 48_000, -3.0, Layout::LeftRight);
+        p.plant(&ident, t - n, 0.0, Layout::LeftRight);
+        let prog = d.path().join("prog.wav");
+        write_wav(&prog, 48_000, &p.chans, 24);
+        let o = run(&[
+            "check",
+            prog.to_str().unwrap(),
+            "--ident",
+            refp.to_str().unwrap(),
+            "--ident-policy",
+            "require",
+            "--ident-window",
+            "10",
+            "--format",
+            "json",
+        ]);
+        assert_eq!(code(&o), 1, "{}", stdout(&o));
+        let v = json(&o);
+        assert_eq!(v["ident"][0]["head"]["status"], "partial");
+        assert_eq!(v["ident"][0]["head"]["window_end_s"], 10.0);
+        let f: Vec<&serde_json::Value> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == "IDENT_ALTERED")
+            .collect();
+        assert_eq!(f.len(), 1, "{v}");
+        let msg = f[0]["message"].as_str().unwrap();
+        assert!(msg.contains("at the head"), "{msg}");
+        assert!(msg.contains("level -"), "{msg}");
+        let g = v["ident"][0]["head"]["gain_db"].as_f64().unwrap();
+        assert!((g + 3.0).abs() <= 0.1, "gain {g}");
+        assert!(msg.contains("last 0.5"), "{msg}");
+        assert_eq!(f[0]["timecode"], "00:00:01.000");
+    }
+
+    /// Bad references and flags: exit 2 with the flag and the file named.
+    #[test]
+    fn bad_reference_and_flags() {
+        let d = tmp();
+        let prog = d.path().join("p.wav");
+        write_wav(&prog, 48_000, &Program::new(48_000, 2, 5.0, Some(-6.0)).chans, 16);
+        let prog_s = prog.to_str().unwrap();
+        let missing = d.path().join("nope.wav");
+        let o = run(&["check", prog_s, "--ident", missing.to_str().unwrap()]);
+        assert_eq!(code(&o), 2);
+        assert!(stderr(&o).contains("--ident") && stderr(&o).contains("nope.wav"), "{}", stderr(&o));
+        let silent = d.path().join("silent.wav");
+        write_wav(&silent, 48_000, &[vec![0.0; 48_000]], 16);
+        let o = run(&["check", prog_s, "--ident", silent.to_str().unwrap()]);
+        assert_eq!(code(&o), 2);
+        assert!(stderr(&o).contains("silent.wav") && stderr(&o).contains("silence"), "{}", stderr(&o));
+        let o = run(&["check", prog_s, "--ident-window", "10"]);
+        assert_eq!(code(&o), 2);
+        assert!(stderr(&o).contains("--ident-window needs"), "{}", stderr(&o));
+        let refp = d.path().join("r.wav");
+        write_wav(&refp, 48_000, &ident_at(48_000), 16);
+        let o = run(&["check", prog_s, "--ident", refp.to_str().unwrap(), "--ident-window", "0"]);
+        assert_eq!(code(&o), 2);
+        assert!(stderr(&o).contains("--ident-window must be"), "{}", stderr(&o));
+        let o = run(&["check", prog_s, "--ident", refp.to_str().unwrap(), "--ident-policy", "maybe"]);
+        assert_eq!(code(&o), 2);
+    }
+
+    /// The shipped samples: the operator's first try.
+    #[test]
+    fn shipped_samples() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/ident");
+        let prog = dir.join("program_with_ident.wav");
+        let refp = dir.join("reference_ident.wav");
+        let o = run(&["check", prog.to_str().unwrap(), "--ident", refp.to_str().unwrap(), "--format", "json"]);
+        assert_eq!(code(&o), 1, "{}", stdout(&o));
+        let v = json(&o);
+        assert_eq!(v["ident"][0]["head"]["offset_samples"], 24_000);
+        assert_eq!(v["ident"][0]["tail"]["offset_samples"], 936_000);
+        assert_eq!(v["ident"][0]["tail"]["end_gap_s"], 1.0);
+        assert_eq!(v["verdict"], "fail");
+        let o = run(&[
+            "check",
+            prog.to_str().unwrap(),
+            "--ident",
+            refp.to_str().unwrap(),
+            "--ident-policy",
+            "require",
+        ]);
+        assert_eq!(code(&o), 0, "{}", stdout(&o));
+    }
+}
