@@ -664,3 +664,72 @@ mod cli {
         assert_eq!(code(&o), 0, "{}", stdout(&o));
     }
 }
+
+/// Music that resembles the ident fills the whole program: the body baseline raises the bar
+/// (reported as `null_score`/`threshold`) and the real ident at the head is still found.
+#[test]
+fn body_null_baseline_is_reported_and_the_ident_still_found() {
+    let r = reference();
+    let rate = 48_000;
+    let mut p = Program::new(rate, 2, 90.0, None);
+    p.chans = bell_music(90.0, 21).render(rate, 1.0);
+    let quiet = db_to_gain(-6.0);
+    for c in &mut p.chans {
+        for v in c.iter_mut() {
+            *v *= quiet;
+        }
+    }
+    p.plant(&ident_at(rate), 3 * rate as usize, 0.0, Layout::LeftRight);
+    let rep = &p.search(std::slice::from_ref(&r), None)[0];
+    show("bell music + ident", &rep.head);
+    show("bell music tail", &rep.tail);
+    let null = rep.head.null_score.expect("a body to measure");
+    assert!(null > 0.1 && null < 0.5, "null {null}");
+    assert!((rep.head.threshold - (null + 0.2).max(0.55)).abs() < 1e-9);
+    assert_found_at(&rep.head, 3 * i64::from(rate));
+    assert!(!rep.tail.found && rep.tail.status == IdentStatus::Absent, "{:?}", rep.tail);
+    assert_eq!(rep.head.window_end_s, 33.5);
+    assert_eq!(rep.tail.window_start_s, 90.0 - 33.5);
+}
+
+/// Only the windows are read: the frames read do not grow with the program's length.
+#[test]
+fn only_the_windows_are_read() {
+    struct Counting {
+        inner: MemorySource,
+        frames_read: u64,
+    }
+    impl loudqc::decode::AudioSource for Counting {
+        fn info(&self) -> &loudqc::decode::StreamInfo {
+            self.inner.info()
+        }
+        fn read(&mut self, out: &mut Vec<Vec<f32>>, max: usize) -> loudqc::Result<usize> {
+            let n = self.inner.read(out, max)?;
+            self.frames_read += n as u64;
+            Ok(n)
+        }
+        fn seek(&mut self, frame: u64) -> loudqc::Result<()> {
+            self.inner.seek(frame)
+        }
+    }
+    let r = reference();
+    let rate = 16_000;
+    let mut reads = Vec::new();
+    for minutes in [2.0, 8.0] {
+        let mut p = Program::new(rate, 1, minutes * 60.0, Some(-6.0));
+        p.plant(&ident_at(rate), rate as usize, 0.0, Layout::Mono);
+        let t = p.frames() as u64;
+        let mut src = Counting {
+            inner: MemorySource::new(rate, p.chans).unwrap(),
+            frames_read: 0,
+        };
+        let opts = IdentOptions::new(vec![r.clone()], Policy::Forbid);
+        let rep = search_source(&mut src, t, &["M".to_string()], &opts).unwrap();
+        assert_eq!(rep[0].head.offset_samples, Some(i64::from(rate)));
+        reads.push(src.frames_read);
+        // head + tail windows (33.5 s each), three body windows (7.5 s each), the ident's
+        // span again (3.5 s): 93 s.
+        assert!(src.frames_read <= (93.1 * f64::from(rate)) as u64, "{}", src.frames_read);
+    }
+    assert_eq!(reads[0], reads[1], "frames read must not depend on the length");
+}
