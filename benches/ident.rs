@@ -87,9 +87,8 @@ impl AudioSource for LoopSource {
 }
 
 fn bench(c: &mut Criterion) {
-    let reference = Arc::new(
-        Reference::from_planar("ident", RATE, Jingle::ident().render(RATE, 1.0)).unwrap(),
-    );
+    let reference =
+        Arc::new(Reference::from_planar("ident", RATE, Jingle::ident().render(RATE, 1.0)).unwrap());
     let opts = IdentOptions::new(vec![reference], Policy::Forbid);
     let labels = ChannelMap::from_count(6).labels();
     let mut g = c.benchmark_group("ident_head_tail_5.1_48k");

@@ -138,7 +138,9 @@ impl CheckArgs {
         };
         if let Some(w) = self.ident_window {
             if !(w.is_finite() && w > 0.0) {
-                return Err(format!("--ident-window must be a positive number of seconds, got {w}"));
+                return Err(format!(
+                    "--ident-window must be a positive number of seconds, got {w}"
+                ));
             }
             if self.ident.is_empty() {
                 return Err("--ident-window needs at least one --ident REF".into());

@@ -657,7 +657,13 @@ fn search_window(
         let hi = ((centre + reach).max(0) as usize).min(max_lag);
         let mut local: Option<(usize, f64)> = None;
         for lag in lo..=hi {
-            let r = ncc_at(&mix.full, &mix.prefix, &templates[ref_ch], energies[ref_ch], lag);
+            let r = ncc_at(
+                &mix.full,
+                &mix.prefix,
+                &templates[ref_ch],
+                energies[ref_ch],
+                lag,
+            );
             if local.is_none_or(|(_, b)| r.abs() > b.abs()) {
                 local = Some((lag, r));
             }
@@ -773,13 +779,25 @@ fn search_window(
 
     // Contiguous span [b, e): maximum-sum segment of 2g·x·y − g²·y² (the drop in squared
     // error when the span is explained by g·y), sample-exact.
-    let g_mix = if msum.yy > 0.0 { msum.xy / msum.yy } else { 0.0 };
+    let g_mix = if msum.yy > 0.0 {
+        msum.xy / msum.yy
+    } else {
+        0.0
+    };
     let (b, e) = best_span(x, y, g_mix);
     let ey_total: f64 = energies[ti];
     let ey_before: f64 = y[..b].iter().map(|v| f64::from(*v).powi(2)).sum();
     let ey_after: f64 = y[e..].iter().map(|v| f64::from(*v).powi(2)).sum();
-    let cut_start = if ey_before >= CUT_ENERGY * ey_total { b } else { 0 };
-    let cut_end = if ey_after >= CUT_ENERGY * ey_total { n - e } else { 0 };
+    let cut_start = if ey_before >= CUT_ENERGY * ey_total {
+        b
+    } else {
+        0
+    };
+    let cut_end = if ey_after >= CUT_ENERGY * ey_total {
+        n - e
+    } else {
+        0
+    };
     let offset = win.origin + lag as i64;
     let secs = |f: f64| round3(f / f64::from(rate));
     m.offset_samples = Some(offset);
@@ -838,11 +856,19 @@ fn search_window(
     }
     if cut_start > 0 {
         let s = secs(cut_start as f64);
-        alt("cut_start", format!("first {s:.3} s of the ident cut"), Some(s));
+        alt(
+            "cut_start",
+            format!("first {s:.3} s of the ident cut"),
+            Some(s),
+        );
     }
     if cut_end > 0 {
         let s = secs(cut_end as f64);
-        alt("cut_end", format!("last {s:.3} s of the ident cut"), Some(s));
+        alt(
+            "cut_end",
+            format!("last {s:.3} s of the ident cut"),
+            Some(s),
+        );
     }
     // Holes: significant pieces inside the span that do not match.
     let holes: Vec<usize> = (0..pieces.len())
@@ -874,7 +900,9 @@ fn search_window(
         let f = f64::from(num) / f64::from(den);
         alt(
             "speed",
-            format!("played at {f:.4}× the reference's speed ({num}/{den}): a frame-rate conversion"),
+            format!(
+                "played at {f:.4}× the reference's speed ({num}/{den}): a frame-rate conversion"
+            ),
             Some(f),
         );
     }
@@ -921,7 +949,12 @@ fn channel_check(
     sign: f64,
 ) -> (Option<bool>, Vec<String>, Option<f64>, Vec<String>) {
     let ref_ch = templates.len() - 1;
-    let label = |c: usize| labels.get(c).cloned().unwrap_or_else(|| format!("ch{}", c + 1));
+    let label = |c: usize| {
+        labels
+            .get(c)
+            .cloned()
+            .unwrap_or_else(|| format!("ch{}", c + 1))
+    };
     // The matching pieces only: a replaced section says nothing about channels or level.
     let span = |v: &[f32]| -> Vec<f32> {
         ranges
@@ -974,16 +1007,17 @@ fn channel_check(
             if weights.get(c).copied().unwrap_or(1.0) == 0.0 {
                 continue;
             }
-            let (jbest, vbest) = rho[c][..ref_ch]
-                .iter()
-                .enumerate()
-                .fold((0, f64::NEG_INFINITY), |acc, (j, &v)| {
-                    if sign * v > acc.1 {
-                        (j, sign * v)
-                    } else {
-                        acc
-                    }
-                });
+            let (jbest, vbest) =
+                rho[c][..ref_ch]
+                    .iter()
+                    .enumerate()
+                    .fold((0, f64::NEG_INFINITY), |acc, (j, &v)| {
+                        if sign * v > acc.1 {
+                            (j, sign * v)
+                        } else {
+                            acc
+                        }
+                    });
             if !carries[c] || vbest < CHANNEL_CARRIES {
                 ok = false;
                 notes.push(format!(
@@ -1006,7 +1040,9 @@ fn channel_check(
     let signs: Vec<f64> = (0..chans.len())
         .filter(|&c| carries[c])
         .map(|c| {
-            let v = rho[c].iter().fold(0.0f64, |a, &v| if v.abs() > a.abs() { v } else { a });
+            let v = rho[c]
+                .iter()
+                .fold(0.0f64, |a, &v| if v.abs() > a.abs() { v } else { a });
             v.signum()
         })
         .collect();

@@ -55,11 +55,7 @@ impl Reference {
                 ));
             }
         }
-        Self::from_planar(
-            path.display().to_string(),
-            info.sample_rate_hz,
-            channels,
-        )
+        Self::from_planar(path.display().to_string(), info.sample_rate_hz, channels)
     }
 
     /// A reference from planar samples (one `Vec` per channel, equal lengths).
@@ -181,7 +177,8 @@ pub(crate) fn resample(planar: &[Vec<f32>], from: u64, to: u64) -> Result<Vec<Ve
         return Ok(planar.to_vec());
     }
     let err = |e: &dyn std::fmt::Display| Error::new(ErrorKind::Resample(e.to_string()));
-    let mut rs = Fft::<f32>::new(from, to, 1024, channels, FixedSync::Input).map_err(|e| err(&e))?;
+    let mut rs =
+        Fft::<f32>::new(from, to, 1024, channels, FixedSync::Input).map_err(|e| err(&e))?;
     let needed = rs.process_all_needed_output_len(frames);
     let mut out = vec![vec![0.0f32; needed]; channels];
     let input = SequentialSliceOfVecs::new(planar, channels, frames).map_err(|e| err(&e))?;

@@ -237,7 +237,11 @@ mod tests {
 
     fn naive_ncc(x: &[f32], y: &[f32], lag: usize) -> f64 {
         let a = &x[lag..lag + y.len()];
-        let xy: f64 = a.iter().zip(y).map(|(p, q)| f64::from(*p) * f64::from(*q)).sum();
+        let xy: f64 = a
+            .iter()
+            .zip(y)
+            .map(|(p, q)| f64::from(*p) * f64::from(*q))
+            .sum();
         let xx: f64 = a.iter().map(|p| f64::from(*p).powi(2)).sum();
         let yy: f64 = y.iter().map(|p| f64::from(*p).powi(2)).sum();
         xy / (xx * yy).sqrt()
@@ -254,7 +258,11 @@ mod tests {
         assert_eq!(ncc.len(), 20_000 - 1500 + 1);
         for lag in [0, 1, 4_000, 6_501, 12_345, 18_500] {
             let d = naive_ncc(&x, &y, lag);
-            assert!((f64::from(ncc[lag]) - d).abs() < 1e-4, "lag {lag}: {} vs {d}", ncc[lag]);
+            assert!(
+                (f64::from(ncc[lag]) - d).abs() < 1e-4,
+                "lag {lag}: {} vs {d}",
+                ncc[lag]
+            );
         }
         assert!((ncc[12_345] + 1.0).abs() < 1e-4, "inverted copy scores −1");
         assert_eq!(top_peaks(&ncc, 1, 10), vec![12_345]);
@@ -265,7 +273,11 @@ mod tests {
     fn dot_matches_f64() {
         let a: Vec<f32> = (0..10_001).map(|i| (i as f32 * 0.37).sin()).collect();
         let b: Vec<f32> = (0..10_001).map(|i| (i as f32 * 0.11).cos()).collect();
-        let want: f64 = a.iter().zip(&b).map(|(p, q)| f64::from(*p) * f64::from(*q)).sum();
+        let want: f64 = a
+            .iter()
+            .zip(&b)
+            .map(|(p, q)| f64::from(*p) * f64::from(*q))
+            .sum();
         assert!((dot(&a, &b) - want).abs() < 1e-3);
     }
 }

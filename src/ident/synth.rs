@@ -291,10 +291,7 @@ mod tests {
     #[test]
     fn ident_is_loud_but_not_clipping() {
         let x = Jingle::ident().render(48_000, 1.0);
-        let peak = x
-            .iter()
-            .flatten()
-            .fold(0.0f32, |m, v| m.max(v.abs()));
+        let peak = x.iter().flatten().fold(0.0f32, |m, v| m.max(v.abs()));
         assert!(peak > 0.2 && peak < 0.9, "peak {peak}");
     }
 }

@@ -7,19 +7,25 @@ use loudqc::channels::ChannelMap;
 use loudqc::decode::memory::MemorySource;
 use loudqc::ident::synth::{bell_music, db_to_gain, mix_into, music_bed, Jingle};
 use loudqc::ident::{
-    findings, search_source, IdentMatch, IdentOptions, IdentReport, IdentStatus, Policy,
-    Reference,
+    findings, search_source, IdentMatch, IdentOptions, IdentReport, IdentStatus, Policy, Reference,
 };
 
 const REF_RATE: u32 = 48_000;
 
 fn reference() -> Arc<Reference> {
-    Arc::new(Reference::from_planar("ident.wav", REF_RATE, Jingle::ident().render(REF_RATE, 1.0)).unwrap())
+    Arc::new(
+        Reference::from_planar("ident.wav", REF_RATE, Jingle::ident().render(REF_RATE, 1.0))
+            .unwrap(),
+    )
 }
 
 fn mono_reference() -> Arc<Reference> {
     let st = Jingle::ident().render(REF_RATE, 1.0);
-    let m: Vec<f32> = st[0].iter().zip(&st[1]).map(|(a, b)| 0.5 * (a + b)).collect();
+    let m: Vec<f32> = st[0]
+        .iter()
+        .zip(&st[1])
+        .map(|(a, b)| 0.5 * (a + b))
+        .collect();
     Arc::new(Reference::from_planar("ident_mono.wav", REF_RATE, vec![m]).unwrap())
 }
 
@@ -76,7 +82,11 @@ impl Program {
     /// Plant `ident` (stereo, at this program's rate) at `at` with `gain_db`.
     fn plant(&mut self, ident: &[Vec<f32>], at: usize, gain_db: f64, layout: Layout) {
         let g = db_to_gain(gain_db);
-        let fold: Vec<f32> = ident[0].iter().zip(&ident[1]).map(|(a, b)| 0.5 * (a + b)).collect();
+        let fold: Vec<f32> = ident[0]
+            .iter()
+            .zip(&ident[1])
+            .map(|(a, b)| 0.5 * (a + b))
+            .collect();
         let chans = &mut self.chans;
         match layout {
             Layout::LeftRight => {
@@ -129,7 +139,10 @@ fn assert_found_at(m: &IdentMatch, offset: i64) {
 #[track_caller]
 fn assert_gain(m: &IdentMatch, want_db: f64, tol_db: f64) {
     let g = m.gain_db.expect("gain");
-    assert!((g - want_db).abs() <= tol_db, "gain {g} dB, want {want_db} ± {tol_db}");
+    assert!(
+        (g - want_db).abs() <= tol_db,
+        "gain {g} dB, want {want_db} ± {tol_db}"
+    );
 }
 
 /// Head at 0 and tail flush with the end, and head after silence / tail followed by silence,
@@ -165,8 +178,8 @@ fn exact_offsets_at_44k1_48k_96k_with_48k_reference() {
         let gap = (1.5 * f64::from(rate)) as usize;
         let t = p.frames();
         let bed = music_bed(rate, 30.0, 2, 5);
-        for c in 0..2 {
-            mix_into(&mut p.chans[c], &bed[c], 5 * rate as usize, 0.3);
+        for (dst, b) in p.chans.iter_mut().zip(&bed) {
+            mix_into(dst, b, 5 * rate as usize, 0.3);
         }
         p.plant(&ident, head_at, 0.0, Layout::LeftRight);
         p.plant(&ident, t - n - gap, 0.0, Layout::LeftRight);
@@ -187,7 +200,12 @@ fn gain_changes_are_measured_within_0_1_db() {
     let r = reference();
     let ident = ident_at(48_000);
     let n = ident[0].len();
-    for (gain, bed) in [(-3.0, None), (-3.0, Some(-6.0)), (2.0, Some(-6.0)), (-10.0, None)] {
+    for (gain, bed) in [
+        (-3.0, None),
+        (-3.0, Some(-6.0)),
+        (2.0, Some(-6.0)),
+        (-10.0, None),
+    ] {
         let mut p = Program::new(48_000, 2, 30.0, bed);
         let t = p.frames();
         p.plant(&ident, 48_000, gain, Layout::LeftRight);
@@ -224,12 +242,20 @@ fn truncated_idents_name_the_cut_side() {
         show("cut tail", &rep.tail);
         assert_found_at(&rep.head, -(cut as i64));
         assert_eq!(rep.head.status, IdentStatus::Partial);
-        assert!((rep.head.cut_start_s.unwrap() - 0.5).abs() <= 0.02, "{:?}", rep.head.cut_start_s);
+        assert!(
+            (rep.head.cut_start_s.unwrap() - 0.5).abs() <= 0.02,
+            "{:?}",
+            rep.head.cut_start_s
+        );
         assert_eq!(rep.head.cut_end_s, Some(0.0));
         assert!(rep.head.coverage < 1.0 && rep.head.coverage > 0.6);
         assert_found_at(&rep.tail, (t - n + cut) as i64);
         assert_eq!(rep.tail.status, IdentStatus::Partial);
-        assert!((rep.tail.cut_end_s.unwrap() - 0.5).abs() <= 0.02, "{:?}", rep.tail.cut_end_s);
+        assert!(
+            (rep.tail.cut_end_s.unwrap() - 0.5).abs() <= 0.02,
+            "{:?}",
+            rep.tail.cut_end_s
+        );
         assert_eq!(rep.tail.cut_start_s, Some(0.0));
         assert!(rep.tail.coverage < 1.0 && rep.tail.coverage > 0.6);
         assert!(rep.tail.end_gap_s.unwrap().abs() <= 0.005);
@@ -239,7 +265,12 @@ fn truncated_idents_name_the_cut_side() {
         let rep = &p.search(std::slice::from_ref(&r), Some(10.0))[0];
         assert_found_at(&rep.head, 96_000 - cut as i64);
         assert!((rep.head.cut_start_s.unwrap() - 0.5).abs() <= 0.02);
-        let kinds: Vec<&str> = rep.head.alterations.iter().map(|a| a.kind.as_str()).collect();
+        let kinds: Vec<&str> = rep
+            .head
+            .alterations
+            .iter()
+            .map(|a| a.kind.as_str())
+            .collect();
         assert_eq!(kinds, ["cut_start"]);
     }
 }
@@ -256,13 +287,17 @@ fn remixed_idents_are_flagged() {
     show("swapped", &rep.head);
     assert_found_at(&rep.head, 10_000);
     assert_eq!(rep.head.channels_match, Some(false));
-    assert!(rep.head.alterations.iter().any(|a| a.kind == "remixed" && a.message.contains("swapped")));
+    assert!(rep
+        .head
+        .alterations
+        .iter()
+        .any(|a| a.kind == "remixed" && a.message.contains("swapped")));
 
     // 1.0 .. 2.0 s of the ident replaced by another jingle's material
     let decoy = Jingle::decoy().render(48_000, 1.0);
     let mut remixed = ident.clone();
-    for c in 0..2 {
-        remixed[c][48_000..96_000].copy_from_slice(&decoy[c][48_000..96_000]);
+    for (dst, src) in remixed.iter_mut().zip(&decoy) {
+        dst[48_000..96_000].copy_from_slice(&src[48_000..96_000]);
     }
     let mut p = Program::new(48_000, 2, 30.0, Some(-12.0));
     let t = p.frames();
@@ -277,7 +312,11 @@ fn remixed_idents_are_flagged() {
         .iter()
         .find(|a| a.kind == "remixed")
         .expect("remix flagged");
-    assert!(remix.message.contains("between 1.0 s and 2.0 s"), "{}", remix.message);
+    assert!(
+        remix.message.contains("between 1.0 s and 2.0 s"),
+        "{}",
+        remix.message
+    );
     // the second quarter (0.875–1.75 s) is the one most affected
     let q = &rep.tail.quarter_scores;
     assert!(q[1] < q[0] && q[1] < q[3], "quarters {q:?}");
@@ -378,7 +417,8 @@ fn decoys_and_clean_programs_do_not_fire() {
     let mut p = Program::new(rate, 2, 40.0, None);
     for c in &mut p.chans {
         for (i, v) in c.iter_mut().enumerate() {
-            *v = 0.2 * (2.0 * std::f64::consts::PI * 523.25 * i as f64 / f64::from(rate)).sin() as f32;
+            *v = 0.2
+                * (2.0 * std::f64::consts::PI * 523.25 * i as f64 / f64::from(rate)).sin() as f32;
         }
     }
     cases.push(("pure tone C5", p));
@@ -409,7 +449,11 @@ fn decoys_and_clean_programs_do_not_fire() {
     let mut true_scores = Vec::new();
     let ident = ident_at(rate);
     let n = ident[0].len();
-    for (gain, cut, bed) in [(0.0, 0, Some(-6.0)), (-10.0, 0, Some(-6.0)), (0.0, 24_000, Some(-6.0))] {
+    for (gain, cut, bed) in [
+        (0.0, 0, Some(-6.0)),
+        (-10.0, 0, Some(-6.0)),
+        (0.0, 24_000, Some(-6.0)),
+    ] {
         let mut p = Program::new(rate, 2, 40.0, bed);
         let t = p.frames();
         let part: Vec<Vec<f32>> = ident.iter().map(|c| c[..n - cut].to_vec()).collect();
@@ -455,7 +499,8 @@ fn policy_findings() {
     p.plant(&ident, 0, 0.0, Layout::LeftRight);
     p.plant(&ident, t - n, 0.0, Layout::LeftRight);
     let other = Arc::new(
-        Reference::from_planar("old_ident.wav", 48_000, Jingle::decoy().render(48_000, 1.0)).unwrap(),
+        Reference::from_planar("old_ident.wav", 48_000, Jingle::decoy().render(48_000, 1.0))
+            .unwrap(),
     );
     let reps = p.search(&[other, r], Some(10.0));
     assert!(!reps[0].head.found && reps[1].head.found && reps[1].tail.found);
@@ -470,7 +515,11 @@ fn policy_findings() {
 #[test]
 fn reference_and_program_rates_differ_both_ways() {
     let st = Jingle::ident().render(44_100, 1.0);
-    let m: Vec<f32> = st[0].iter().zip(&st[1]).map(|(a, b)| 0.5 * (a + b)).collect();
+    let m: Vec<f32> = st[0]
+        .iter()
+        .zip(&st[1])
+        .map(|(a, b)| 0.5 * (a + b))
+        .collect();
     let r = Arc::new(Reference::from_planar("ident44.wav", 44_100, vec![m]).unwrap());
     let ident = ident_at(96_000);
     let mut p = Program::new(96_000, 6, 25.0, Some(-6.0));
@@ -501,7 +550,11 @@ mod cli {
     fn check_with_ident_forbid_and_require() {
         let d = tmp();
         let st = Jingle::ident().render(44_100, 1.0);
-        let mono: Vec<f32> = st[0].iter().zip(&st[1]).map(|(a, b)| 0.5 * (a + b)).collect();
+        let mono: Vec<f32> = st[0]
+            .iter()
+            .zip(&st[1])
+            .map(|(a, b)| 0.5 * (a + b))
+            .collect();
         let refp = d.path().join("ref44k1_mono.wav");
         write_wav(&refp, 44_100, &[mono], 24);
         let ident = ident_at(48_000);
@@ -535,7 +588,14 @@ mod cli {
         assert_eq!(f[0]["severity"], "blocker");
         assert_eq!(f[0]["timecode"], "00:00:01.500");
 
-        let o = run(&["check", prog_s, "--ident", ref_s, "--ident-policy", "require"]);
+        let o = run(&[
+            "check",
+            prog_s,
+            "--ident",
+            ref_s,
+            "--ident-policy",
+            "require",
+        ]);
         assert_eq!(code(&o), 0, "{}", stdout(&o));
         let out = stdout(&o);
         assert!(out.contains("ident     "), "{out}");
@@ -544,9 +604,23 @@ mod cli {
 
         // An ident-free program: require fails with IDENT_MISSING at both ends; forbid passes.
         let clean = d.path().join("clean.wav");
-        write_wav(&clean, 48_000, &Program::new(48_000, 2, 25.0, Some(-10.0)).chans, 24);
+        write_wav(
+            &clean,
+            48_000,
+            &Program::new(48_000, 2, 25.0, Some(-10.0)).chans,
+            24,
+        );
         let clean_s = clean.to_str().unwrap();
-        let o = run(&["check", clean_s, "--ident", ref_s, "--ident-policy", "require", "--format", "json"]);
+        let o = run(&[
+            "check",
+            clean_s,
+            "--ident",
+            ref_s,
+            "--ident-policy",
+            "require",
+            "--format",
+            "json",
+        ]);
         assert_eq!(code(&o), 1);
         let v = json(&o);
         let missing = v["findings"]
@@ -617,26 +691,61 @@ mod cli {
     fn bad_reference_and_flags() {
         let d = tmp();
         let prog = d.path().join("p.wav");
-        write_wav(&prog, 48_000, &Program::new(48_000, 2, 5.0, Some(-6.0)).chans, 16);
+        write_wav(
+            &prog,
+            48_000,
+            &Program::new(48_000, 2, 5.0, Some(-6.0)).chans,
+            16,
+        );
         let prog_s = prog.to_str().unwrap();
         let missing = d.path().join("nope.wav");
         let o = run(&["check", prog_s, "--ident", missing.to_str().unwrap()]);
         assert_eq!(code(&o), 2);
-        assert!(stderr(&o).contains("--ident") && stderr(&o).contains("nope.wav"), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("--ident") && stderr(&o).contains("nope.wav"),
+            "{}",
+            stderr(&o)
+        );
         let silent = d.path().join("silent.wav");
         write_wav(&silent, 48_000, &[vec![0.0; 48_000]], 16);
         let o = run(&["check", prog_s, "--ident", silent.to_str().unwrap()]);
         assert_eq!(code(&o), 2);
-        assert!(stderr(&o).contains("silent.wav") && stderr(&o).contains("silence"), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("silent.wav") && stderr(&o).contains("silence"),
+            "{}",
+            stderr(&o)
+        );
         let o = run(&["check", prog_s, "--ident-window", "10"]);
         assert_eq!(code(&o), 2);
-        assert!(stderr(&o).contains("--ident-window needs"), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("--ident-window needs"),
+            "{}",
+            stderr(&o)
+        );
         let refp = d.path().join("r.wav");
         write_wav(&refp, 48_000, &ident_at(48_000), 16);
-        let o = run(&["check", prog_s, "--ident", refp.to_str().unwrap(), "--ident-window", "0"]);
+        let o = run(&[
+            "check",
+            prog_s,
+            "--ident",
+            refp.to_str().unwrap(),
+            "--ident-window",
+            "0",
+        ]);
         assert_eq!(code(&o), 2);
-        assert!(stderr(&o).contains("--ident-window must be"), "{}", stderr(&o));
-        let o = run(&["check", prog_s, "--ident", refp.to_str().unwrap(), "--ident-policy", "maybe"]);
+        assert!(
+            stderr(&o).contains("--ident-window must be"),
+            "{}",
+            stderr(&o)
+        );
+        let o = run(&[
+            "check",
+            prog_s,
+            "--ident",
+            refp.to_str().unwrap(),
+            "--ident-policy",
+            "maybe",
+        ]);
         assert_eq!(code(&o), 2);
     }
 
@@ -646,7 +755,14 @@ mod cli {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/ident");
         let prog = dir.join("program_with_ident.wav");
         let refp = dir.join("reference_ident.wav");
-        let o = run(&["check", prog.to_str().unwrap(), "--ident", refp.to_str().unwrap(), "--format", "json"]);
+        let o = run(&[
+            "check",
+            prog.to_str().unwrap(),
+            "--ident",
+            refp.to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
         assert_eq!(code(&o), 1, "{}", stdout(&o));
         let v = json(&o);
         assert_eq!(v["ident"][0]["head"]["offset_samples"], 24_000);
@@ -687,7 +803,11 @@ fn body_null_baseline_is_reported_and_the_ident_still_found() {
     assert!(null > 0.1 && null < 0.5, "null {null}");
     assert!((rep.head.threshold - (null + 0.2).max(0.55)).abs() < 1e-9);
     assert_found_at(&rep.head, 3 * i64::from(rate));
-    assert!(!rep.tail.found && rep.tail.status == IdentStatus::Absent, "{:?}", rep.tail);
+    assert!(
+        !rep.tail.found && rep.tail.status == IdentStatus::Absent,
+        "{:?}",
+        rep.tail
+    );
     assert_eq!(rep.head.window_end_s, 33.5);
     assert_eq!(rep.tail.window_start_s, 90.0 - 33.5);
 }
@@ -729,7 +849,14 @@ fn only_the_windows_are_read() {
         reads.push(src.frames_read);
         // head + tail windows (33.5 s each), three body windows (7.5 s each), the ident's
         // span again (3.5 s): 93 s.
-        assert!(src.frames_read <= (93.1 * f64::from(rate)) as u64, "{}", src.frames_read);
+        assert!(
+            src.frames_read <= (93.1 * f64::from(rate)) as u64,
+            "{}",
+            src.frames_read
+        );
     }
-    assert_eq!(reads[0], reads[1], "frames read must not depend on the length");
+    assert_eq!(
+        reads[0], reads[1],
+        "frames read must not depend on the length"
+    );
 }
