@@ -137,9 +137,10 @@ impl CheckArgs {
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
         if let Some(w) = self.ident_window {
-            if !(w.is_finite() && w > 0.0) {
+            if !(w.is_finite() && w > 0.0 && w <= loudqc::ident::MAX_WINDOW_S) {
                 return Err(format!(
-                    "--ident-window must be a positive number of seconds, got {w}"
+                    "--ident-window must be more than 0 and at most {} seconds, got {w}",
+                    loudqc::ident::MAX_WINDOW_S
                 ));
             }
             if self.ident.is_empty() {

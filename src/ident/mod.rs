@@ -52,6 +52,9 @@ pub const SPEED_FACTORS: [(u32, u32); 5] = [(1, 1), (25, 24), (24, 25), (1001, 1
 /// Default search margin beyond the reference's length at each end, seconds.
 pub const DEFAULT_MARGIN_S: f64 = 30.0;
 
+/// Longest head/tail window, seconds (windows are held in memory, three mixes of them).
+pub const MAX_WINDOW_S: f64 = 600.0;
+
 /// A found ident whose level differs from the reference's by more than this is altered, dB.
 pub const GAIN_TOLERANCE_DB: f64 = 0.5;
 
@@ -109,7 +112,8 @@ pub struct IdentOptions {
     pub references: Vec<Arc<Reference>>,
     /// Forbid or require.
     pub policy: Policy,
-    /// Length of the head and tail windows, seconds (`None`: reference length + 30 s).
+    /// Length of the head and tail windows, seconds (`None`: reference length + 30 s; at most
+    /// [`MAX_WINDOW_S`], at least 1.1 × the reference's length).
     pub window_s: Option<f64>,
 }
 
@@ -336,7 +340,8 @@ pub fn search_source(
     let window_frames = |p: &Prepared| -> u64 {
         let s = opts
             .window_s
-            .unwrap_or(p.reference.duration_s() + DEFAULT_MARGIN_S);
+            .unwrap_or(p.reference.duration_s() + DEFAULT_MARGIN_S)
+            .min(MAX_WINDOW_S);
         let f = (s.max(0.0) * f64::from(rate)) as u64;
         f.max(p.frames as u64 + p.frames as u64 / 10)
     };
@@ -372,6 +377,7 @@ pub fn search_source(
             &mut planner,
             (start, end),
             pad,
+            t,
             &mixes,
             template_range(&prepared),
             (rate, ar),
@@ -396,6 +402,22 @@ pub fn search_source(
             }
         }
     }
+    // In a short program the windows overlap: one ident seen from both is the head's or the
+    // tail's, whichever window holds more of it.
+    for (h, tl) in head.iter_mut().zip(tail.iter_mut()) {
+        if let (Some(a), Some(b)) = (h.offset_samples, tl.offset_samples) {
+            if h.status != IdentStatus::Absent
+                && tl.status != IdentStatus::Absent
+                && a.abs_diff(b) < longest as u64 / 2
+            {
+                if tl.coverage > h.coverage {
+                    clear(h);
+                } else {
+                    clear(tl);
+                }
+            }
+        }
+    }
     Ok(prepared
         .iter()
         .zip(head.into_iter().zip(tail))
@@ -406,6 +428,24 @@ pub fn search_source(
             tail,
         })
         .collect())
+}
+
+/// Make a window's match `absent` (its ident belongs to the other window).
+fn clear(m: &mut IdentMatch) {
+    m.status = IdentStatus::Absent;
+    m.found = false;
+    m.offset_s = None;
+    m.offset_samples = None;
+    m.gain_db = None;
+    m.polarity_inverted = None;
+    m.coverage = 0.0;
+    m.cut_start_s = None;
+    m.cut_end_s = None;
+    m.end_gap_s = None;
+    m.speed_factor = None;
+    m.channels_match = None;
+    m.ident_channels.clear();
+    m.alterations.clear();
 }
 
 /// Read `frames` frames from `start` of every channel (zeros outside the file).
@@ -447,21 +487,20 @@ fn template_range(prepared: &[Prepared]) -> (usize, usize) {
     (lens.clone().min().unwrap_or(1), lens.max().unwrap_or(1))
 }
 
-/// Read program frames `[start, end)` as weighted mono mixes, with `pad` zeros on both sides.
+/// Read program frames `[start, end)` as weighted mono mixes, with `front` and `back` zeros.
 fn read_mixes(
     source: &mut dyn AudioSource,
-    start: u64,
-    end: u64,
-    pad: usize,
+    (start, end): (u64, u64),
+    (front, back): (usize, usize),
     mixes: &[Vec<f32>],
 ) -> Result<Vec<Vec<f32>>> {
     let want = end.saturating_sub(start) as usize;
-    let mut xs = vec![vec![0.0f32; want + 2 * pad]; mixes.len()];
+    let mut xs = vec![vec![0.0f32; front + want + back]; mixes.len()];
     if want == 0 {
         return Ok(xs);
     }
     source.seek(start)?;
-    let mut pos = pad;
+    let mut pos = front;
     let mut got = 0;
     let mut buf = Vec::new();
     while got < want {
@@ -486,17 +525,26 @@ fn read_mixes(
     Ok(xs)
 }
 
-/// Read a window's mixes and prepare their coarse spectra.
+/// Read a window's mixes and prepare their coarse spectra. The window is extended by `pad` at
+/// both ends: with program where there is some (so an ident at the window's inner edge is not
+/// seen as cut), with zeros beyond the file's ends (so an ident cut by the file's start or end
+/// still aligns).
+#[allow(clippy::too_many_arguments)] // private; grouped by meaning
 fn read_window(
     source: &mut dyn AudioSource,
     planner: &mut RealFftPlanner<f32>,
     (start, end): (u64, u64),
     pad: usize,
+    total: u64,
     mixes: &[Vec<f32>],
     (n_min, n_max): (usize, usize),
     (rate, ar): (u32, u32),
 ) -> Result<Window> {
-    let fulls = read_mixes(source, start, end, pad, mixes)?;
+    let read_start = start.saturating_sub(pad as u64);
+    let read_end = end.saturating_add(pad as u64).min(total.max(end));
+    let front = pad - (start - read_start) as usize;
+    let back = pad - (read_end - end) as usize;
+    let fulls = read_mixes(source, (read_start, read_end), (front, back), mixes)?;
     let coarse = reference::resample(&fulls, u64::from(rate), u64::from(ar))?;
     let mixes = fulls
         .into_iter()
@@ -508,7 +556,7 @@ fn read_window(
         })
         .collect();
     Ok(Window {
-        origin: start as i64 - pad as i64,
+        origin: read_start as i64 - front as i64,
         mixes,
         start_frame: start,
         end_frame: end,
@@ -540,6 +588,7 @@ fn body_null(
             planner,
             (s, s + len),
             0,
+            body_end,
             mixes,
             template_range(prepared),
             (rate, ar),
