@@ -61,18 +61,22 @@ impl AudioSource for LoopSource {
         let total = self.info.frames.unwrap_or(0);
         let n = (max_frames as u64).min(total - self.pos) as usize;
         out.resize(6, Vec::new());
-        let bl = self.bed[0].len() as u64;
+        let bl = self.bed[0].len();
         for (c, dst) in out.iter_mut().enumerate() {
             dst.clear();
-            dst.extend((0..n as u64).map(|i| self.bed[c][((self.pos + i) % bl) as usize]));
+            // the bed, looped, in contiguous runs
+            let mut at = (self.pos % bl as u64) as usize;
+            while dst.len() < n {
+                let take = (n - dst.len()).min(bl - at);
+                dst.extend_from_slice(&self.bed[c][at..at + take]);
+                at = 0;
+            }
             if c < 2 {
-                for &at in &self.plants {
+                for &start in &self.plants {
                     let len = self.ident[c].len() as u64;
-                    for i in 0..n as u64 {
-                        let f = self.pos + i;
-                        if f >= at && f < at + len {
-                            dst[i as usize] += self.ident[c][(f - at) as usize];
-                        }
+                    let (a, b) = (self.pos.max(start), (self.pos + n as u64).min(start + len));
+                    for f in a..b {
+                        dst[(f - self.pos) as usize] += self.ident[c][(f - start) as usize];
                     }
                 }
             }

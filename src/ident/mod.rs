@@ -39,10 +39,11 @@ use crate::spec::{codes, Finding, Severity};
 
 pub use reference::Reference;
 
-use search::{dot, energy, piece_sums, prefix_energy, top_peaks, PieceSums, Spectra};
+use search::{dot, piece_sums, top_peaks, PieceSums, Spectra, TemplateCache};
 
-/// Rate of the coarse search, Hz (idents' energy lies well below 6 kHz).
-pub const ANALYSIS_RATE_HZ: u32 = 12_000;
+/// Rate of the coarse search, Hz: content up to 4 kHz (where idents' melodies lie) is plenty
+/// to find the lag to a few program samples and to tell the speeds apart.
+pub const ANALYSIS_RATE_HZ: u32 = 8_000;
 
 /// Playback speeds tried, as `num/den` (the program plays the ident `num/den` times faster):
 /// unchanged, 24→25 fps (PAL speed-up), 25→24, 23.976→24 (×1001/1000… written as
@@ -240,11 +241,39 @@ impl Side {
 
 /// A reference prepared for one program rate.
 struct Prepared {
+    /// Index among the references (names its templates in the cache).
+    id: usize,
     reference: Arc<Reference>,
-    /// Mono templates at the analysis rate, one per speed factor.
-    coarse: Vec<Vec<f32>>,
+    /// Mono templates at the analysis rate, one per speed factor (each a one-element list).
+    coarse: Vec<Arc<Vec<Vec<f32>>>>,
     /// Nominal length at the program rate, frames.
     frames: usize,
+}
+
+impl Prepared {
+    /// The cache key of its coarse template for speed `k`.
+    fn key(&self, k: usize) -> usize {
+        self.id * SPEED_FACTORS.len() + k
+    }
+}
+
+/// FFT plans and template spectra, reused across windows, mixes and references.
+#[derive(Default)]
+struct Engine {
+    planner: RealFftPlanner<f32>,
+    cache: TemplateCache,
+}
+
+impl Engine {
+    fn correlate(
+        &mut self,
+        spectra: &Spectra,
+        key: usize,
+        y: &[f32],
+        phat: bool,
+    ) -> (Vec<f32>, Option<Vec<f32>>) {
+        spectra.correlate(&mut self.planner, &mut self.cache, key, y, phat)
+    }
 }
 
 /// A window of the program, mono mix, zero-padded.
@@ -259,7 +288,6 @@ struct Window {
 /// One mix of a window's channels: at the program's rate and at the analysis rate.
 struct Mix {
     full: Vec<f32>,
-    prefix: Vec<f64>,
     spectra: Spectra,
 }
 
@@ -325,6 +353,7 @@ pub fn search_source(
         let frames =
             (r.frames() as f64 * f64::from(rate) / f64::from(r.rate_hz())).round() as usize;
         prepared.push(Prepared {
+            id: prepared.len(),
             reference: Arc::clone(r),
             coarse,
             frames,
@@ -356,12 +385,12 @@ pub fn search_source(
         ((half + l).min(t), half.saturating_sub(l))
     };
 
-    let mut planner = RealFftPlanner::<f32>::new();
+    let mut eng = Engine::default();
 
     // Null baseline from the body between the windows.
     let nulls = body_null(
         source,
-        &mut planner,
+        &mut eng,
         &prepared,
         &mixes,
         (head_end, tail_start),
@@ -374,7 +403,7 @@ pub fn search_source(
     for (side, (start, end)) in [(Side::Head, (0, head_end)), (Side::Tail, (tail_start, t))] {
         let win = read_window(
             source,
-            &mut planner,
+            &mut eng,
             (start, end),
             pad,
             t,
@@ -384,17 +413,7 @@ pub fn search_source(
         )?;
         for (i, p) in prepared.iter().enumerate() {
             let m = search_window(
-                source,
-                &mut planner,
-                &win,
-                p,
-                side,
-                nulls[i],
-                t,
-                labels,
-                &weights,
-                rate,
-                ar,
+                source, &mut eng, &win, p, side, nulls[i], t, labels, &weights, rate, ar,
             )?;
             match side {
                 Side::Head => head.push(m),
@@ -483,7 +502,9 @@ fn read_channels(
 
 /// Shortest and longest coarse template of all references and speeds.
 fn template_range(prepared: &[Prepared]) -> (usize, usize) {
-    let lens = prepared.iter().flat_map(|p| p.coarse.iter().map(Vec::len));
+    let lens = prepared
+        .iter()
+        .flat_map(|p| p.coarse.iter().map(|c| c[0].len()));
     (lens.clone().min().unwrap_or(1), lens.max().unwrap_or(1))
 }
 
@@ -532,7 +553,7 @@ fn read_mixes(
 #[allow(clippy::too_many_arguments)] // private; grouped by meaning
 fn read_window(
     source: &mut dyn AudioSource,
-    planner: &mut RealFftPlanner<f32>,
+    eng: &mut Engine,
     (start, end): (u64, u64),
     pad: usize,
     total: u64,
@@ -550,8 +571,7 @@ fn read_window(
         .into_iter()
         .zip(coarse)
         .map(|(full, coarse)| Mix {
-            prefix: prefix_energy(&full),
-            spectra: Spectra::new(planner, &coarse, n_max, n_min),
+            spectra: Spectra::new(&mut eng.planner, &coarse, n_max, n_min),
             full,
         })
         .collect();
@@ -566,7 +586,7 @@ fn read_window(
 /// The best coarse |NCC| of each reference (any speed) in a few body windows.
 fn body_null(
     source: &mut dyn AudioSource,
-    planner: &mut RealFftPlanner<f32>,
+    eng: &mut Engine,
     prepared: &[Prepared],
     mixes: &[Vec<f32>],
     (body_start, body_end): (u64, u64),
@@ -585,7 +605,7 @@ fn body_null(
         let s = body_start + span * (2 * k as u64 + 1) / (2 * BODY_WINDOWS as u64);
         let win = read_window(
             source,
-            planner,
+            eng,
             (s, s + len),
             0,
             body_end,
@@ -595,8 +615,8 @@ fn body_null(
         )?;
         for (i, p) in prepared.iter().enumerate() {
             for mix in &win.mixes {
-                for tmpl in &p.coarse {
-                    let (ncc, _) = mix.spectra.correlate(planner, tmpl, false);
+                for (k, tmpl) in p.coarse.iter().enumerate() {
+                    let (ncc, _) = eng.correlate(&mix.spectra, p.key(k), &tmpl[0], false);
                     let best = ncc.iter().fold(0.0f32, |m, v| m.max(v.abs()));
                     let cur = nulls[i].unwrap_or(0.0f64);
                     nulls[i] = Some(cur.max(f64::from(best)));
@@ -607,19 +627,35 @@ fn body_null(
     Ok(nulls)
 }
 
-/// NCC of `x[lag..lag+y.len()]` with `y` (energy of `y` given).
-fn ncc_at(x: &[f32], prefix: &[f64], y: &[f32], ey: f64, lag: usize) -> f64 {
-    let ex = energy(prefix, lag, y.len());
-    if ex <= 0.0 || ey <= 0.0 {
-        return 0.0;
-    }
-    dot(&x[lag..lag + y.len()], y) / (ex * ey).sqrt()
+/// NCC of `x[lag..lag+y.len()]` with `y` for every lag in `lo..=hi` (energy of `y` given),
+/// the window's energy slid along in `f64`.
+fn ncc_range(x: &[f32], y: &[f32], ey: f64, lo: usize, hi: usize) -> Vec<(usize, f64)> {
+    let n = y.len();
+    let mut ex = dot(&x[lo..lo + n], &x[lo..lo + n]);
+    (lo..=hi)
+        .map(|lag| {
+            if lag > lo {
+                let (a, b) = (f64::from(x[lag - 1]), f64::from(x[lag + n - 1]));
+                ex = (ex - a * a + b * b).max(0.0);
+            }
+            let r = if ex > 0.0 && ey > 0.0 {
+                dot(&x[lag..lag + n], y) / (ex * ey).sqrt()
+            } else {
+                0.0
+            };
+            (lag, r)
+        })
+        .collect()
+}
+
+fn ncc_at(x: &[f32], y: &[f32], ey: f64, lag: usize) -> f64 {
+    ncc_range(x, y, ey, lag, lag)[0].1
 }
 
 #[allow(clippy::too_many_arguments)] // one call site; the pieces are the search's state
 fn search_window(
     source: &mut dyn AudioSource,
-    planner: &mut RealFftPlanner<f32>,
+    eng: &mut Engine,
     win: &Window,
     p: &Prepared,
     side: Side,
@@ -660,7 +696,7 @@ fn search_window(
     let mut best: Option<(usize, usize, f32, Vec<f32>)> = None;
     for (mi, mix) in win.mixes.iter().enumerate() {
         for (k, tmpl) in p.coarse.iter().enumerate() {
-            let (ncc, _) = mix.spectra.correlate(planner, tmpl, false);
+            let (ncc, _) = eng.correlate(&mix.spectra, p.key(k), &tmpl[0], false);
             let peak = ncc.iter().fold(0.0f32, |a, v| a.max(v.abs()));
             if best.as_ref().is_none_or(|b| peak > b.2) {
                 best = Some((mi, k, peak, ncc));
@@ -677,7 +713,7 @@ fn search_window(
     let mix = &win.mixes[mi];
 
     // 2. Candidates from NCC and GCC-PHAT (2 ms apart at least).
-    let (_, gcc) = mix.spectra.correlate(planner, &p.coarse[k], true);
+    let (_, gcc) = eng.correlate(&mix.spectra, p.key(k), &p.coarse[k][0], true);
     let sep = (ar as usize / 500).max(1);
     let mut cands = top_peaks(&ncc, 4, sep);
     for c in top_peaks(gcc.as_deref().unwrap_or(&[]), 4, sep) {
@@ -704,15 +740,11 @@ fn search_window(
         let centre = (c as f64 * ratio).round() as i64;
         let lo = (centre - reach).max(0) as usize;
         let hi = ((centre + reach).max(0) as usize).min(max_lag);
+        if lo > hi {
+            continue;
+        }
         let mut local: Option<(usize, f64)> = None;
-        for lag in lo..=hi {
-            let r = ncc_at(
-                &mix.full,
-                &mix.prefix,
-                &templates[ref_ch],
-                energies[ref_ch],
-                lag,
-            );
+        for (lag, r) in ncc_range(&mix.full, &templates[ref_ch], energies[ref_ch], lo, hi) {
             if local.is_none_or(|(_, b)| r.abs() > b.abs()) {
                 local = Some((lag, r));
             }
@@ -720,8 +752,8 @@ fn search_window(
         let Some((lag0, r0)) = local else { continue };
         let mut cand = (lag0, ref_ch, r0);
         for (ti, tmpl) in templates.iter().enumerate().take(ref_ch) {
-            for lag in lag0.saturating_sub(2)..=(lag0 + 2).min(max_lag) {
-                let r = ncc_at(&mix.full, &mix.prefix, tmpl, energies[ti], lag);
+            let (lo, hi) = (lag0.saturating_sub(2), (lag0 + 2).min(max_lag));
+            for (lag, r) in ncc_range(&mix.full, tmpl, energies[ti], lo, hi) {
                 // A single channel must beat the downmix clearly to be preferred.
                 if r.abs() > cand.2.abs() + 1e-3 {
                     cand = (lag, ti, r);
@@ -784,7 +816,7 @@ fn search_window(
             .unwrap_or(lag);
         if best != lag {
             lag = best;
-            let r = ncc_at(&mix.full, &mix.prefix, y, energies[ti], lag);
+            let r = ncc_at(&mix.full, y, energies[ti], lag);
             m.score = r.abs();
         }
     }

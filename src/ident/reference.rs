@@ -2,10 +2,12 @@
 //! (rubato's synchronous FFT resampler, delay-compensated by `process_all_into_buffer`) to the
 //! program's rate, to the analysis rate and to the speeds of frame-rate conversions.
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use rubato::audioadapter_buffers::direct::SequentialSliceOfVecs;
-use rubato::{Fft, FixedSync, Resampler};
+use rubato::{Fft, FixedSync, Resampler, WindowFunction};
 
 use crate::decode;
 use crate::error::{Error, ErrorKind, Result};
@@ -17,13 +19,18 @@ pub const MAX_REFERENCE_S: f64 = 120.0;
 /// Shortest reference accepted, seconds: below this a correlation says little.
 pub const MIN_REFERENCE_S: f64 = 0.25;
 
-/// A reference ident, decoded in full (it is short).
+/// A reference ident, decoded in full (it is short). Its resampled forms are computed once per
+/// (rate, speed) and shared by every search that uses it (clones share them too).
 #[derive(Debug, Clone)]
 pub struct Reference {
     name: String,
     rate_hz: u32,
     channels: Vec<Vec<f32>>,
+    resampled: Arc<Mutex<HashMap<Form, Arc<Vec<Vec<f32>>>>>>,
 }
+
+/// Which resampled form: (rate, speed numerator, speed denominator, mono only).
+type Form = (u32, u32, u32, bool);
 
 impl Reference {
     /// Decode the reference file at `path` (any format loudqc reads, any rate or channel
@@ -91,6 +98,7 @@ impl Reference {
             name: name.into(),
             rate_hz,
             channels,
+            resampled: Arc::default(),
         })
     }
 
@@ -121,27 +129,46 @@ impl Reference {
 
     /// The channels followed by the mono downmix (their mean), rendered at `rate_hz` and played
     /// `speed` = `num/den` times faster (1/1 = unchanged).
-    pub(crate) fn templates(&self, rate_hz: u32, num: u32, den: u32) -> Result<Vec<Vec<f32>>> {
-        let mut planar = self.channels.clone();
+    pub(crate) fn templates(&self, rate_hz: u32, num: u32, den: u32) -> Result<Arc<Vec<Vec<f32>>>> {
+        self.form((rate_hz, num, den, false))
+    }
+
+    /// The mono downmix at `rate_hz`, played `num/den` times faster (a one-element list).
+    pub(crate) fn mono_template(
+        &self,
+        rate_hz: u32,
+        num: u32,
+        den: u32,
+    ) -> Result<Arc<Vec<Vec<f32>>>> {
+        self.form((rate_hz, num, den, true))
+    }
+
+    fn form(&self, form: Form) -> Result<Arc<Vec<Vec<f32>>>> {
+        let (rate_hz, num, den, mono_only) = form;
+        if let Some(f) = self.cached(&form) {
+            return Ok(f);
+        }
+        let mut planar = if mono_only {
+            Vec::new()
+        } else {
+            self.channels.clone()
+        };
         planar.push(mono(&self.channels));
         // Played `num/den` faster at `rate_hz` = resampled from the reference rate to
         // rate_hz × den / num.
-        resample(
+        let out = Arc::new(resample(
             &planar,
             u64::from(self.rate_hz) * u64::from(num),
             u64::from(rate_hz) * u64::from(den),
-        )
+        )?);
+        if let Ok(mut m) = self.resampled.lock() {
+            m.insert(form, Arc::clone(&out));
+        }
+        Ok(out)
     }
 
-    /// The mono downmix at `rate_hz`, played `num/den` times faster.
-    pub(crate) fn mono_template(&self, rate_hz: u32, num: u32, den: u32) -> Result<Vec<f32>> {
-        let m = vec![mono(&self.channels)];
-        let mut out = resample(
-            &m,
-            u64::from(self.rate_hz) * u64::from(num),
-            u64::from(rate_hz) * u64::from(den),
-        )?;
-        Ok(out.pop().unwrap_or_default())
+    fn cached(&self, form: &Form) -> Option<Arc<Vec<Vec<f32>>>> {
+        self.resampled.lock().ok()?.get(form).cloned()
     }
 }
 
@@ -177,8 +204,20 @@ pub(crate) fn resample(planar: &[Vec<f32>], from: u64, to: u64) -> Result<Vec<Ve
         return Ok(planar.to_vec());
     }
     let err = |e: &dyn std::fmt::Display| Error::new(ErrorKind::Resample(e.to_string()));
-    let mut rs =
-        Fft::<f32>::new(from, to, 1024, channels, FixedSync::Input).map_err(|e| err(&e))?;
+    // One FFT unit of `from × k` input frames with k a power of two (≥ 1024 frames): sizes
+    // with small factors only (the default sub-chunking picks sizes such as 6 × 43 = 258 for
+    // 48 → 8 kHz, whose prime factor makes the FFT several times slower).
+    let k = 1024usize.div_ceil(from).next_power_of_two();
+    let mut rs = Fft::<f32>::new_custom(
+        from,
+        to,
+        from * k,
+        1,
+        channels,
+        WindowFunction::BlackmanHarris2,
+        FixedSync::Input,
+    )
+    .map_err(|e| err(&e))?;
     let needed = rs.process_all_needed_output_len(frames);
     let mut out = vec![vec![0.0f32; needed]; channels];
     let input = SequentialSliceOfVecs::new(planar, channels, frames).map_err(|e| err(&e))?;

@@ -10,6 +10,8 @@
 //! reference occupies counts equally: its peak is sharp even for tonal idents, whose plain
 //! correlation has side lobes at pitch periods. It proposes lags; NCC scores them.
 
+use std::collections::HashMap;
+
 use realfft::num_complex::Complex;
 use realfft::RealFftPlanner;
 
@@ -75,7 +77,13 @@ impl Spectra {
         n_max: usize,
         n_min: usize,
     ) -> Spectra {
-        let l = (4 * n_max).next_power_of_two().max(1 << 12);
+        // Blocks of about 4× the template (fewer, larger FFTs), but no larger than the signal
+        // needs; at least 2× so that every block yields lags.
+        let l = (4 * n_max)
+            .min(x.len().max(2 * n_max))
+            .max(2 * n_max)
+            .next_power_of_two()
+            .max(1 << 12);
         let hop = l - n_max + 1;
         let lags = (x.len() + 1).saturating_sub(n_min.max(1));
         let fft = planner.plan_fft_forward(l);
@@ -103,10 +111,13 @@ impl Spectra {
 
     /// NCC of `y` at every lag `0..=len − y.len()` (empty if `y` is longer than the signal),
     /// and GCC-PHAT over the same lags when `phat` is set (restricted to the bands where the
-    /// template has energy, so empty bands do not add noise).
+    /// template has energy, so empty bands do not add noise). `key` names `y` in `cache`
+    /// (the same key must always mean the same template).
     pub(crate) fn correlate(
         &self,
         planner: &mut RealFftPlanner<f32>,
+        cache: &mut TemplateCache,
+        key: usize,
         y: &[f32],
         phat: bool,
     ) -> (Vec<f32>, Option<Vec<f32>>) {
@@ -115,15 +126,9 @@ impl Spectra {
             return (Vec::new(), phat.then(Vec::new));
         }
         let lags = self.len - n + 1;
-        let fwd = planner.plan_fft_forward(self.l);
         let inv = planner.plan_fft_inverse(self.l);
-        let mut buf = fwd.make_input_vec();
-        buf[..n].copy_from_slice(y);
-        let mut yspec = fwd.make_output_vec();
-        let _ = fwd.process(&mut buf, &mut yspec);
-        let ey: f64 = y.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
-        let ymax = yspec.iter().map(|c| c.norm_sqr()).fold(0.0f32, f32::max);
-        let band: Vec<bool> = yspec.iter().map(|c| c.norm_sqr() > 1e-4 * ymax).collect();
+        let t = cache.get(planner, key, y, self.l);
+        let (yspec, band, ey) = (&t.spec, &t.band, t.ey);
         let mut ncc = vec![0.0f32; lags];
         let mut gcc = phat.then(|| vec![0.0f32; lags]);
         let mut prod = inv.make_input_vec();
@@ -136,7 +141,7 @@ impl Spectra {
                 break;
             }
             let m = self.hop.min(lags - s);
-            for (p, (xv, yv)) in prod.iter_mut().zip(xs.iter().zip(&yspec)) {
+            for (p, (xv, yv)) in prod.iter_mut().zip(xs.iter().zip(yspec)) {
                 *p = xv * yv.conj();
             }
             prod[0].im = 0.0;
@@ -149,7 +154,7 @@ impl Spectra {
                 }
             }
             if let Some(g) = gcc.as_mut() {
-                for (p, &inb) in prod.iter_mut().zip(&band) {
+                for (p, &inb) in prod.iter_mut().zip(band) {
                     let mag = p.norm();
                     *p = if inb && mag > 1e-20 {
                         *p / mag
@@ -166,6 +171,42 @@ impl Spectra {
             }
         }
         (ncc, gcc)
+    }
+}
+
+/// A template's spectrum at one FFT length, with its energy and the bands it occupies.
+pub(crate) struct TemplateSpec {
+    spec: Vec<Complex<f32>>,
+    band: Vec<bool>,
+    ey: f64,
+}
+
+/// Template spectra computed once per (template, FFT length) and reused across windows and
+/// mixes.
+#[derive(Default)]
+pub(crate) struct TemplateCache {
+    map: HashMap<(usize, usize), TemplateSpec>,
+}
+
+impl TemplateCache {
+    fn get(
+        &mut self,
+        planner: &mut RealFftPlanner<f32>,
+        key: usize,
+        y: &[f32],
+        l: usize,
+    ) -> &TemplateSpec {
+        self.map.entry((key, l)).or_insert_with(|| {
+            let fwd = planner.plan_fft_forward(l);
+            let mut buf = fwd.make_input_vec();
+            buf[..y.len()].copy_from_slice(y);
+            let mut spec = fwd.make_output_vec();
+            let _ = fwd.process(&mut buf, &mut spec);
+            let ey: f64 = y.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
+            let ymax = spec.iter().map(|c| c.norm_sqr()).fold(0.0f32, f32::max);
+            let band = spec.iter().map(|c| c.norm_sqr() > 1e-4 * ymax).collect();
+            TemplateSpec { spec, band, ey }
+        })
     }
 }
 
@@ -254,7 +295,7 @@ mod tests {
         let y: Vec<f32> = x[12_345..12_345 + 1500].iter().map(|v| -0.5 * v).collect();
         let mut planner = RealFftPlanner::new();
         let sp = Spectra::new(&mut planner, &x, 1500, 1000);
-        let (ncc, gcc) = sp.correlate(&mut planner, &y, true);
+        let (ncc, gcc) = sp.correlate(&mut planner, &mut TemplateCache::default(), 0, &y, true);
         assert_eq!(ncc.len(), 20_000 - 1500 + 1);
         for lag in [0, 1, 4_000, 6_501, 12_345, 18_500] {
             let d = naive_ncc(&x, &y, lag);
