@@ -245,7 +245,7 @@ struct Prepared {
     id: usize,
     reference: Arc<Reference>,
     /// Mono templates at the analysis rate, one per speed factor (each a one-element list).
-    coarse: Vec<Arc<Vec<Vec<f32>>>>,
+    coarse: Vec<reference::Planar>,
     /// Nominal length at the program rate, frames.
     frames: usize,
 }

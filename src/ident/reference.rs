@@ -21,13 +21,28 @@ pub const MIN_REFERENCE_S: f64 = 0.25;
 
 /// A reference ident, decoded in full (it is short). Its resampled forms are computed once per
 /// (rate, speed) and shared by every search that uses it (clones share them too).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Reference {
     name: String,
     rate_hz: u32,
     channels: Vec<Vec<f32>>,
-    resampled: Arc<Mutex<HashMap<Form, Arc<Vec<Vec<f32>>>>>>,
+    resampled: Arc<Mutex<HashMap<Form, Planar>>>,
 }
+
+impl std::fmt::Debug for Reference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Not the samples: options holding references get printed.
+        f.debug_struct("Reference")
+            .field("name", &self.name)
+            .field("rate_hz", &self.rate_hz)
+            .field("channels", &self.channels.len())
+            .field("frames", &self.frames())
+            .finish()
+    }
+}
+
+/// Shared planar samples.
+pub(crate) type Planar = Arc<Vec<Vec<f32>>>;
 
 /// Which resampled form: (rate, speed numerator, speed denominator, mono only).
 type Form = (u32, u32, u32, bool);
@@ -129,7 +144,7 @@ impl Reference {
 
     /// The channels followed by the mono downmix (their mean), rendered at `rate_hz` and played
     /// `speed` = `num/den` times faster (1/1 = unchanged).
-    pub(crate) fn templates(&self, rate_hz: u32, num: u32, den: u32) -> Result<Arc<Vec<Vec<f32>>>> {
+    pub(crate) fn templates(&self, rate_hz: u32, num: u32, den: u32) -> Result<Planar> {
         self.form((rate_hz, num, den, false))
     }
 
@@ -139,11 +154,11 @@ impl Reference {
         rate_hz: u32,
         num: u32,
         den: u32,
-    ) -> Result<Arc<Vec<Vec<f32>>>> {
+    ) -> Result<Planar> {
         self.form((rate_hz, num, den, true))
     }
 
-    fn form(&self, form: Form) -> Result<Arc<Vec<Vec<f32>>>> {
+    fn form(&self, form: Form) -> Result<Planar> {
         let (rate_hz, num, den, mono_only) = form;
         if let Some(f) = self.cached(&form) {
             return Ok(f);
@@ -167,7 +182,7 @@ impl Reference {
         Ok(out)
     }
 
-    fn cached(&self, form: &Form) -> Option<Arc<Vec<Vec<f32>>>> {
+    fn cached(&self, form: &Form) -> Option<Planar> {
         self.resampled.lock().ok()?.get(form).cloned()
     }
 }
