@@ -172,7 +172,9 @@ pub struct IdentMatch {
     pub offset_s: Option<f64>,
     /// `offset_s` in samples at the program's rate.
     pub offset_samples: Option<i64>,
-    /// Best normalised correlation of the whole reference, 0..1.
+    /// Best normalised correlation of the whole reference, 0..1. (In a program shorter than
+    /// two windows, the window that holds less of an ident both see reports it `absent` but
+    /// keeps this score.)
     pub score: f64,
     /// NCC over the pieces that match (what a trimmed or partly remixed ident still scores).
     pub matched_score: f64,
