@@ -149,12 +149,7 @@ impl Reference {
     }
 
     /// The mono downmix at `rate_hz`, played `num/den` times faster (a one-element list).
-    pub(crate) fn mono_template(
-        &self,
-        rate_hz: u32,
-        num: u32,
-        den: u32,
-    ) -> Result<Planar> {
+    pub(crate) fn mono_template(&self, rate_hz: u32, num: u32, den: u32) -> Result<Planar> {
         self.form((rate_hz, num, den, true))
     }
 
