@@ -12,6 +12,7 @@ use crate::decode::{self, AudioSource, StreamInfo};
 use crate::dialog::{self, DialogConfig, DialogGate, DialogMeasurement};
 use crate::error::{Error, Result};
 use crate::events::{self, EventConfig, EventScanner, SignalSummary};
+use crate::ident::{self, IdentOptions, IdentReport};
 use crate::meter::{amplitude_to_db, energy_to_lufs, Measurements, Meter, MeterConfig};
 use crate::report::{
     DialogGateReport, EngineInfo, ErrorReport, FileReport, FormatReport, LoudnessReport,
@@ -46,6 +47,8 @@ pub struct AnalyzeOptions {
     pub timeline: bool,
     /// Speech-gate options (dialog-gated loudness).
     pub dialog: DialogConfig,
+    /// Ident detection at head and tail (`None`: not searched).
+    pub ident: Option<IdentOptions>,
 }
 
 impl Default for AnalyzeOptions {
@@ -60,6 +63,7 @@ impl Default for AnalyzeOptions {
             tc_start: None,
             timeline: false,
             dialog: DialogConfig::default(),
+            ident: None,
         }
     }
 }
@@ -123,6 +127,11 @@ impl AnalyzeOptions {
         self.dialog = dialog;
         self
     }
+    /// Search for idents at head and tail.
+    pub fn with_ident(mut self, ident: Option<IdentOptions>) -> Self {
+        self.ident = ident;
+        self
+    }
 }
 
 /// The measurements of one stream, with what it was.
@@ -146,6 +155,10 @@ pub struct Analysis {
     pub timecode: Timecode,
     /// The speech gate's reading (`None` when it is off).
     pub dialog: Option<DialogMeasurement>,
+    /// Ident search results, one per reference (empty when not searched).
+    pub ident: Vec<IdentReport>,
+    /// Findings of the ident search under its policy.
+    pub ident_findings: Vec<Finding>,
 }
 
 /// Decide the channel map: the user's, else the container's, else by count.
@@ -199,9 +212,11 @@ pub fn analyze_source(mut source: Box<dyn AudioSource>, opts: &AnalyzeOptions) -
     for _ in 0..3 {
         empty_tx.send(Vec::new()).expect("receiver alive");
     }
-    // The per-sample event scan runs on the reader thread, overlapping the meter.
-    let (skipped, scanner) = std::thread::scope(|scope| -> Result<(u64, Option<EventScanner>)> {
-        let reader = scope.spawn(move || -> Result<(u64, Option<EventScanner>)> {
+    // The per-sample event scan runs on the reader thread, overlapping the meter; the source
+    // comes back for the ident search.
+    type Done = (u64, Option<EventScanner>, Box<dyn AudioSource>);
+    let (skipped, scanner, mut source) = std::thread::scope(|scope| -> Result<Done> {
+        let reader = scope.spawn(move || -> Result<Done> {
             while let Ok(mut buf) = empty_rx.recv() {
                 let n = source.read(&mut buf, BLOCK_FRAMES)?;
                 if n == 0 {
@@ -215,7 +230,7 @@ pub fn analyze_source(mut source: Box<dyn AudioSource>, opts: &AnalyzeOptions) -
                     break;
                 }
             }
-            Ok((source.skipped_packets(), scanner))
+            Ok((source.skipped_packets(), scanner, source))
         });
         let mut push_result = Ok(());
         for buf in full_rx.iter() {
@@ -242,6 +257,17 @@ pub fn analyze_source(mut source: Box<dyn AudioSource>, opts: &AnalyzeOptions) -
     let dialog = gate
         .map(|g| g.finish(&measurements.block_energies))
         .transpose()?;
+    // Ident search after the meter, on the same source: it seeks to the head, tail and a few
+    // body windows only, and knows the exact length now even when the container did not say.
+    let (ident, ident_findings) = match &opts.ident {
+        Some(io) if !io.references.is_empty() => {
+            let reports =
+                ident::search_source(source.as_mut(), measurements.frames, &map.labels(), io)?;
+            let f = ident::findings(&reports, io.policy);
+            (reports, f)
+        }
+        _ => (Vec::new(), Vec::new()),
+    };
     Ok(Analysis {
         info,
         map,
@@ -252,6 +278,8 @@ pub fn analyze_source(mut source: Box<dyn AudioSource>, opts: &AnalyzeOptions) -
         signal: scanner.map(EventScanner::finish),
         timecode,
         dialog,
+        ident,
+        ident_findings,
     })
 }
 
@@ -336,6 +364,7 @@ pub fn report_with(file: &str, a: &Analysis, opts: &AnalyzeOptions) -> FileRepor
         );
     }
     findings.extend(a.container_findings.iter().cloned());
+    findings.extend(a.ident_findings.iter().cloned());
     if opts.events.enabled {
         findings.extend(events::findings(
             m,
@@ -455,6 +484,7 @@ pub fn report_with(file: &str, a: &Analysis, opts: &AnalyzeOptions) -> FileRepor
             }
         }),
         timeline: opts.timeline.then(|| timeline(m)),
+        ident: a.ident.clone(),
     }
 }
 

@@ -23,6 +23,7 @@ pub mod decode;
 pub mod dialog;
 pub mod error;
 pub mod events;
+pub mod ident;
 pub mod imf;
 pub mod meter;
 pub mod report;

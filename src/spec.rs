@@ -172,6 +172,14 @@ pub mod codes {
     /// Dialog-gated loudness outside its window while the integrated value is within its own,
     /// which decides (info).
     pub const DIALOG_LOUDNESS_OUT_OF_RANGE: &str = "DIALOG_LOUDNESS_OUT_OF_RANGE";
+    /// Ident-free delivery (`--ident-policy forbid`): a reference ident was found at head or tail.
+    pub const IDENT_PRESENT: &str = "IDENT_PRESENT";
+    /// `--ident-policy require`: no reference ident at head or tail.
+    pub const IDENT_MISSING: &str = "IDENT_MISSING";
+    /// `--ident-policy require`: the ident is there but altered (gain, cut, remix, speed).
+    pub const IDENT_ALTERED: &str = "IDENT_ALTERED";
+    /// Something like the ident is there, but the evidence is in between: listen.
+    pub const IDENT_REVIEW: &str = "IDENT_REVIEW";
 }
 
 /// A delivery specification.

@@ -4,9 +4,12 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use std::sync::Arc;
+
 use loudqc::analyze::AnalyzeOptions;
 use loudqc::dialog::DialogConfig;
 use loudqc::events::EventConfig;
+use loudqc::ident::{IdentOptions, Policy, Reference};
 use loudqc::meter::MeterConfig;
 use loudqc::spec::Profile;
 use loudqc::timecode::Fps;
@@ -36,6 +39,15 @@ pub enum OutputFormat {
     Text,
     /// One JSON object per file per line (JSON Lines; schema in the README).
     Json,
+}
+
+/// `--ident-policy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum IdentPolicyArg {
+    /// Ident-free delivery: an ident found at head or tail is a blocker (IDENT_PRESENT).
+    Forbid,
+    /// The ident must be at head and tail, unaltered (IDENT_MISSING, IDENT_ALTERED).
+    Require,
 }
 
 #[derive(Debug, clap::Args)]
@@ -101,6 +113,18 @@ pub struct CheckArgs {
     /// Below this share of speech blocks (percent) there is no dialog-gated value.
     #[arg(long, value_name = "PERCENT", default_value_t = loudqc::dialog::DEFAULT_MIN_SPEECH_PERCENT)]
     pub min_speech_percent: f64,
+    /// Reference ident to look for at head and tail (any decodable file, any rate or channel
+    /// count); repeat for several versions.
+    #[arg(long = "ident", value_name = "REF")]
+    pub ident: Vec<PathBuf>,
+
+    /// forbid: an ident at head or tail fails the file; require: it must be at both, unaltered.
+    #[arg(long, value_enum, default_value_t = IdentPolicyArg::Forbid)]
+    pub ident_policy: IdentPolicyArg,
+
+    /// Length of the head and tail windows searched, seconds (default: reference length + 30 s).
+    #[arg(long, value_name = "SECONDS")]
+    pub ident_window: Option<f64>,
 
     /// Files checked at once (default: one per core).
     #[arg(long, short = 'j', value_name = "N")]
@@ -238,7 +262,35 @@ impl CheckArgs {
                 non_negative("--silence-min-s", self.silence_min_s)?,
             )
             .with_dc_dbfs(finite("--dc-dbfs", self.dc_dbfs)?);
+        if let Some(w) = self.ident_window {
+            if !(w.is_finite() && w > 0.0 && w <= loudqc::ident::MAX_WINDOW_S) {
+                return Err(format!(
+                    "--ident-window must be more than 0 and at most {} seconds, got {w}",
+                    loudqc::ident::MAX_WINDOW_S
+                ));
+            }
+            if self.ident.is_empty() {
+                return Err("--ident-window needs at least one --ident REF".into());
+            }
+        }
+        let ident = if self.ident.is_empty() {
+            None
+        } else {
+            // Decoded once here, shared by every file checked.
+            let refs = self
+                .ident
+                .iter()
+                .map(|p| Reference::load(p).map(Arc::new))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| format!("--ident: cannot use the reference: {e}"))?;
+            let policy = match self.ident_policy {
+                IdentPolicyArg::Forbid => Policy::Forbid,
+                IdentPolicyArg::Require => Policy::Require,
+            };
+            Some(IdentOptions::new(refs, policy).with_window_s(self.ident_window))
+        };
         let opts = AnalyzeOptions::default()
+            .with_ident(ident)
             .with_profile(profile)
             .with_channels(self.channels)
             .with_meter(MeterConfig::default())

@@ -10,6 +10,7 @@
 //! Untrusted input: every header value that sizes anything is checked against [`Limits`] and the
 //! file's length before it is used.
 
+pub mod memory;
 pub mod multimono;
 pub mod symphonia;
 pub mod wav;

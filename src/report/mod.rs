@@ -44,7 +44,16 @@
 //!              "dc_offset_per_channel_dbfs": [-96.1, ..], "clipped_samples_per_channel": [0, ..],
 //!              "clip_level": 0.999},
 //!   "timeline": {"interval_s": 0.1, "momentary_lufs": [null, null, null, -23.1, ..],
-//!                "short_term_lufs": [null, .., -24.0, ..], "true_peak_dbtp": [-12.3, ..]}
+//!                "short_term_lufs": [null, .., -24.0, ..], "true_peak_dbtp": [-12.3, ..]},
+//!   "ident": [{"reference": "ident.wav", "reference_duration_s": 3.5,
+//!              "head": {"status": "present", "found": true, "offset_s": 2.0,
+//!                       "offset_samples": 96000, "score": 0.97, "matched_score": 0.97,
+//!                       "quarter_scores": [..4], "gain_db": -0.02, "polarity_inverted": false,
+//!                       "coverage": 1.0, "cut_start_s": 0.0, "cut_end_s": 0.0,
+//!                       "end_gap_s": null, "speed_factor": 1.0, "channels_match": true,
+//!                       "ident_channels": ["L","R"], "null_score": 0.21, "threshold": 0.5,
+//!                       "window_start_s": 0.0, "window_end_s": 33.5, "alterations": []},
+//!              "tail": {.. the same, with "end_gap_s"}}]
 //! }
 //! ```
 //!
@@ -78,7 +87,9 @@
 //! could not be measured (silence, input too short) is `null`, and `loudness.null_reasons` says
 //! why — never `-inf` or `NaN`. A file that could not be analysed has `"verdict": "error"`,
 //! `format`/`loudness` `null` (or present, if the failure came late), and
-//! `"error": {"kind": "...", "message": "..."}`. Fields are only ever added within a schema
+//! `"error": {"kind": "...", "message": "..."}`. `ident` is present only when references were
+//! given (`--ident`); `status` is `present`, `partial` (trimmed), `review` or `absent`, and
+//! the place/level fields are `null` when absent. Fields are only ever added within a schema
 //! version.
 //!
 //! `inputs` (added for batch mode, see [`crate::batch`]) lists the file(s) the record measured,
@@ -96,6 +107,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::ident::IdentReport;
 use crate::spec::{Finding, Profile};
 
 /// Version of the JSON schema below; bumped on any incompatible change.
@@ -266,6 +278,10 @@ pub struct FileReport {
     /// Loudness and true peak at 10 Hz (only with `--timeline`; absent otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeline: Option<TimelineReport>,
+    /// Ident search (`--ident`), one entry per reference; absent from the JSON when no
+    /// reference was given. See [`crate::ident::IdentReport`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ident: Vec<IdentReport>,
 }
 
 /// A stretch of a composition, in seconds from its start.
@@ -454,6 +470,45 @@ impl FileReport {
             timecode: None,
             signal: None,
             timeline: None,
+            ident: Vec::new(),
         }
     }
+}
+
+/// One line about one window of an ident search, for the terminal: status, place, score,
+/// level, coverage and alterations.
+pub fn ident_line(m: &crate::ident::IdentMatch) -> String {
+    use crate::ident::IdentStatus;
+    let status = match m.status {
+        IdentStatus::Present => "PRESENT",
+        IdentStatus::Partial => "PARTIAL",
+        IdentStatus::Review => "REVIEW",
+        IdentStatus::Absent => "absent",
+    };
+    let mut s = format!("{status:<8} score {:.2}", m.score);
+    if let (Some(o), Some(n)) = (m.offset_s, m.offset_samples) {
+        s += &format!(
+            "  at {} (sample {n})",
+            crate::timecode::seconds_to_clock(o.max(0.0))
+        );
+        if o < 0.0 {
+            s += &format!(" [starts {:.3} s before the file]", -o);
+        }
+    }
+    if let Some(g) = m.gain_db {
+        s += &format!("  gain {g:+.2} dB");
+    }
+    if m.status != IdentStatus::Absent {
+        s += &format!("  coverage {:.2}", m.coverage);
+    }
+    if let Some(gap) = m.end_gap_s {
+        s += &format!("  end gap {gap:.3} s");
+    }
+    if let Some(n) = m.null_score {
+        s += &format!("  (body {n:.2}, needs {:.2})", m.threshold);
+    }
+    for a in &m.alterations {
+        s += &format!("; {}", a.message);
+    }
+    s
 }

@@ -178,6 +178,12 @@ pub fn write_report(w: &mut dyn Write, r: &FileReport) -> io::Result<()> {
             writeln!(w, "            {field}: {why}")?;
         }
     }
+    for id in &r.ident {
+        writeln!(w, "  ident     {}", id.reference)?;
+        for (side, m) in [("head", &id.head), ("tail", &id.tail)] {
+            writeln!(w, "            {side}  {}", super::ident_line(m))?;
+        }
+    }
     if r.findings.is_empty() {
         if r.verdict == Verdict::Pass {
             writeln!(w, "  findings  none")?;

@@ -6,6 +6,7 @@ mod dialog;
 mod dialog_signals;
 mod ebu_files;
 mod hostile;
+mod ident;
 mod imf;
 mod large;
 mod meter;

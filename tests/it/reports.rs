@@ -913,6 +913,9 @@ mod schema {
         pub composition: Option<serde_json::Value>,
         /// The speech gate (null with --no-dialog).
         pub dialog_gate: Option<serde_json::Value>,
+        /// Only with --ident.
+        #[serde(default)]
+        pub ident: Option<serde_json::Value>,
     }
 
     #[derive(Deserialize)]

@@ -1,0 +1,117 @@
+//! Ident search time for head + tail (+ the body null baseline) on a 5.1 48 kHz program, one
+//! reference, default windows (reference + 30 s): a 10-minute and a 2-hour program, which
+//! must cost the same (only the windows are read).
+//!
+//! The program is generated on demand by a seekable source (a 10 s looped 5.1 bed with the
+//! ident in L/R at the head and tail), so no file or 8 GB buffer is needed.
+//!
+//! `cargo bench --bench ident`
+
+use std::sync::Arc;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+
+use loudqc::channels::ChannelMap;
+use loudqc::decode::{AudioSource, StreamInfo};
+use loudqc::ident::synth::{music_bed, Jingle};
+use loudqc::ident::{search_source, IdentOptions, Policy, Reference};
+
+const RATE: u32 = 48_000;
+
+struct LoopSource {
+    info: StreamInfo,
+    bed: Vec<Vec<f32>>,
+    ident: Vec<Vec<f32>>,
+    plants: [u64; 2],
+    pos: u64,
+}
+
+impl LoopSource {
+    fn new(minutes: f64) -> LoopSource {
+        let total = (minutes * 60.0 * f64::from(RATE)) as u64;
+        let ident = Jingle::ident().render(RATE, 1.0);
+        let n = ident[0].len() as u64;
+        LoopSource {
+            info: StreamInfo {
+                container: "bench".into(),
+                codec: "pcm_f32".into(),
+                sample_rate_hz: RATE,
+                channels: 6,
+                bits_per_sample: None,
+                frames: Some(total),
+                channel_map: None,
+                bext_time_reference: None,
+            },
+            bed: music_bed(RATE, 10.0, 6, 7)
+                .into_iter()
+                .map(|c| c.into_iter().map(|v| v * 0.3).collect())
+                .collect(),
+            ident,
+            plants: [2 * u64::from(RATE), total - n - u64::from(RATE)],
+            pos: 0,
+        }
+    }
+}
+
+impl AudioSource for LoopSource {
+    fn info(&self) -> &StreamInfo {
+        &self.info
+    }
+    fn read(&mut self, out: &mut Vec<Vec<f32>>, max_frames: usize) -> loudqc::Result<usize> {
+        let total = self.info.frames.unwrap_or(0);
+        let n = (max_frames as u64).min(total - self.pos) as usize;
+        out.resize(6, Vec::new());
+        let bl = self.bed[0].len();
+        for (c, dst) in out.iter_mut().enumerate() {
+            dst.clear();
+            // the bed, looped, in contiguous runs
+            let mut at = (self.pos % bl as u64) as usize;
+            while dst.len() < n {
+                let take = (n - dst.len()).min(bl - at);
+                dst.extend_from_slice(&self.bed[c][at..at + take]);
+                at = 0;
+            }
+            if c < 2 {
+                for &start in &self.plants {
+                    let len = self.ident[c].len() as u64;
+                    let (a, b) = (self.pos.max(start), (self.pos + n as u64).min(start + len));
+                    for f in a..b {
+                        dst[(f - self.pos) as usize] += self.ident[c][(f - start) as usize];
+                    }
+                }
+            }
+        }
+        self.pos += n as u64;
+        Ok(n)
+    }
+    fn seek(&mut self, frame: u64) -> loudqc::Result<()> {
+        self.pos = frame.min(self.info.frames.unwrap_or(0));
+        Ok(())
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let reference =
+        Arc::new(Reference::from_planar("ident", RATE, Jingle::ident().render(RATE, 1.0)).unwrap());
+    let opts = IdentOptions::new(vec![reference], Policy::Forbid);
+    let labels = ChannelMap::from_count(6).labels();
+    let mut g = c.benchmark_group("ident_head_tail_5.1_48k");
+    g.sample_size(10);
+    for minutes in [10.0, 120.0] {
+        let mut src = LoopSource::new(minutes);
+        let total = src.info.frames.unwrap();
+        // Sanity: both idents found at their samples, or the timing means nothing.
+        let r = search_source(&mut src, total, &labels, &opts).unwrap();
+        assert_eq!(r[0].head.offset_samples, Some(src.plants[0] as i64));
+        assert_eq!(r[0].tail.offset_samples, Some(src.plants[1] as i64));
+        g.bench_with_input(
+            BenchmarkId::from_parameter(format!("{minutes}min")),
+            &minutes,
+            |b, _| b.iter(|| search_source(&mut src, total, &labels, &opts).unwrap()),
+        );
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,273 @@
+//! The reference ident: loading it from any decodable file, its mono downmix, and resampling
+//! (rubato's synchronous FFT resampler, delay-compensated by `process_all_into_buffer`) to the
+//! program's rate, to the analysis rate and to the speeds of frame-rate conversions.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use rubato::audioadapter_buffers::direct::SequentialSliceOfVecs;
+use rubato::{Fft, FixedSync, Resampler, WindowFunction};
+
+use crate::decode;
+use crate::error::{Error, ErrorKind, Result};
+
+/// Longest reference accepted, seconds: an ident is a few seconds; anything this long is
+/// probably the wrong file (and would make the search slow).
+pub const MAX_REFERENCE_S: f64 = 120.0;
+
+/// Shortest reference accepted, seconds: below this a correlation says little.
+pub const MIN_REFERENCE_S: f64 = 0.25;
+
+/// A reference ident, decoded in full (it is short). Its resampled forms are computed once per
+/// (rate, speed) and shared by every search that uses it (clones share them too).
+#[derive(Clone)]
+pub struct Reference {
+    name: String,
+    rate_hz: u32,
+    channels: Vec<Vec<f32>>,
+    resampled: Arc<Mutex<HashMap<Form, Planar>>>,
+}
+
+impl std::fmt::Debug for Reference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Not the samples: options holding references get printed.
+        f.debug_struct("Reference")
+            .field("name", &self.name)
+            .field("rate_hz", &self.rate_hz)
+            .field("channels", &self.channels.len())
+            .field("frames", &self.frames())
+            .finish()
+    }
+}
+
+/// Shared planar samples.
+pub(crate) type Planar = Arc<Vec<Vec<f32>>>;
+
+/// Which resampled form: (rate, speed numerator, speed denominator, mono only).
+type Form = (u32, u32, u32, bool);
+
+impl Reference {
+    /// Decode the reference file at `path` (any format loudqc reads, any rate or channel
+    /// count). Errors name the file; a reference longer than [`MAX_REFERENCE_S`], shorter than
+    /// [`MIN_REFERENCE_S`] or silent is refused.
+    pub fn load(path: &Path) -> Result<Reference> {
+        Self::load_inner(path).map_err(|e| e.with_path(path))
+    }
+
+    fn load_inner(path: &Path) -> Result<Reference> {
+        let mut src = decode::open_path(path)?;
+        let info = src.info().clone();
+        let max_frames = (MAX_REFERENCE_S * f64::from(info.sample_rate_hz)) as usize;
+        let mut channels: Vec<Vec<f32>> = vec![Vec::new(); info.channels];
+        let mut buf = Vec::new();
+        loop {
+            let n = src.read(&mut buf, 1 << 16)?;
+            if n == 0 {
+                break;
+            }
+            for (dst, s) in channels.iter_mut().zip(&buf) {
+                dst.extend_from_slice(&s[..n]);
+            }
+            if channels[0].len() > max_frames {
+                return Err(Error::invalid(
+                    "ident reference length",
+                    format!("at most {MAX_REFERENCE_S} s"),
+                    "a longer file",
+                ));
+            }
+        }
+        Self::from_planar(path.display().to_string(), info.sample_rate_hz, channels)
+    }
+
+    /// A reference from planar samples (one `Vec` per channel, equal lengths).
+    pub fn from_planar(
+        name: impl Into<String>,
+        rate_hz: u32,
+        channels: Vec<Vec<f32>>,
+    ) -> Result<Reference> {
+        decode::Limits::check(rate_hz, channels.len())?;
+        let frames = channels[0].len();
+        if channels.iter().any(|c| c.len() != frames) {
+            return Err(Error::invalid(
+                "ident reference channels",
+                "equal lengths",
+                "channels of different lengths",
+            ));
+        }
+        let secs = frames as f64 / f64::from(rate_hz);
+        if !(MIN_REFERENCE_S..=MAX_REFERENCE_S).contains(&secs) {
+            return Err(Error::invalid(
+                "ident reference length",
+                format!("{MIN_REFERENCE_S} s to {MAX_REFERENCE_S} s"),
+                format!("{secs:.3} s"),
+            ));
+        }
+        if channels.iter().flatten().any(|v| !v.is_finite()) {
+            return Err(Error::malformed("ident reference has NaN/infinite samples"));
+        }
+        if channels.iter().flatten().all(|&v| v == 0.0) {
+            return Err(Error::malformed("ident reference is digital silence"));
+        }
+        Ok(Reference {
+            name: name.into(),
+            rate_hz,
+            channels,
+            resampled: Arc::default(),
+        })
+    }
+
+    /// The name it is reported under (the path as given).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// Its sample rate, Hz.
+    pub fn rate_hz(&self) -> u32 {
+        self.rate_hz
+    }
+    /// Its channel count.
+    pub fn channel_count(&self) -> usize {
+        self.channels.len()
+    }
+    /// Its frames.
+    pub fn frames(&self) -> usize {
+        self.channels[0].len()
+    }
+    /// Its length, seconds.
+    pub fn duration_s(&self) -> f64 {
+        self.frames() as f64 / f64::from(self.rate_hz)
+    }
+    /// Its samples, one `Vec` per channel.
+    pub fn channels(&self) -> &[Vec<f32>] {
+        &self.channels
+    }
+
+    /// The channels followed by the mono downmix (their mean), rendered at `rate_hz` and played
+    /// `speed` = `num/den` times faster (1/1 = unchanged).
+    pub(crate) fn templates(&self, rate_hz: u32, num: u32, den: u32) -> Result<Planar> {
+        self.form((rate_hz, num, den, false))
+    }
+
+    /// The mono downmix at `rate_hz`, played `num/den` times faster (a one-element list).
+    pub(crate) fn mono_template(&self, rate_hz: u32, num: u32, den: u32) -> Result<Planar> {
+        self.form((rate_hz, num, den, true))
+    }
+
+    fn form(&self, form: Form) -> Result<Planar> {
+        let (rate_hz, num, den, mono_only) = form;
+        if let Some(f) = self.cached(&form) {
+            return Ok(f);
+        }
+        let mut planar = if mono_only {
+            Vec::new()
+        } else {
+            self.channels.clone()
+        };
+        planar.push(mono(&self.channels));
+        // Played `num/den` faster at `rate_hz` = resampled from the reference rate to
+        // rate_hz × den / num.
+        let out = Arc::new(resample(
+            &planar,
+            u64::from(self.rate_hz) * u64::from(num),
+            u64::from(rate_hz) * u64::from(den),
+        )?);
+        if let Ok(mut m) = self.resampled.lock() {
+            m.insert(form, Arc::clone(&out));
+        }
+        Ok(out)
+    }
+
+    fn cached(&self, form: &Form) -> Option<Planar> {
+        self.resampled.lock().ok()?.get(form).cloned()
+    }
+}
+
+/// The mean of the channels.
+pub(crate) fn mono(channels: &[Vec<f32>]) -> Vec<f32> {
+    let n = channels.first().map_or(0, Vec::len);
+    let k = 1.0 / channels.len().max(1) as f32;
+    (0..n)
+        .map(|i| channels.iter().map(|c| c[i]).sum::<f32>() * k)
+        .collect()
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// Resample planar audio from rate `from` to rate `to` (any integers; only their ratio matters)
+/// with rubato's FFT resampler. The output is aligned with the input (the resampler's delay is
+/// removed) and `ceil(len × to / from)` frames long.
+pub(crate) fn resample(planar: &[Vec<f32>], from: u64, to: u64) -> Result<Vec<Vec<f32>>> {
+    let g = gcd(from, to).max(1);
+    let (from, to) = ((from / g) as usize, (to / g) as usize);
+    if from == to {
+        return Ok(planar.to_vec());
+    }
+    let channels = planar.len();
+    let frames = planar.first().map_or(0, Vec::len);
+    if channels == 0 || frames == 0 {
+        return Ok(planar.to_vec());
+    }
+    let err = |e: &dyn std::fmt::Display| Error::new(ErrorKind::Resample(e.to_string()));
+    // One FFT unit of `from × k` input frames with k a power of two (≥ 1024 frames): sizes
+    // with small factors only (the default sub-chunking picks sizes such as 6 × 43 = 258 for
+    // 48 → 8 kHz, whose prime factor makes the FFT several times slower).
+    let k = 1024usize.div_ceil(from).next_power_of_two();
+    let mut rs = Fft::<f32>::new_custom(
+        from,
+        to,
+        from * k,
+        1,
+        channels,
+        WindowFunction::BlackmanHarris2,
+        FixedSync::Input,
+    )
+    .map_err(|e| err(&e))?;
+    let needed = rs.process_all_needed_output_len(frames);
+    let mut out = vec![vec![0.0f32; needed]; channels];
+    let input = SequentialSliceOfVecs::new(planar, channels, frames).map_err(|e| err(&e))?;
+    let produced = {
+        let mut output =
+            SequentialSliceOfVecs::new_mut(&mut out, channels, needed).map_err(|e| err(&e))?;
+        rs.process_all_into_buffer(&input, &mut output, frames, None)
+            .map_err(|e| err(&e))?
+            .1
+    };
+    for c in &mut out {
+        c.truncate(produced);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resample_keeps_alignment_and_length() {
+        // A click at 1 s stays at 1 s (±1 sample) through 48 → 44.1 kHz.
+        let mut x = vec![0.0f32; 96_000];
+        x[48_000] = 1.0;
+        let y = resample(&[x], 48_000, 44_100).unwrap().pop().unwrap();
+        assert_eq!(y.len(), 88_200);
+        let peak = y
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
+            .unwrap()
+            .0;
+        assert!((peak as i64 - 44_100).abs() <= 1, "click at {peak}");
+    }
+
+    #[test]
+    fn refuses_silence_and_bad_lengths() {
+        assert!(Reference::from_planar("s", 48_000, vec![vec![0.0; 48_000]]).is_err());
+        assert!(Reference::from_planar("short", 48_000, vec![vec![0.1; 100]]).is_err());
+        assert!(Reference::from_planar("ok", 48_000, vec![vec![0.1; 48_000]]).is_ok());
+    }
+}

@@ -1,0 +1,885 @@
+//! Ident detection (issue 4): planted idents at known sample offsets, rates, layouts, gains,
+//! cuts, remixes, speeds; decoys and clean programs that must not fire.
+
+use std::sync::Arc;
+
+use loudqc::channels::ChannelMap;
+use loudqc::decode::memory::MemorySource;
+use loudqc::ident::synth::{bell_music, db_to_gain, mix_into, music_bed, Jingle};
+use loudqc::ident::{
+    findings, search_source, IdentMatch, IdentOptions, IdentReport, IdentStatus, Policy, Reference,
+};
+
+const REF_RATE: u32 = 48_000;
+
+fn reference() -> Arc<Reference> {
+    Arc::new(
+        Reference::from_planar("ident.wav", REF_RATE, Jingle::ident().render(REF_RATE, 1.0))
+            .unwrap(),
+    )
+}
+
+fn mono_reference() -> Arc<Reference> {
+    let st = Jingle::ident().render(REF_RATE, 1.0);
+    let m: Vec<f32> = st[0]
+        .iter()
+        .zip(&st[1])
+        .map(|(a, b)| 0.5 * (a + b))
+        .collect();
+    Arc::new(Reference::from_planar("ident_mono.wav", REF_RATE, vec![m]).unwrap())
+}
+
+fn rms(x: &[f32]) -> f64 {
+    (x.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>() / x.len().max(1) as f64).sqrt()
+}
+
+/// Where a planted ident goes in the program's channels.
+#[derive(Clone, Copy, PartialEq)]
+enum Layout {
+    /// Reference L/R in program L/R (channels 0/1).
+    LeftRight,
+    /// The mono fold (L+R)/2 in C only (channel 2 of 5.1).
+    CentreOnly,
+    /// L→L, R→R, fold → C, L→Ls, R→Rs (not LFE).
+    All,
+    /// Reference L in program R and R in L.
+    Swapped,
+    /// A mono program: the fold.
+    Mono,
+}
+
+struct Program {
+    rate: u32,
+    chans: Vec<Vec<f32>>,
+}
+
+impl Program {
+    /// `seconds` of bed at `bed_db` relative to the ident's RMS (None: digital silence).
+    fn new(rate: u32, channels: usize, seconds: f64, bed_db: Option<f64>) -> Program {
+        let n = (seconds * f64::from(rate)).round() as usize;
+        let chans = match bed_db {
+            None => vec![vec![0.0; n]; channels],
+            Some(db) => {
+                let ident_rms = rms(&Jingle::ident().render(rate, 1.0)[0]);
+                let mut bed = music_bed(rate, seconds, channels, 99);
+                let g = (ident_rms * f64::from(db_to_gain(db)) / rms(&bed[0])) as f32;
+                for c in &mut bed {
+                    for v in c.iter_mut() {
+                        *v *= g;
+                    }
+                    c.truncate(n);
+                }
+                bed
+            }
+        };
+        Program { rate, chans }
+    }
+
+    fn frames(&self) -> usize {
+        self.chans[0].len()
+    }
+
+    /// Plant `ident` (stereo, at this program's rate) at `at` with `gain_db`.
+    fn plant(&mut self, ident: &[Vec<f32>], at: usize, gain_db: f64, layout: Layout) {
+        let g = db_to_gain(gain_db);
+        let fold: Vec<f32> = ident[0]
+            .iter()
+            .zip(&ident[1])
+            .map(|(a, b)| 0.5 * (a + b))
+            .collect();
+        let chans = &mut self.chans;
+        match layout {
+            Layout::LeftRight => {
+                mix_into(&mut chans[0], &ident[0], at, g);
+                mix_into(&mut chans[1], &ident[1], at, g);
+            }
+            Layout::Swapped => {
+                mix_into(&mut chans[0], &ident[1], at, g);
+                mix_into(&mut chans[1], &ident[0], at, g);
+            }
+            Layout::CentreOnly => mix_into(&mut chans[2], &fold, at, g),
+            Layout::Mono => mix_into(&mut chans[0], &fold, at, g),
+            Layout::All => {
+                mix_into(&mut chans[0], &ident[0], at, g);
+                mix_into(&mut chans[1], &ident[1], at, g);
+                mix_into(&mut chans[2], &fold, at, g);
+                mix_into(&mut chans[4], &ident[0], at, g);
+                mix_into(&mut chans[5], &ident[1], at, g);
+            }
+        }
+    }
+
+    fn search(&self, refs: &[Arc<Reference>], window_s: Option<f64>) -> Vec<IdentReport> {
+        let labels = ChannelMap::from_count(self.chans.len()).labels();
+        let mut src = MemorySource::new(self.rate, self.chans.clone()).unwrap();
+        let opts = IdentOptions::new(refs.to_vec(), Policy::Forbid).with_window_s(window_s);
+        search_source(&mut src, self.frames() as u64, &labels, &opts).unwrap()
+    }
+}
+
+fn ident_at(rate: u32) -> Vec<Vec<f32>> {
+    Jingle::ident().render(rate, 1.0)
+}
+
+fn show(what: &str, m: &IdentMatch) {
+    eprintln!(
+        "{what}: {:?} score {:.3} matched {:.3} off {:?} gain {:?} cov {:.3} cut {:?}/{:?} gap {:?} speed {:?} ch {:?} {:?} null {:?} alt {:?}",
+        m.status, m.score, m.matched_score, m.offset_samples, m.gain_db, m.coverage, m.cut_start_s,
+        m.cut_end_s, m.end_gap_s, m.speed_factor, m.channels_match, m.ident_channels, m.null_score,
+        m.alterations.iter().map(|a| a.kind.as_str()).collect::<Vec<_>>()
+    );
+}
+
+#[track_caller]
+fn assert_found_at(m: &IdentMatch, offset: i64) {
+    assert!(m.found, "not found: {m:?}");
+    assert_eq!(m.offset_samples, Some(offset), "offset: {m:?}");
+}
+
+#[track_caller]
+fn assert_gain(m: &IdentMatch, want_db: f64, tol_db: f64) {
+    let g = m.gain_db.expect("gain");
+    assert!(
+        (g - want_db).abs() <= tol_db,
+        "gain {g} dB, want {want_db} ± {tol_db}"
+    );
+}
+
+/// Head at 0 and tail flush with the end, and head after silence / tail followed by silence,
+/// at 44.1, 48 and 96 kHz, with a 48 kHz reference: exact offsets, unity gain, whole.
+#[test]
+fn exact_offsets_at_44k1_48k_96k_with_48k_reference() {
+    let r = reference();
+    for rate in [44_100u32, 48_000, 96_000] {
+        let ident = ident_at(rate);
+        let n = ident[0].len();
+        // flush: head at 0, tail ending at the last sample, under a −6 dB bed
+        let mut p = Program::new(rate, 2, 40.0, Some(-6.0));
+        let t = p.frames();
+        p.plant(&ident, 0, 0.0, Layout::LeftRight);
+        p.plant(&ident, t - n, 0.0, Layout::LeftRight);
+        let rep = &p.search(std::slice::from_ref(&r), Some(10.0))[0];
+        show(&format!("{rate} flush head"), &rep.head);
+        show(&format!("{rate} flush tail"), &rep.tail);
+        assert_found_at(&rep.head, 0);
+        assert_found_at(&rep.tail, (t - n) as i64);
+        assert_eq!(rep.tail.end_gap_s, Some(0.0));
+        for m in [&rep.head, &rep.tail] {
+            assert_eq!(m.status, IdentStatus::Present, "{m:?}");
+            assert_gain(m, 0.0, 0.2);
+            assert!(m.coverage >= 0.95, "coverage {}", m.coverage);
+            assert_eq!(m.channels_match, Some(true));
+            assert_eq!(m.cut_start_s, Some(0.0));
+            assert_eq!(m.cut_end_s, Some(0.0));
+        }
+        // after 2.5 s + 123 samples of silence; tail followed by 1.5 s of silence
+        let mut p = Program::new(rate, 2, 40.0, None);
+        let head_at = (2.5 * f64::from(rate)) as usize + 123;
+        let gap = (1.5 * f64::from(rate)) as usize;
+        let t = p.frames();
+        let bed = music_bed(rate, 30.0, 2, 5);
+        for (dst, b) in p.chans.iter_mut().zip(&bed) {
+            mix_into(dst, b, 5 * rate as usize, 0.3);
+        }
+        p.plant(&ident, head_at, 0.0, Layout::LeftRight);
+        p.plant(&ident, t - n - gap, 0.0, Layout::LeftRight);
+        let rep = &p.search(std::slice::from_ref(&r), None)[0];
+        show(&format!("{rate} silence head"), &rep.head);
+        show(&format!("{rate} silence tail"), &rep.tail);
+        assert_found_at(&rep.head, head_at as i64);
+        assert_found_at(&rep.tail, (t - n - gap) as i64);
+        let want_gap = gap as f64 / f64::from(rate);
+        assert!((rep.tail.end_gap_s.unwrap() - want_gap).abs() < 0.002);
+        assert_eq!(rep.head.end_gap_s, None);
+    }
+}
+
+/// Level changes are measured (least squares per channel), also with a music bed at −6 dB.
+#[test]
+fn gain_changes_are_measured_within_0_1_db() {
+    let r = reference();
+    let ident = ident_at(48_000);
+    let n = ident[0].len();
+    for (gain, bed) in [
+        (-3.0, None),
+        (-3.0, Some(-6.0)),
+        (2.0, Some(-6.0)),
+        (-10.0, None),
+    ] {
+        let mut p = Program::new(48_000, 2, 30.0, bed);
+        let t = p.frames();
+        p.plant(&ident, 48_000, gain, Layout::LeftRight);
+        p.plant(&ident, t - n - 7, gain, Layout::LeftRight);
+        let rep = &p.search(std::slice::from_ref(&r), Some(10.0))[0];
+        show(&format!("gain {gain} bed {bed:?} head"), &rep.head);
+        assert_found_at(&rep.head, 48_000);
+        assert_found_at(&rep.tail, (t - n - 7) as i64);
+        assert_gain(&rep.head, gain, 0.1);
+        assert_gain(&rep.tail, gain, 0.1);
+        assert!(rep.head.alterations.iter().any(|a| a.kind == "gain"));
+    }
+}
+
+/// The first / last 0.5 s cut off: found as `partial`, the cut side named, coverage < 1, the
+/// offset still where the whole ident would start.
+#[test]
+fn truncated_idents_name_the_cut_side() {
+    let r = reference();
+    let ident = ident_at(48_000);
+    let n = ident[0].len();
+    let cut = 24_000; // 0.5 s
+    let head_cut: Vec<Vec<f32>> = ident.iter().map(|c| c[cut..].to_vec()).collect();
+    let tail_cut: Vec<Vec<f32>> = ident.iter().map(|c| c[..n - cut].to_vec()).collect();
+    for bed in [None, Some(-6.0)] {
+        // head: cut at the start, placed at the very start of the file (its first 0.5 s would
+        // lie before the file) ; tail: cut at the end, flush with the file's end.
+        let mut p = Program::new(48_000, 2, 30.0, bed);
+        let t = p.frames();
+        p.plant(&head_cut, 0, 0.0, Layout::LeftRight);
+        p.plant(&tail_cut, t - (n - cut), 0.0, Layout::LeftRight);
+        let rep = &p.search(std::slice::from_ref(&r), Some(10.0))[0];
+        show("cut head", &rep.head);
+        show("cut tail", &rep.tail);
+        assert_found_at(&rep.head, -(cut as i64));
+        assert_eq!(rep.head.status, IdentStatus::Partial);
+        assert!(
+            (rep.head.cut_start_s.unwrap() - 0.5).abs() <= 0.02,
+            "{:?}",
+            rep.head.cut_start_s
+        );
+        assert_eq!(rep.head.cut_end_s, Some(0.0));
+        assert!(rep.head.coverage < 1.0 && rep.head.coverage > 0.6);
+        assert_found_at(&rep.tail, (t - n + cut) as i64);
+        assert_eq!(rep.tail.status, IdentStatus::Partial);
+        assert!(
+            (rep.tail.cut_end_s.unwrap() - 0.5).abs() <= 0.02,
+            "{:?}",
+            rep.tail.cut_end_s
+        );
+        assert_eq!(rep.tail.cut_start_s, Some(0.0));
+        assert!(rep.tail.coverage < 1.0 && rep.tail.coverage > 0.6);
+        assert!(rep.tail.end_gap_s.unwrap().abs() <= 0.005);
+        // inside the program, a cut ident: the cut start shows at its sample
+        let mut p = Program::new(48_000, 2, 30.0, bed);
+        p.plant(&head_cut, 96_000, 0.0, Layout::LeftRight);
+        let rep = &p.search(std::slice::from_ref(&r), Some(10.0))[0];
+        assert_found_at(&rep.head, 96_000 - cut as i64);
+        assert!((rep.head.cut_start_s.unwrap() - 0.5).abs() <= 0.02);
+        let kinds: Vec<&str> = rep
+            .head
+            .alterations
+            .iter()
+            .map(|a| a.kind.as_str())
+            .collect();
+        assert_eq!(kinds, ["cut_start"]);
+    }
+}
+
+/// Remixes: channels swapped, and the ident's middle second replaced by other music.
+#[test]
+fn remixed_idents_are_flagged() {
+    let r = reference();
+    let ident = ident_at(48_000);
+    let n = ident[0].len();
+    let mut p = Program::new(48_000, 2, 30.0, Some(-12.0));
+    p.plant(&ident, 10_000, 0.0, Layout::Swapped);
+    let rep = &p.search(std::slice::from_ref(&r), Some(10.0))[0];
+    show("swapped", &rep.head);
+    assert_found_at(&rep.head, 10_000);
+    assert_eq!(rep.head.channels_match, Some(false));
+    assert!(rep
+        .head
+        .alterations
+        .iter()
+        .any(|a| a.kind == "remixed" && a.message.contains("swapped")));
+
+    // 1.0 .. 2.0 s of the ident replaced by another jingle's material
+    let decoy = Jingle::decoy().render(48_000, 1.0);
+    let mut remixed = ident.clone();
+    for (dst, src) in remixed.iter_mut().zip(&decoy) {
+        dst[48_000..96_000].copy_from_slice(&src[48_000..96_000]);
+    }
+    let mut p = Program::new(48_000, 2, 30.0, Some(-12.0));
+    let t = p.frames();
+    p.plant(&remixed, t - n, 0.0, Layout::LeftRight);
+    let rep = &p.search(std::slice::from_ref(&r), Some(10.0))[0];
+    show("music replaced", &rep.tail);
+    assert_found_at(&rep.tail, (t - n) as i64);
+    assert!(rep.tail.coverage < 0.85, "coverage {}", rep.tail.coverage);
+    let remix = rep
+        .tail
+        .alterations
+        .iter()
+        .find(|a| a.kind == "remixed")
+        .expect("remix flagged");
+    assert!(
+        remix.message.contains("between 1.0 s and 2.0 s"),
+        "{}",
+        remix.message
+    );
+    // the second quarter (0.875–1.75 s) is the one most affected
+    let q = &rep.tail.quarter_scores;
+    assert!(q[1] < q[0] && q[1] < q[3], "quarters {q:?}");
+}
+
+/// Mono reference vs 5.1 program (ident in C only, and in all channels), stereo reference vs a
+/// centre-only ident (the pitch-period side-lobe trap) under a bed, and a mono program.
+#[test]
+fn layouts_mono_reference_5_1_centre_only_and_all_channels() {
+    let ident = ident_at(48_000);
+    let n = ident[0].len();
+    for (refr, layout, bed) in [
+        (mono_reference(), Layout::CentreOnly, Some(-6.0)),
+        (mono_reference(), Layout::All, Some(-6.0)),
+        (reference(), Layout::CentreOnly, Some(-6.0)),
+        (reference(), Layout::All, None),
+    ] {
+        let mut p = Program::new(48_000, 6, 30.0, bed);
+        let t = p.frames();
+        p.plant(&ident, 4_321, -1.0, layout);
+        p.plant(&ident, t - n - 999, -1.0, layout);
+        let rep = &p.search(std::slice::from_ref(&refr), Some(10.0))[0];
+        show("5.1 head", &rep.head);
+        show("5.1 tail", &rep.tail);
+        assert_found_at(&rep.head, 4_321);
+        assert_found_at(&rep.tail, (t - n - 999) as i64);
+        assert_gain(&rep.head, -1.0, 0.2);
+        assert_eq!(rep.head.channels_match, Some(true), "{:?}", rep.head);
+        match layout {
+            Layout::CentreOnly => assert_eq!(rep.head.ident_channels, ["C"]),
+            _ => assert_eq!(rep.head.ident_channels, ["L", "R", "C", "Ls", "Rs"]),
+        }
+    }
+    let mut p = Program::new(48_000, 1, 30.0, Some(-6.0));
+    p.plant(&ident, 777, 0.0, Layout::Mono);
+    let rep = &p.search(&[reference()], Some(10.0))[0];
+    assert_found_at(&rep.head, 777);
+    assert_gain(&rep.head, 0.0, 0.2);
+}
+
+/// Polarity inversion is found and reported; speed changes from frame-rate conversion are found
+/// with their factor.
+#[test]
+fn polarity_and_speed_changes() {
+    let r = reference();
+    let ident = ident_at(48_000);
+    let mut p = Program::new(48_000, 2, 30.0, Some(-6.0));
+    p.plant(&ident, 5_000, 0.0, Layout::LeftRight);
+    for c in &mut p.chans {
+        for v in c[5_000..5_000 + ident[0].len()].iter_mut() {
+            *v = -*v;
+        }
+    }
+    let rep = &p.search(std::slice::from_ref(&r), Some(10.0))[0];
+    show("inverted", &rep.head);
+    assert_found_at(&rep.head, 5_000);
+    assert_eq!(rep.head.polarity_inverted, Some(true));
+    assert!(rep.head.alterations.iter().any(|a| a.kind == "polarity"));
+
+    for (num, den) in [(25u32, 24u32), (24, 25), (1001, 1000), (1000, 1001)] {
+        let f = f64::from(num) / f64::from(den);
+        let fast = Jingle::ident().render(48_000, f);
+        let mut p = Program::new(48_000, 2, 30.0, Some(-6.0));
+        let t = p.frames();
+        p.plant(&fast, 2_000, 0.0, Layout::LeftRight);
+        p.plant(&fast, t - fast[0].len(), 0.0, Layout::LeftRight);
+        let rep = &p.search(std::slice::from_ref(&r), Some(10.0))[0];
+        show(&format!("speed {num}/{den}"), &rep.head);
+        for m in [&rep.head, &rep.tail] {
+            assert!(m.found, "{m:?}");
+            assert_eq!(m.speed_factor, Some(f));
+            assert!(m.alterations.iter().any(|a| a.kind == "speed"));
+        }
+        assert!(rep.head.offset_samples.unwrap().abs_diff(2_000) <= 2);
+        assert!(rep.tail.end_gap_s.unwrap().abs() <= 0.001);
+    }
+}
+
+/// Decoys and clean programs: another jingle of the same length and spectrum, music made of
+/// the ident's own timbre and scale, a pure tone, noise, the bed alone. None may be found; the
+/// lowest true-match score must stay well above the highest decoy score.
+#[test]
+fn decoys_and_clean_programs_do_not_fire() {
+    let r = reference();
+    let rate = 48_000;
+    let mut decoy_scores = Vec::new();
+    let mut cases: Vec<(&str, Program)> = Vec::new();
+    let mut p = Program::new(rate, 2, 40.0, Some(-6.0));
+    let t = p.frames();
+    let decoy = Jingle::decoy().render(rate, 1.0);
+    p.plant(&decoy, 3_000, 0.0, Layout::LeftRight);
+    p.plant(&decoy, t - decoy[0].len(), 0.0, Layout::LeftRight);
+    cases.push(("other jingle", p));
+    let music = bell_music(40.0, 11).render(rate, 1.0);
+    let mut p = Program::new(rate, 2, 40.0, None);
+    p.chans = music;
+    cases.push(("bell music", p));
+    let mut p = Program::new(rate, 2, 40.0, None);
+    for c in &mut p.chans {
+        for (i, v) in c.iter_mut().enumerate() {
+            *v = 0.2
+                * (2.0 * std::f64::consts::PI * 523.25 * i as f64 / f64::from(rate)).sin() as f32;
+        }
+    }
+    cases.push(("pure tone C5", p));
+    let mut p = Program::new(rate, 2, 40.0, None);
+    let mut rng = loudqc::ident::synth::Rng::new(3);
+    for c in &mut p.chans {
+        for v in c.iter_mut() {
+            *v = rng.range(-0.2, 0.2) as f32;
+        }
+    }
+    cases.push(("white noise", p));
+    cases.push(("bed only", Program::new(rate, 2, 40.0, Some(0.0))));
+    for (name, p) in &cases {
+        for window in [Some(10.0), None] {
+            let rep = &p.search(std::slice::from_ref(&r), window)[0];
+            show(name, &rep.head);
+            show(name, &rep.tail);
+            for m in [&rep.head, &rep.tail] {
+                assert!(!m.found, "{name}: {m:?}");
+                assert_eq!(m.status, IdentStatus::Absent, "{name}: {m:?}");
+                assert_eq!(m.offset_samples, None);
+                decoy_scores.push(m.score);
+            }
+            assert!(findings(std::slice::from_ref(rep), Policy::Forbid).is_empty());
+        }
+    }
+    // True matches under the hardest conditions of these tests (−6 dB bed, cut, −10 dB).
+    let mut true_scores = Vec::new();
+    let ident = ident_at(rate);
+    let n = ident[0].len();
+    for (gain, cut, bed) in [
+        (0.0, 0, Some(-6.0)),
+        (-10.0, 0, Some(-6.0)),
+        (0.0, 24_000, Some(-6.0)),
+    ] {
+        let mut p = Program::new(rate, 2, 40.0, bed);
+        let t = p.frames();
+        let part: Vec<Vec<f32>> = ident.iter().map(|c| c[..n - cut].to_vec()).collect();
+        p.plant(&part, t - part[0].len(), gain, Layout::LeftRight);
+        let rep = &p.search(std::slice::from_ref(&r), Some(10.0))[0];
+        assert!(rep.tail.found);
+        true_scores.push(rep.tail.score);
+    }
+    let lowest_true = true_scores.iter().cloned().fold(f64::INFINITY, f64::min);
+    let highest_decoy = decoy_scores.iter().cloned().fold(0.0, f64::max);
+    eprintln!("lowest true-match score {lowest_true:.3}, highest decoy score {highest_decoy:.3}");
+    // Measured: 0.671 (an ident at −10 dB under a bed 4 dB louder than it) vs 0.399 (the other
+    // jingle, which shares two notes at the same interval with the ident).
+    assert!(lowest_true > highest_decoy + 0.2);
+}
+
+/// Policies: forbid → IDENT_PRESENT with the ident's place; require → IDENT_MISSING where there
+/// is none and IDENT_ALTERED (naming what) where it is altered; a second reference version
+/// satisfies the requirement.
+#[test]
+fn policy_findings() {
+    let r = reference();
+    let ident = ident_at(48_000);
+    let n = ident[0].len();
+    let mut p = Program::new(48_000, 2, 30.0, Some(-12.0));
+    p.plant(&ident, 48_000, -3.0, Layout::LeftRight); // head: altered level; tail: none
+    let reps = p.search(std::slice::from_ref(&r), Some(10.0));
+    let f = findings(&reps, Policy::Forbid);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].code, "IDENT_PRESENT");
+    assert_eq!(f[0].at_s, Some(1.0));
+    assert_eq!(f[0].timecode.as_deref(), Some("00:00:01.000"));
+    let f = findings(&reps, Policy::Require);
+    let codes: Vec<&str> = f.iter().map(|f| f.code.as_str()).collect();
+    assert_eq!(codes, ["IDENT_ALTERED", "IDENT_MISSING"], "{f:?}");
+    assert!(f[0].message.contains("level -3.00 dB"), "{}", f[0].message);
+    assert!(f[1].message.contains("at the tail"));
+    assert!(f.iter().all(|f| f.severity == loudqc::Severity::Blocker));
+
+    // Unaltered at both ends, found by the second of two reference versions.
+    let mut p = Program::new(48_000, 2, 30.0, Some(-12.0));
+    let t = p.frames();
+    p.plant(&ident, 0, 0.0, Layout::LeftRight);
+    p.plant(&ident, t - n, 0.0, Layout::LeftRight);
+    let other = Arc::new(
+        Reference::from_planar("old_ident.wav", 48_000, Jingle::decoy().render(48_000, 1.0))
+            .unwrap(),
+    );
+    let reps = p.search(&[other, r], Some(10.0));
+    assert!(!reps[0].head.found && reps[1].head.found && reps[1].tail.found);
+    assert!(findings(&reps, Policy::Require).is_empty());
+    let f = findings(&reps, Policy::Forbid);
+    assert_eq!(f.len(), 2);
+    assert!(f[1].message.contains("at the tail"));
+}
+
+/// A reference whose rate and channel count differ from the program's (44.1 kHz mono vs
+/// 96 kHz 5.1), and the ident planted in a long program: the windows alone are read.
+#[test]
+fn reference_and_program_rates_differ_both_ways() {
+    let st = Jingle::ident().render(44_100, 1.0);
+    let m: Vec<f32> = st[0]
+        .iter()
+        .zip(&st[1])
+        .map(|(a, b)| 0.5 * (a + b))
+        .collect();
+    let r = Arc::new(Reference::from_planar("ident44.wav", 44_100, vec![m]).unwrap());
+    let ident = ident_at(96_000);
+    let mut p = Program::new(96_000, 6, 25.0, Some(-6.0));
+    let t = p.frames();
+    p.plant(&ident, 96_000 * 3 + 17, 0.0, Layout::All);
+    p.plant(&ident, t - ident[0].len() - 96_000, 0.0, Layout::All);
+    let rep = &p.search(&[r], Some(8.0))[0];
+    assert_found_at(&rep.head, 96_000 * 3 + 17);
+    assert_found_at(&rep.tail, (t - ident[0].len() - 96_000) as i64);
+    assert!((rep.tail.end_gap_s.unwrap() - 1.0).abs() < 1e-3);
+    assert_gain(&rep.head, 0.0, 0.2);
+}
+
+// ---- through the binary -------------------------------------------------------------------
+
+mod cli {
+    use super::*;
+    use crate::cli::{code, run, stderr, stdout, tmp, write_wav};
+
+    fn json(o: &std::process::Output) -> serde_json::Value {
+        serde_json::from_str(stdout(o).lines().next().expect("one line")).expect("json")
+    }
+
+    /// A 48 kHz stereo program with the ident at `head_at` (and the tail flush), and a 44.1 kHz
+    /// mono 24-bit reference: `--ident` finds both at their samples; forbid fails, require
+    /// passes; JSON carries the list and the findings their timecodes.
+    #[test]
+    fn check_with_ident_forbid_and_require() {
+        let d = tmp();
+        let st = Jingle::ident().render(44_100, 1.0);
+        let mono: Vec<f32> = st[0]
+            .iter()
+            .zip(&st[1])
+            .map(|(a, b)| 0.5 * (a + b))
+            .collect();
+        let refp = d.path().join("ref44k1_mono.wav");
+        write_wav(&refp, 44_100, &[mono], 24);
+        let ident = ident_at(48_000);
+        let n = ident[0].len();
+        let mut p = Program::new(48_000, 2, 25.0, Some(-10.0));
+        let t = p.frames();
+        p.plant(&ident, 72_000, 0.0, Layout::LeftRight);
+        p.plant(&ident, t - n, 0.0, Layout::LeftRight);
+        let prog = d.path().join("prog.wav");
+        write_wav(&prog, 48_000, &p.chans, 24);
+        let (prog_s, ref_s) = (prog.to_str().unwrap(), refp.to_str().unwrap());
+
+        let o = run(&["check", prog_s, "--ident", ref_s, "--format", "json"]);
+        assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
+        let v = json(&o);
+        let id = &v["ident"][0];
+        assert_eq!(id["reference"], ref_s);
+        assert_eq!(id["head"]["status"], "present");
+        assert_eq!(id["head"]["offset_samples"], 72_000);
+        assert_eq!(id["head"]["offset_s"], 1.5);
+        assert_eq!(id["tail"]["offset_samples"], (t - n) as i64);
+        assert_eq!(id["tail"]["end_gap_s"], 0.0);
+        assert!(id["head"]["gain_db"].as_f64().unwrap().abs() < 0.2);
+        let f: Vec<&serde_json::Value> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == "IDENT_PRESENT")
+            .collect();
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[0]["severity"], "blocker");
+        assert_eq!(f[0]["timecode"], "00:00:01.500");
+
+        let o = run(&[
+            "check",
+            prog_s,
+            "--ident",
+            ref_s,
+            "--ident-policy",
+            "require",
+        ]);
+        assert_eq!(code(&o), 0, "{}", stdout(&o));
+        let out = stdout(&o);
+        assert!(out.contains("ident     "), "{out}");
+        assert!(out.contains("head  PRESENT  score"), "{out}");
+        assert!(out.contains("(sample 72000)"), "{out}");
+
+        // An ident-free program: require fails with IDENT_MISSING at both ends; forbid passes.
+        let clean = d.path().join("clean.wav");
+        write_wav(
+            &clean,
+            48_000,
+            &Program::new(48_000, 2, 25.0, Some(-10.0)).chans,
+            24,
+        );
+        let clean_s = clean.to_str().unwrap();
+        let o = run(&[
+            "check",
+            clean_s,
+            "--ident",
+            ref_s,
+            "--ident-policy",
+            "require",
+            "--format",
+            "json",
+        ]);
+        assert_eq!(code(&o), 1);
+        let v = json(&o);
+        let missing = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == "IDENT_MISSING")
+            .count();
+        assert_eq!(missing, 2);
+        assert_eq!(v["ident"][0]["head"]["status"], "absent");
+        assert_eq!(v["ident"][0]["head"]["offset_s"], serde_json::Value::Null);
+        let o = run(&["check", clean_s, "--ident", ref_s, "--tolerance-lu", "30"]);
+        assert_eq!(code(&o), 0, "{}", stdout(&o));
+        // Without --ident the report has no `ident` key.
+        let o = run(&["check", clean_s, "--format", "json"]);
+        assert!(json(&o).get("ident").is_none());
+    }
+
+    /// A −3 dB ident with its last 0.5 s cut: require reports IDENT_ALTERED naming both.
+    #[test]
+    fn altered_ident_under_require() {
+        let d = tmp();
+        let refp = d.path().join("ref.wav");
+        write_wav(&refp, 48_000, &ident_at(48_000), 16);
+        let ident = ident_at(48_000);
+        let n = ident[0].len();
+        let cut: Vec<Vec<f32>> = ident.iter().map(|c| c[..n - 24_000].to_vec()).collect();
+        let mut p = Program::new(48_000, 2, 25.0, Some(-12.0));
+        let t = p.frames();
+        p.plant(&cut, 48_000, -3.0, Layout::LeftRight);
+        p.plant(&ident, t - n, 0.0, Layout::LeftRight);
+        let prog = d.path().join("prog.wav");
+        write_wav(&prog, 48_000, &p.chans, 24);
+        let o = run(&[
+            "check",
+            prog.to_str().unwrap(),
+            "--ident",
+            refp.to_str().unwrap(),
+            "--ident-policy",
+            "require",
+            "--ident-window",
+            "10",
+            "--format",
+            "json",
+        ]);
+        assert_eq!(code(&o), 1, "{}", stdout(&o));
+        let v = json(&o);
+        assert_eq!(v["ident"][0]["head"]["status"], "partial");
+        assert_eq!(v["ident"][0]["head"]["window_end_s"], 10.0);
+        let f: Vec<&serde_json::Value> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == "IDENT_ALTERED")
+            .collect();
+        assert_eq!(f.len(), 1, "{v}");
+        let msg = f[0]["message"].as_str().unwrap();
+        assert!(msg.contains("at the head"), "{msg}");
+        assert!(msg.contains("level -"), "{msg}");
+        let g = v["ident"][0]["head"]["gain_db"].as_f64().unwrap();
+        assert!((g + 3.0).abs() <= 0.1, "gain {g}");
+        assert!(msg.contains("last 0.5"), "{msg}");
+        assert_eq!(f[0]["timecode"], "00:00:01.000");
+    }
+
+    /// Bad references and flags: exit 2 with the flag and the file named.
+    #[test]
+    fn bad_reference_and_flags() {
+        let d = tmp();
+        let prog = d.path().join("p.wav");
+        write_wav(
+            &prog,
+            48_000,
+            &Program::new(48_000, 2, 5.0, Some(-6.0)).chans,
+            16,
+        );
+        let prog_s = prog.to_str().unwrap();
+        let missing = d.path().join("nope.wav");
+        let o = run(&["check", prog_s, "--ident", missing.to_str().unwrap()]);
+        assert_eq!(code(&o), 2);
+        assert!(
+            stderr(&o).contains("--ident") && stderr(&o).contains("nope.wav"),
+            "{}",
+            stderr(&o)
+        );
+        let silent = d.path().join("silent.wav");
+        write_wav(&silent, 48_000, &[vec![0.0; 48_000]], 16);
+        let o = run(&["check", prog_s, "--ident", silent.to_str().unwrap()]);
+        assert_eq!(code(&o), 2);
+        assert!(
+            stderr(&o).contains("silent.wav") && stderr(&o).contains("silence"),
+            "{}",
+            stderr(&o)
+        );
+        let o = run(&["check", prog_s, "--ident-window", "10"]);
+        assert_eq!(code(&o), 2);
+        assert!(
+            stderr(&o).contains("--ident-window needs"),
+            "{}",
+            stderr(&o)
+        );
+        let refp = d.path().join("r.wav");
+        write_wav(&refp, 48_000, &ident_at(48_000), 16);
+        let o = run(&[
+            "check",
+            prog_s,
+            "--ident",
+            refp.to_str().unwrap(),
+            "--ident-window",
+            "0",
+        ]);
+        assert_eq!(code(&o), 2);
+        assert!(
+            stderr(&o).contains("--ident-window must be"),
+            "{}",
+            stderr(&o)
+        );
+        let o = run(&[
+            "check",
+            prog_s,
+            "--ident",
+            refp.to_str().unwrap(),
+            "--ident-policy",
+            "maybe",
+        ]);
+        assert_eq!(code(&o), 2);
+    }
+
+    /// The shipped samples: the operator's first try.
+    #[test]
+    fn shipped_samples() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/ident");
+        let prog = dir.join("program_with_ident.wav");
+        let refp = dir.join("reference_ident.wav");
+        let o = run(&[
+            "check",
+            prog.to_str().unwrap(),
+            "--ident",
+            refp.to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
+        assert_eq!(code(&o), 1, "{}", stdout(&o));
+        let v = json(&o);
+        assert_eq!(v["ident"][0]["head"]["offset_samples"], 24_000);
+        assert_eq!(v["ident"][0]["tail"]["offset_samples"], 936_000);
+        assert_eq!(v["ident"][0]["tail"]["end_gap_s"], 1.0);
+        assert_eq!(v["verdict"], "fail");
+        let o = run(&[
+            "check",
+            prog.to_str().unwrap(),
+            "--ident",
+            refp.to_str().unwrap(),
+            "--ident-policy",
+            "require",
+        ]);
+        assert_eq!(code(&o), 0, "{}", stdout(&o));
+    }
+}
+
+/// Music that resembles the ident fills the whole program: the body baseline raises the bar
+/// (reported as `null_score`/`threshold`) and the real ident at the head is still found.
+#[test]
+fn body_null_baseline_is_reported_and_the_ident_still_found() {
+    let r = reference();
+    let rate = 48_000;
+    let mut p = Program::new(rate, 2, 90.0, None);
+    p.chans = bell_music(90.0, 21).render(rate, 1.0);
+    let quiet = db_to_gain(-6.0);
+    for c in &mut p.chans {
+        for v in c.iter_mut() {
+            *v *= quiet;
+        }
+    }
+    p.plant(&ident_at(rate), 3 * rate as usize, 0.0, Layout::LeftRight);
+    let rep = &p.search(std::slice::from_ref(&r), None)[0];
+    show("bell music + ident", &rep.head);
+    show("bell music tail", &rep.tail);
+    let null = rep.head.null_score.expect("a body to measure");
+    assert!(null > 0.1 && null < 0.5, "null {null}");
+    assert!((rep.head.threshold - (null + 0.2).max(0.55)).abs() < 1e-9);
+    assert_found_at(&rep.head, 3 * i64::from(rate));
+    assert!(
+        !rep.tail.found && rep.tail.status == IdentStatus::Absent,
+        "{:?}",
+        rep.tail
+    );
+    assert_eq!(rep.head.window_end_s, 33.5);
+    assert_eq!(rep.tail.window_start_s, 90.0 - 33.5);
+}
+
+/// Only the windows are read: the frames read do not grow with the program's length.
+#[test]
+fn only_the_windows_are_read() {
+    struct Counting {
+        inner: MemorySource,
+        frames_read: u64,
+    }
+    impl loudqc::decode::AudioSource for Counting {
+        fn info(&self) -> &loudqc::decode::StreamInfo {
+            self.inner.info()
+        }
+        fn read(&mut self, out: &mut Vec<Vec<f32>>, max: usize) -> loudqc::Result<usize> {
+            let n = self.inner.read(out, max)?;
+            self.frames_read += n as u64;
+            Ok(n)
+        }
+        fn seek(&mut self, frame: u64) -> loudqc::Result<()> {
+            self.inner.seek(frame)
+        }
+    }
+    let r = reference();
+    let rate = 16_000;
+    let mut reads = Vec::new();
+    for minutes in [2.0, 8.0] {
+        let mut p = Program::new(rate, 1, minutes * 60.0, Some(-6.0));
+        p.plant(&ident_at(rate), rate as usize, 0.0, Layout::Mono);
+        let t = p.frames() as u64;
+        let mut src = Counting {
+            inner: MemorySource::new(rate, p.chans).unwrap(),
+            frames_read: 0,
+        };
+        let opts = IdentOptions::new(vec![r.clone()], Policy::Forbid);
+        let rep = search_source(&mut src, t, &["M".to_string()], &opts).unwrap();
+        assert_eq!(rep[0].head.offset_samples, Some(i64::from(rate)));
+        reads.push(src.frames_read);
+        // head + tail windows (33.5 s each, plus half the ident's length read on into the
+        // program), three body windows (7.5 s each), the ident's span again (3.5 s): 96.7 s.
+        assert!(
+            src.frames_read <= (96.8 * f64::from(rate)) as u64,
+            "{}",
+            src.frames_read
+        );
+    }
+    assert_eq!(
+        reads[0], reads[1],
+        "frames read must not depend on the length"
+    );
+}
+
+/// Programs shorter than the ident, empty, or with windows meeting in the middle: no panic,
+/// nothing invented; a short program holding just the ident finds it once per end at most.
+#[test]
+fn short_and_empty_programs() {
+    let r = reference();
+    for secs in [0.0, 0.5, 2.0] {
+        let p = Program::new(48_000, 2, secs, Some(-6.0));
+        let rep = &p.search(std::slice::from_ref(&r), None)[0];
+        assert!(!rep.head.found && !rep.tail.found, "{secs} s: {rep:?}");
+    }
+    // 5 s program = 0.5 s silence + the ident + 1 s silence: the windows overlap; the ident is
+    // the head's, reported once, whole (the head window reads on into the program).
+    let mut p = Program::new(48_000, 2, 5.0, None);
+    p.plant(&ident_at(48_000), 24_000, 0.0, Layout::LeftRight);
+    let rep = &p.search(std::slice::from_ref(&r), None)[0];
+    show("short head", &rep.head);
+    show("short tail", &rep.tail);
+    assert_found_at(&rep.head, 24_000);
+    assert_eq!(rep.head.status, IdentStatus::Present);
+    assert_eq!(rep.tail.status, IdentStatus::Absent);
+    assert_eq!(rep.tail.offset_s, None);
+}
