@@ -41,7 +41,10 @@ run() {
 }
 
 rm -f "$dir/results.txt"
-run loudqc target/release/loudqc check "$file"
+# Core measurements (I, LRA, max M/S, per-channel true peak, events) — issue 3's comparison —
+# then the default check, which adds the dialog gate (speech detection on the dialogue channels).
+run loudqc target/release/loudqc check --no-dialog "$file"
+run loudqc+dialog target/release/loudqc check "$file"
 if command -v ffmpeg >/dev/null; then
     run ffmpeg ffmpeg -hide_banner -nostats -nostdin -i "$file" -af ebur128=peak=true -f null -
 fi
@@ -51,11 +54,11 @@ fi
 
 echo "file: $file (${minutes} min, ${channels} ch, ${rate} Hz, ${bits}-bit), median of $runs runs"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-printf '%-10s %10s %12s %10s %12s\n' tool wall_s x_realtime vs_loudqc peak_rss_MiB
+printf '%-14s %10s %12s %10s %12s\n' tool wall_s x_realtime vs_loudqc peak_rss_MiB
 base=$(awk '$1=="loudqc"{print $2}' "$dir/results.txt")
 while read -r name wall kb; do
     awk -v n="$name" -v w="$wall" -v k="$kb" -v d="$duration" -v b="$base" \
-        'BEGIN {printf "%-10s %10.2f %12.0f %9.1fx %12.1f\n", n, w, d/w, w/b, k/1024}'
+        'BEGIN {printf "%-14s %10.2f %12.0f %9.1fx %12.1f\n", n, w, d/w, w/b, k/1024}'
 done <"$dir/results.txt"
 echo
 echo "readings:"

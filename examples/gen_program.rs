@@ -3,8 +3,8 @@
 //! `cargo run --release --example gen_program -- OUT.wav [minutes=10] [channels=6] [rate=48000] [bits=24]`
 //!
 //! The content is a mix of band-limited noise and tones whose level changes every few seconds,
-//! with occasional transients, about −24 LUFS: enough variety that gating, LRA and the true-peak
-//! search do real work.
+//! with occasional transients, about −16 LUFS with true peaks near −1 dBTP: enough variety that
+//! gating, LRA and the true-peak search do real work.
 
 use std::f64::consts::PI;
 

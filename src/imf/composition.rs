@@ -845,7 +845,9 @@ pub fn check_plan(plan: &CompositionPlan, opts: &AnalyzeOptions) -> FileReport {
             return error_record(e.kind_name().into(), e.to_string(), findings);
         }
     };
-    let mut rep = analyze::report(&name, &analysis, &opts.profile);
+    // The same report as for a file: events, timecodes, the dialog gate and the ident search
+    // (head and tail of the composition) all ran on the composition stream.
+    let mut rep = analyze::report_with(&name, &analysis, opts);
     // Times of the measured stream → composition time.
     let rate = f64::from(audio.sample_rate_hz);
     let to_comp = |s: f64| {
@@ -858,6 +860,17 @@ pub fn check_plan(plan: &CompositionPlan, opts: &AnalyzeOptions) -> FileReport {
     for f in rep.findings.iter_mut() {
         if let Some(at) = f.at_s {
             *f = f.clone().at(to_comp(at));
+        }
+        f.start_s = f.start_s.map(to_comp);
+        f.end_s = f.end_s.map(to_comp);
+    }
+    for id in rep.ident.iter_mut() {
+        for m in [&mut id.head, &mut id.tail] {
+            if let Some(at) = m.offset_s.filter(|&s| s >= 0.0) {
+                let comp = to_comp(at);
+                m.offset_samples = Some((comp * rate).round() as i64);
+                m.offset_s = Some(comp);
+            }
         }
     }
     if !plan.excluded.is_empty() {

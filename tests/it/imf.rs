@@ -1011,3 +1011,69 @@ fn one_record_per_audio_sequence_with_its_language() {
         );
     }
 }
+
+/// The ident search runs on the composition as the viewer hears it: an ident swapped in by the
+/// CPL at the head (a resource of another track file) is found at composition sample 0, and
+/// the one planted inside the episode's own track near its end is found at the tail, at its
+/// composition position (issue 9: "the ident and dialog features work on compositions").
+#[test]
+fn ident_search_runs_on_the_composition_timeline() {
+    use loudqc::ident::synth::Jingle;
+    use loudqc::ident::{IdentOptions, Policy, Reference};
+    use std::sync::Arc;
+
+    let d = tmp();
+    let jingle = Jingle::ident().render(RATE, 1.0);
+    let n_id = jingle[0].len();
+    assert_eq!(n_id % 2000, 0, "the ident must be whole 24 fps frames here");
+    // The episode: 40 s of programme with the ident planted 6 s before its end.
+    let mut ep = program(9, 40 * 48_000, 2);
+    for c in &mut ep {
+        for s in c.iter_mut() {
+            *s *= 0.5;
+        }
+    }
+    let tail_at = ep[0].len() - 6 * 48_000;
+    for (c, j) in ep.iter_mut().zip(&jingle) {
+        for (i, v) in j.iter().enumerate() {
+            c[tail_at + i] = *v;
+        }
+    }
+    write_track(d.path(), "EP.mxf", TF_A, &ep);
+    write_track(d.path(), "IDENT.mxf", TF_B, &jingle);
+    let (ne, ni) = (ep[0].len() as u64, n_id as u64);
+    let frames = (ni + ne) / 2000;
+    let seg: Vec<SegSpec> = vec![(
+        image(frames),
+        vec![
+            res(Some("48000 1"), ni, 0, ni, 1, TF_B),
+            res(Some("48000 1"), ne, 0, ne, 1, TF_A),
+        ],
+        vec![],
+    )];
+    let cpl = testkit::cpl_xml(NS16, "24 1", &seg, &stereo_descriptor());
+    write_package(
+        d.path(),
+        &[(CPL_ID, cpl)],
+        &[(TF_A, "EP.mxf"), (TF_B, "IDENT.mxf")],
+    );
+    let reference = Reference::from_planar("ident", RATE, jingle.clone()).unwrap();
+    let opts = AnalyzeOptions::default().with_ident(Some(IdentOptions::new(
+        vec![Arc::new(reference)],
+        Policy::Forbid,
+    )));
+    let batch = ImfBatch::new(&[d.path().to_path_buf()], &[]);
+    let recs = batch.check(d.path(), &opts);
+    assert_eq!(recs.len(), 1);
+    let r = &recs[0];
+    let id = &r.ident[0];
+    assert!(id.head.found, "{:?}", id.head);
+    assert_eq!(id.head.offset_samples, Some(0));
+    assert!(id.tail.found, "{:?}", id.tail);
+    assert_eq!(id.tail.offset_samples, Some((ni as usize + tail_at) as i64));
+    assert!(r.findings.iter().any(|f| f.code == "IDENT_PRESENT"));
+    assert_eq!(r.verdict, Verdict::Fail);
+    // The dialog gate ran on the composition too (tones: no dialogue).
+    let l = r.loudness.as_ref().unwrap();
+    assert!(l.speech_percent.is_some_and(|p| p < 15.0), "{l:?}");
+}
