@@ -161,8 +161,12 @@ pub fn run(
     }
     // IMF packages and CPL files are compositions, not folders of files: they give one record
     // per (CPL, audio sequence), written first, over one asset index of every package given.
-    let (imf_inputs, files): (Vec<PathBuf>, Vec<PathBuf>) =
+    let (mut imf_inputs, files): (Vec<PathBuf>, Vec<PathBuf>) =
         files.into_iter().partition(|f| is_imf_input(f));
+    // A farm's shards split IMF inputs too (by the path as given, as files are split).
+    if let Some(sh) = b.shard {
+        imf_inputs.retain(|p| sh.contains(&p.display().to_string()));
+    }
     let plan = plan(
         &files,
         &PlanOptions::new()
@@ -272,16 +276,20 @@ pub fn run(
     let next = AtomicUsize::new(0);
     let (tx, rx) = mpsc::channel::<(usize, Outcome)>();
 
+    // IMF records for the CSV summary (they are not programs of the plan).
+    let mut imf_for_csv: Vec<FileReport> = Vec::new();
     // Records for the HTML report (with their timelines), in output order.
     let mut for_html: Option<Vec<FileReport>> = outputs.html.as_ref().map(|_| Vec::new());
     if !imf_inputs.is_empty() {
         let imf = ImfBatch::new(&imf_inputs, &opts.assetmaps);
-        let records: Vec<FileReport> = pool.install(|| {
-            imf.assetmap_errors(&opts.profile)
-                .into_iter()
-                .chain(imf_inputs.iter().flat_map(|f| imf.check(f, opts)))
-                .collect()
-        });
+        let mut records: Vec<FileReport> = imf.assetmap_errors(&opts.profile);
+        for input in &imf_inputs {
+            // Compositions are checked one input at a time; a signal stops between them.
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            records.extend(pool.install(|| imf.check(input, opts)));
+        }
         for r in &records {
             let mut r = r.clone();
             if let Some(all) = &mut for_html {
@@ -302,6 +310,9 @@ pub fn run(
                 eprintln!("loudqc: {}", err.message);
             }
             tally.add(r);
+            if b.csv.is_some() {
+                imf_for_csv.push(r.clone());
+            }
         }
     }
 
@@ -453,8 +464,12 @@ pub fn run(
     }
 
     if let Some(csv_path) = &b.csv {
-        let rows: Vec<&FileReport> = (0..plan.units.len())
-            .filter_map(|i| new_records.get(&i).or_else(|| index.records.get(&keys[i])))
+        let rows: Vec<&FileReport> = imf_for_csv
+            .iter()
+            .chain(
+                (0..plan.units.len())
+                    .filter_map(|i| new_records.get(&i).or_else(|| index.records.get(&keys[i]))),
+            )
             .collect();
         if let Err(e) = write_csv(csv_path, &rows) {
             eprintln!("loudqc: --csv {}: {e}", csv_path.display());

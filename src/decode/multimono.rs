@@ -72,6 +72,9 @@ pub struct MultiMonoSource {
     info: StreamInfo,
     frames: MemberFrames,
     done: bool,
+    /// The members' true lengths have been published (the stream was read to its end): later
+    /// seeks (the ident search) must not overwrite them.
+    lengths_final: bool,
 }
 
 impl MultiMonoSource {
@@ -181,6 +184,7 @@ impl MultiMonoSource {
             info,
             frames: counters,
             done: false,
+            lengths_final: false,
         })
     }
 
@@ -190,6 +194,9 @@ impl MultiMonoSource {
     }
 
     fn publish(&self) {
+        if self.lengths_final {
+            return;
+        }
         for (m, a) in self.members.iter().zip(self.frames.0.iter()) {
             a.store(m.decoded, Ordering::Relaxed);
         }
@@ -235,6 +242,7 @@ impl AudioSource for MultiMonoSource {
                 }
             }
             self.publish();
+            self.lengths_final = true;
             return Ok(0);
         }
         for (m, o) in self.members.iter_mut().zip(out.iter_mut()) {

@@ -163,6 +163,10 @@ impl To16k {
     }
 }
 
+/// Largest |sample| handed to the resampler (+120 dBFS): far beyond any real audio, far below
+/// what an FFT of a few thousand points can overflow.
+pub(crate) const MAX_RESAMPLED_SAMPLE: f32 = 1e6;
+
 /// One resampler call over `input[..][..frames]`.
 fn run(
     fft: &mut Fft<f32>,
@@ -273,11 +277,13 @@ impl Engine {
                     *m += v;
                 }
             }
-            // Non-finite samples are measured as silence, as the meter does.
+            // Non-finite samples are measured as silence, as the meter does; absurd float values
+            // are clamped so the resampler's FFT cannot overflow to inf/NaN (found by fuzzing:
+            // rubato panics on a NaN spectrum).
             input.extend(self.mix.iter().map(|&v| {
                 let v = v * scale;
                 if v.is_finite() {
-                    v
+                    v.clamp(-MAX_RESAMPLED_SAMPLE, MAX_RESAMPLED_SAMPLE)
                 } else {
                     0.0
                 }

@@ -33,6 +33,7 @@
 //!    dialog-gated value is not applicable (an M&E stem has no dialogue by design).
 
 pub(crate) mod gate;
+pub(crate) use gate::MAX_RESAMPLED_SAMPLE;
 pub mod silero;
 
 use crate::channels::{ChannelMap, Position};

@@ -214,6 +214,29 @@ pub(crate) fn resample(planar: &[Vec<f32>], from: u64, to: u64) -> Result<Vec<Ve
         return Ok(planar.to_vec());
     }
     let err = |e: &dyn std::fmt::Display| Error::new(ErrorKind::Resample(e.to_string()));
+    // rubato panics on a non-finite spectrum (found by fuzzing): NaN/Inf → 0, absurd values
+    // clamped, as the dialog gate does.
+    let max = crate::dialog::MAX_RESAMPLED_SAMPLE;
+    let clean: Vec<Vec<f32>>;
+    let planar = if planar.iter().flatten().all(|v| v.abs() <= max) {
+        planar
+    } else {
+        clean = planar
+            .iter()
+            .map(|c| {
+                c.iter()
+                    .map(|&v| {
+                        if v.is_finite() {
+                            v.clamp(-max, max)
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        &clean
+    };
     // One FFT unit of `from × k` input frames with k a power of two (≥ 1024 frames): sizes
     // with small factors only (the default sub-chunking picks sizes such as 6 × 43 = 258 for
     // 48 → 8 kHz, whose prime factor makes the FFT several times slower).

@@ -864,6 +864,11 @@ pub fn check_plan(plan: &CompositionPlan, opts: &AnalyzeOptions) -> FileReport {
         f.start_s = f.start_s.map(to_comp);
         f.end_s = f.end_s.map(to_comp);
     }
+    // SMPTE labels again, now from composition time.
+    rep.findings = std::mem::take(&mut rep.findings)
+        .into_iter()
+        .map(|f| f.with_timecodes(&analysis.timecode))
+        .collect();
     for id in rep.ident.iter_mut() {
         for m in [&mut id.head, &mut id.tail] {
             if let Some(at) = m.offset_s.filter(|&s| s >= 0.0) {

@@ -704,6 +704,11 @@ fn html_report_renders_in_a_real_browser_with_plot_and_findings() {
     assert_eq!(std::fs::read(&input).unwrap(), before);
 
     let Some(bin) = chromium() else {
+        // CI installs Chromium and sets this, so that a missing browser fails there.
+        assert!(
+            std::env::var_os("LOUDQC_REQUIRE_CHROMIUM").is_none(),
+            "LOUDQC_REQUIRE_CHROMIUM is set but no chromium was found"
+        );
         eprintln!(
             "NOTICE: chromium not found; skipping the browser render of the HTML report \
              (apt-get install -y chromium, or set LOUDQC_CHROMIUM)"
