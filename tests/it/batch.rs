@@ -385,6 +385,30 @@ fn multi_mono_rate_or_length_mismatch_is_a_blocker() {
         .unwrap()
         .contains("T_L.wav 192000, T_R.wav 144000"));
     assert_eq!(r["format"]["frames"], 144_000);
+    // The ident search seeks the set after metering; the members' lengths must survive it.
+    let reference = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/samples/ident/reference_ident.wav"
+    );
+    let o2 = loudqc()
+        .args([
+            "check",
+            "--format",
+            "json",
+            "--ident",
+            reference,
+            s(&len_dir),
+        ])
+        .output()
+        .unwrap();
+    let r2 = &records(&stdout(&o2))[0];
+    let f2 = r2["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "MULTI_MONO_MISMATCH")
+        .expect("the mismatch is still found with --ident");
+    assert_eq!(f2["value"], 1.0, "{}", stdout(&o2));
     // The common 3 s of a −24 dBFS 1 kHz sine in L and R read −24 LUFS (BS.1770-5: a 0 dBFS
     // 1 kHz sine in one channel reads −3.01 LUFS).
     assert_close(
