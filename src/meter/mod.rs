@@ -131,6 +131,8 @@ impl MeterConfig {
 /// Lanes of one group, by width.
 #[derive(Debug, Clone)]
 enum AnyLanes {
+    /// No channel of the group counts for loudness.
+    L0,
     L1(Lanes<1>),
     L2(Lanes<2>),
     L3(Lanes<3>),
@@ -148,14 +150,20 @@ struct Group {
     lanes: AnyLanes,
     tp: Vec<TruePeak>,
     non_finite: Vec<u64>,
-    /// Completed sub-hop energies of this block, per channel of the group.
+    /// The group's channels (indices from `first`) that have a K-weighting lane, in lane order.
+    lanes_of: Vec<usize>,
+    /// Completed sub-hop energies of this block, per lane.
     out: Vec<Vec<f64>>,
     scratch: Vec<f32>,
 }
 
 impl Group {
-    fn new(first: usize, n: usize, rate: u32, config: &MeterConfig) -> Group {
-        let lanes = match n {
+    fn new(first: usize, n: usize, rate: u32, config: &MeterConfig, weights: &[f64]) -> Group {
+        // Channels that count for loudness get a K-weighting lane; weight-0 channels (LFE,
+        // BS.1770-5 Table 3) only get the true-peak search: filtering them would add 0.
+        let lanes_of: Vec<usize> = (0..n).filter(|&i| weights[first + i] != 0.0).collect();
+        let lanes = match lanes_of.len() {
+            0 => AnyLanes::L0,
             1 => AnyLanes::L1(Lanes::default()),
             2 => AnyLanes::L2(Lanes::default()),
             3 => AnyLanes::L3(Lanes::default()),
@@ -167,6 +175,8 @@ impl Group {
         };
         Group {
             first,
+            out: vec![Vec::new(); lanes_of.len()],
+            lanes_of,
             lanes,
             tp: if config.true_peak {
                 (0..n)
@@ -186,7 +196,6 @@ impl Group {
                 Vec::new()
             },
             non_finite: vec![0; n],
-            out: vec![Vec::new(); n],
             scratch: Vec::new(),
         }
     }
@@ -210,7 +219,7 @@ impl Group {
         }
         macro_rules! run {
             ($lanes:expr, $n:literal) => {{
-                let inp: [&[f32]; $n] = std::array::from_fn(|l| chans[l]);
+                let inp: [&[f32]; $n] = std::array::from_fn(|l| chans[self.lanes_of[l]]);
                 let mut start = 0;
                 for &cut in cuts {
                     $lanes.run(&ab.0, &ab.1, inp, start, cut - start);
@@ -224,6 +233,7 @@ impl Group {
             }};
         }
         match &mut self.lanes {
+            AnyLanes::L0 => {}
             AnyLanes::L1(l) => run!(l, 1),
             AnyLanes::L2(l) => run!(l, 2),
             AnyLanes::L3(l) => run!(l, 3),
@@ -368,6 +378,7 @@ impl Meter {
         let channels = map.len();
         let s100 = (rate_hz as usize + 5) / 10;
         let sub_ends = std::array::from_fn(|j| (j + 1) * s100 / SUBS_PER_HOP as usize);
+        let weights = map.weights();
         let parallel = config.parallel && channels > 1;
         // Two groups when parallel (this is a 2-core target; more groups only add overhead),
         // each at most 8 lanes wide.
@@ -381,14 +392,14 @@ impl Meter {
         for g in 0..n_groups {
             let n = (channels - first) / (n_groups - g);
             let n = n.clamp(1, 8);
-            groups.push(Group::new(first, n, rate_hz, config));
+            groups.push(Group::new(first, n, rate_hz, config, &weights));
             first += n;
         }
         debug_assert_eq!(first, channels);
         Ok(Meter {
             rate: rate_hz,
             channels,
-            weights: map.weights(),
+            weights,
             ab: kweight::coefficients(f64::from(rate_hz)),
             s100,
             sub_ends,
@@ -544,7 +555,7 @@ impl Meter {
         for j in 0..self.cuts.len() {
             let mut e = 0.0;
             for g in &self.groups {
-                for (k, o) in g.out.iter().enumerate() {
+                for (&k, o) in g.lanes_of.iter().zip(&g.out) {
                     e += self.weights[g.first + k] * o[j];
                 }
             }
