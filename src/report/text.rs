@@ -199,6 +199,8 @@ pub fn write_report(w: &mut dyn Write, r: &FileReport) -> io::Result<()> {
             )?,
             _ => writeln!(w, "  findings")?,
         }
+        // The code column fits the longest code (at least 22, so short lists line up alike).
+        let code_width = r.findings.iter().map(|f| f.code.len()).fold(22, usize::max);
         for f in &r.findings {
             let at = match (&f.start_timecode, &f.end_timecode) {
                 (Some(a), Some(b)) if a != b => format!(" @ {a}-{b}"),
@@ -211,10 +213,11 @@ pub fn write_report(w: &mut dyn Write, r: &FileReport) -> io::Result<()> {
             };
             writeln!(
                 w,
-                "    {:<7} {:<22} {}{at}",
+                "    {:<7} {:<width$} {}{at}",
                 f.severity.label(),
                 f.code,
-                f.message
+                f.message,
+                width = code_width
             )?;
         }
     }
