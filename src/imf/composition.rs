@@ -140,6 +140,27 @@ pub struct PlanAudio {
 }
 
 impl PlanAudio {
+    /// Map a composition sample index to the measured stream (excluded ranges removed); a
+    /// sample inside an excluded range maps to where the stream resumes.
+    pub fn measured_frame(&self, composition: u64) -> u64 {
+        let mut measured = 0;
+        for &(a, b) in &self.program {
+            if composition < a {
+                break;
+            }
+            if composition < b {
+                return measured + (composition - a);
+            }
+            measured += b - a;
+        }
+        measured
+    }
+
+    /// Frames of the measured stream.
+    pub fn measured_frames(&self) -> u64 {
+        self.program.iter().map(|&(a, b)| b - a).sum()
+    }
+
     /// Map a sample index of the measured stream (excluded ranges removed) back to composition
     /// time, in samples.
     pub fn composition_frame(&self, measured: u64) -> u64 {
@@ -838,6 +859,14 @@ pub fn check_plan(plan: &CompositionPlan, opts: &AnalyzeOptions) -> FileReport {
         );
     };
     let audio = plan.audio.as_ref().expect("source implies audio");
+    let bounded;
+    let opts = match ident_window_from_markers(plan, audio, opts) {
+        Some(o) => {
+            bounded = o;
+            &bounded
+        }
+        None => opts,
+    };
     let analysis = match analyze::analyze_source(Box::new(source), opts) {
         Ok(a) => a,
         Err(e) => {
@@ -916,6 +945,45 @@ pub fn check_plan(plan: &CompositionPlan, opts: &AnalyzeOptions) -> FileReport {
     }
     rep.composition = Some(composition_report(plan));
     rep
+}
+
+/// Seconds of margin around a logo range when it bounds the ident search.
+const LOGO_MARGIN_S: f64 = 1.0;
+
+/// When the CPL marks company/distribution logos (where a stitched ident sits) and the user did
+/// not set `--ident-window`, bound the head and tail searches to them: each window reaches just
+/// past the farthest logo range on its side (plus [`LOGO_MARGIN_S`]). `None` keeps `opts`.
+fn ident_window_from_markers(
+    plan: &CompositionPlan,
+    audio: &PlanAudio,
+    opts: &AnalyzeOptions,
+) -> Option<AnalyzeOptions> {
+    let io = opts.ident.as_ref()?;
+    if io.window_s.is_some() || plan.ident_ranges.is_empty() {
+        return None;
+    }
+    let rate = audio.sample_rate_hz;
+    let total = audio.measured_frames();
+    let need = plan
+        .ident_ranges
+        .iter()
+        .map(|r| {
+            let (a, b) = r.frames(rate);
+            let (ma, mb) = (audio.measured_frame(a), audio.measured_frame(b));
+            // A range in the first half bounds the head window, else the tail window.
+            if ma < total / 2 {
+                mb
+            } else {
+                total - ma
+            }
+        })
+        .max()?;
+    let window_s = need as f64 / f64::from(rate) + LOGO_MARGIN_S;
+    let window_s = window_s.min(crate::ident::MAX_WINDOW_S);
+    Some(
+        opts.clone()
+            .with_ident(Some(io.clone().with_window_s(Some(window_s)))),
+    )
 }
 
 /// True when `path` is an IMF input: a folder holding an `ASSETMAP.xml`/`ASSETMAP`, or an XML

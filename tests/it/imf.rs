@@ -1077,3 +1077,55 @@ fn ident_search_runs_on_the_composition_timeline() {
     let l = r.loudness.as_ref().unwrap();
     assert!(l.speech_percent.is_some_and(|p| p < 15.0), "{l:?}");
 }
+
+/// Company-logo markers bound the ident search (issue 9): with `FFCL`..`LFCL` on the first 5 s,
+/// the head window stops 1 s past the logo, so an ident 20 s in (outside the logo) is not
+/// taken for the stitched one; an explicit window (`--ident-window`) overrides the markers.
+#[test]
+fn logo_markers_bound_the_ident_search() {
+    use loudqc::ident::synth::Jingle;
+    use loudqc::ident::{IdentOptions, Policy, Reference};
+    use std::sync::Arc;
+
+    let d = tmp();
+    let jingle = Jingle::ident().render(RATE, 1.0);
+    let mut ep = program(11, 120 * 48_000, 2);
+    for c in &mut ep {
+        for s in c.iter_mut() {
+            *s *= 0.5;
+        }
+    }
+    let at = 20 * 48_000;
+    for (c, j) in ep.iter_mut().zip(&jingle) {
+        c[at..at + j.len()].copy_from_slice(j);
+    }
+    write_track(d.path(), "EP.mxf", TF_A, &ep);
+    let ne = ep[0].len() as u64;
+    // 24 fps: 2000 samples a frame; the logo is frames 0..=119 (5 s).
+    let seg: Vec<SegSpec> = vec![(
+        image(ne / 2000),
+        vec![res(Some("48000 1"), ne, 0, ne, 1, TF_A)],
+        vec![("FFCL", 0), ("LFCL", 119)],
+    )];
+    let cpl = testkit::cpl_xml(NS16, "24 1", &seg, &stereo_descriptor());
+    write_package(d.path(), &[(CPL_ID, cpl)], &[(TF_A, "EP.mxf")]);
+    let reference = Arc::new(Reference::from_planar("ident", RATE, jingle).unwrap());
+    let batch = ImfBatch::new(&[d.path().to_path_buf()], &[]);
+
+    let bounded = AnalyzeOptions::default().with_ident(Some(IdentOptions::new(
+        vec![reference.clone()],
+        Policy::Forbid,
+    )));
+    let r = &batch.check(d.path(), &bounded)[0];
+    let head = &r.ident[0].head;
+    assert!(!head.found, "{head:?}");
+    assert_close("head window end", head.window_end_s, 6.0, 0.01);
+
+    let explicit = AnalyzeOptions::default().with_ident(Some(
+        IdentOptions::new(vec![reference], Policy::Forbid).with_window_s(Some(34.0)),
+    ));
+    let r = &batch.check(d.path(), &explicit)[0];
+    let head = &r.ident[0].head;
+    assert!(head.found, "{head:?}");
+    assert_eq!(head.offset_samples, Some(at as i64));
+}
