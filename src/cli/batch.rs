@@ -163,6 +163,7 @@ pub fn run(
     // per (CPL, audio sequence), written first, over one asset index of every package given.
     let (mut imf_inputs, files): (Vec<PathBuf>, Vec<PathBuf>) =
         files.into_iter().partition(|f| is_imf_input(f));
+    let imf_given = imf_inputs.len();
     // A farm's shards split IMF inputs too (by the path as given, as files are split).
     if let Some(sh) = b.shard {
         imf_inputs.retain(|p| sh.contains(&p.display().to_string()));
@@ -180,7 +181,7 @@ pub fn run(
             plan.skipped
         );
     }
-    if plan.all_units == 0 && imf_inputs.is_empty() {
+    if plan.all_units == 0 && imf_given == 0 {
         return usage("no audio files found in the given paths".into());
     }
     for (flag, path) in [("--output", &b.output), ("--csv", &b.csv)] {
@@ -278,6 +279,7 @@ pub fn run(
 
     // IMF records for the CSV summary (they are not programs of the plan).
     let mut imf_for_csv: Vec<FileReport> = Vec::new();
+    let mut imf_record_count = 0usize;
     // Records for the HTML report (with their timelines), in output order.
     let mut for_html: Option<Vec<FileReport>> = outputs.html.as_ref().map(|_| Vec::new());
     if !imf_inputs.is_empty() {
@@ -310,6 +312,7 @@ pub fn run(
                 eprintln!("loudqc: {}", err.message);
             }
             tally.add(r);
+            imf_record_count += 1;
             if b.csv.is_some() {
                 imf_for_csv.push(r.clone());
             }
@@ -479,11 +482,13 @@ pub fn run(
 
     // The summary line.
     let wall_s = started.elapsed().as_secs_f64();
-    let files: usize = plan.units.iter().map(|u| u.members.len()).sum();
+    // IMF records (one per CPL audio sequence) count as programs; their files are the CPLs.
+    let imf_records = imf_record_count;
+    let files: usize = plan.units.iter().map(|u| u.members.len()).sum::<usize>() + imf_records;
     let mut line = format!(
         "loudqc: {} program{} ({} file{}): {} pass, {} fail, {} error; {:.3} h of audio in {:.1} s ({:.0}× realtime, {} jobs)",
-        plan.units.len(),
-        if plan.units.len() == 1 { "" } else { "s" },
+        plan.units.len() + imf_records,
+        if plan.units.len() + imf_records == 1 { "" } else { "s" },
         files,
         if files == 1 { "" } else { "s" },
         tally.pass + resumed_tally.pass,
@@ -498,7 +503,10 @@ pub fn run(
         line.push_str(&format!("; {resumed} already in {out_name} (--resume)"));
     }
     if let Some(s) = b.shard {
-        line.push_str(&format!("; shard {s} of {} programs", plan.all_units));
+        line.push_str(&format!(
+            "; shard {s} of {} programs",
+            plan.all_units + imf_given
+        ));
     }
     let sig = signal.load(Ordering::Relaxed);
     if sig != 0 {

@@ -1129,3 +1129,58 @@ fn logo_markers_bound_the_ident_search() {
     assert!(head.found, "{head:?}");
     assert_eq!(head.offset_samples, Some(at as i64));
 }
+
+/// A farm's shards split IMF packages too: shards 1/2 and 2/2 of two packages together give
+/// each composition's record exactly once, the CSV lists them, and the summary counts them.
+#[test]
+fn shards_split_imf_packages_exactly_once() {
+    let d = tmp();
+    let mut dirs = Vec::new();
+    for (k, cpl_id) in [CPL_ID, CPL2_ID].iter().enumerate() {
+        let dir = d.path().join(format!("pkg{k}"));
+        std::fs::create_dir(&dir).unwrap();
+        let a = write_track(&dir, "A.mxf", TF_A, &program(20 + k as u64, 4 * 48_000, 2));
+        let n = a[0].len() as u64;
+        let seg: Vec<SegSpec> = vec![(
+            image(n / 2000),
+            vec![res(Some("48000 1"), n, 0, n, 1, TF_A)],
+            vec![],
+        )];
+        let xml = testkit::with_cpl_id(
+            &testkit::cpl_xml(NS16, "24 1", &seg, &stereo_descriptor()),
+            cpl_id,
+            &format!("package {k}"),
+        );
+        write_package(&dir, &[(cpl_id, xml)], &[(TF_A, "A.mxf")]);
+        dirs.push(dir);
+    }
+    let (p0, p1) = (dirs[0].to_str().unwrap(), dirs[1].to_str().unwrap());
+    let mut seen = Vec::new();
+    for shard in ["1/2", "2/2"] {
+        let o = run(&["check", "--format", "json", "--shard", shard, p0, p1]);
+        assert!(code(&o) < 2, "{}", stderr(&o));
+        for r in json_records(&o) {
+            seen.push(r.composition.unwrap().cpl_id);
+        }
+    }
+    seen.sort();
+    assert_eq!(seen, [CPL_ID, CPL2_ID]);
+
+    let csv = d.path().join("summary.csv");
+    let o = run(&[
+        "check",
+        "--format",
+        "json",
+        "--csv",
+        csv.to_str().unwrap(),
+        p0,
+        p1,
+    ]);
+    assert!(
+        stderr(&o).contains("2 programs (2 files)"),
+        "{}",
+        stderr(&o)
+    );
+    let table = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(table.lines().count(), 3, "{table}");
+}
