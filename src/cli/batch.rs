@@ -280,6 +280,7 @@ pub fn run(
     // IMF records for the CSV summary (they are not programs of the plan).
     let mut imf_for_csv: Vec<FileReport> = Vec::new();
     let mut imf_record_count = 0usize;
+    let mut imf_resumed: Vec<Verdict> = Vec::new();
     // Records for the HTML report (with their timelines), in output order.
     let mut for_html: Option<Vec<FileReport>> = outputs.html.as_ref().map(|_| Vec::new());
     if !imf_inputs.is_empty() {
@@ -293,6 +294,11 @@ pub fn run(
             records.extend(pool.install(|| imf.check(input, opts)));
         }
         for r in &records {
+            // --resume: a composition whose CPL and track files are unchanged is done.
+            if b.resume && !r.inputs.is_empty() && index.verdicts.contains_key(&r.inputs) {
+                imf_resumed.push(r.verdict);
+                continue;
+            }
             let mut r = r.clone();
             if let Some(all) = &mut for_html {
                 all.push(r.clone());
@@ -430,6 +436,14 @@ pub fn run(
         audio_s: 0.0,
         written: 0,
     };
+    for &v in &imf_resumed {
+        worst = worst.max(verdict_code(v));
+        match v {
+            Verdict::Pass => resumed_tally.pass += 1,
+            Verdict::Fail => resumed_tally.fail += 1,
+            Verdict::Error => resumed_tally.error += 1,
+        }
+    }
     for (i, key) in keys.iter().enumerate() {
         if todo.binary_search(&i).is_err() {
             if let Some(&v) = index.verdicts.get(key) {
@@ -483,7 +497,8 @@ pub fn run(
     // The summary line.
     let wall_s = started.elapsed().as_secs_f64();
     // IMF records (one per CPL audio sequence) count as programs; their files are the CPLs.
-    let imf_records = imf_record_count;
+    let imf_records = imf_record_count + imf_resumed.len();
+    let resumed = resumed + imf_resumed.len();
     let files: usize = plan.units.iter().map(|u| u.members.len()).sum::<usize>() + imf_records;
     let mut line = format!(
         "loudqc: {} program{} ({} file{}): {} pass, {} fail, {} error; {:.3} h of audio in {:.1} s ({:.0}× realtime, {} jobs)",

@@ -938,12 +938,27 @@ pub fn check_plan(plan: &CompositionPlan, opts: &AnalyzeOptions) -> FileReport {
         );
     }
     rep.findings.extend(findings);
+    // SMPTE labels for the findings added here too (idempotent for the others).
+    rep.findings = std::mem::take(&mut rep.findings)
+        .into_iter()
+        .map(|f| f.with_timecodes(&analysis.timecode))
+        .collect();
     rep.findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     if rep.verdict == Verdict::Pass && rep.findings.iter().any(|f| f.severity == Severity::Blocker)
     {
         rep.verdict = Verdict::Fail;
     }
-    rep.composition = Some(composition_report(plan));
+    let comp = composition_report(plan);
+    // What `--resume` compares: the CPL and every track file it plays, with size and mtime.
+    rep.inputs = std::iter::once(plan.cpl_path.clone())
+        .chain(
+            comp.track_files
+                .iter()
+                .filter_map(|t| t.path.as_ref().map(PathBuf::from)),
+        )
+        .map(|p| crate::report::InputFile::stat(&p))
+        .collect();
+    rep.composition = Some(comp);
     rep
 }
 

@@ -1183,4 +1183,18 @@ fn shards_split_imf_packages_exactly_once() {
     );
     let table = std::fs::read_to_string(&csv).unwrap();
     assert_eq!(table.lines().count(), 3, "{table}");
+
+    // --resume: records carry the CPL and track files (size, mtime); a second run adds nothing.
+    let out = d.path().join("out.jsonl");
+    let out_s = out.to_str().unwrap();
+    let o = run(&["check", "--output", out_s, p0, p1]);
+    assert!(code(&o) < 2, "{}", stderr(&o));
+    let first = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(first.lines().count(), 2);
+    let r: FileReport = serde_json::from_str(first.lines().next().unwrap()).unwrap();
+    assert_eq!(r.inputs.len(), 2, "the CPL and its one track file");
+    let o = run(&["check", "--output", out_s, "--resume", p0, p1]);
+    assert!(code(&o) < 2, "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), first);
+    assert!(stderr(&o).contains("2 already in"), "{}", stderr(&o));
 }
