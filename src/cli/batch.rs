@@ -163,6 +163,20 @@ pub fn run(
     // per (CPL, audio sequence), written first, over one asset index of every package given.
     let (mut imf_inputs, files): (Vec<PathBuf>, Vec<PathBuf>) =
         files.into_iter().partition(|f| is_imf_input(f));
+    // IMF packages inside the folders given (a delivery folder holding IMPs) are compositions
+    // too; the folder walk itself skips their MXF and XML files as non-audio.
+    for dir in files.iter().filter(|f| f.is_dir()) {
+        let mut nested: Vec<PathBuf> = walkdir::WalkDir::new(dir)
+            .min_depth(1)
+            .follow_links(true)
+            .into_iter()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().is_dir() && is_imf_input(e.path()))
+            .map(|e| e.into_path())
+            .collect();
+        nested.sort();
+        imf_inputs.extend(nested);
+    }
     let imf_given = imf_inputs.len();
     // A farm's shards split IMF inputs too (by the path as given, as files are split).
     if let Some(sh) = b.shard {

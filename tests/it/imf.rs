@@ -1166,6 +1166,16 @@ fn shards_split_imf_packages_exactly_once() {
     seen.sort();
     assert_eq!(seen, [CPL_ID, CPL2_ID]);
 
+    // Packages inside a delivery folder are found by the folder walk.
+    let o = run(&["check", "--format", "json", d.path().to_str().unwrap()]);
+    assert!(code(&o) < 2, "{}", stderr(&o));
+    let mut nested: Vec<String> = json_records(&o)
+        .into_iter()
+        .map(|r| r.composition.unwrap().cpl_id)
+        .collect();
+    nested.sort();
+    assert_eq!(nested, [CPL_ID, CPL2_ID]);
+
     let csv = d.path().join("summary.csv");
     let o = run(&[
         "check",
