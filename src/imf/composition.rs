@@ -898,6 +898,8 @@ pub fn check_plan(plan: &CompositionPlan, opts: &AnalyzeOptions) -> FileReport {
         .into_iter()
         .map(|f| f.with_timecodes(&analysis.timecode))
         .collect();
+    let stream_s = analysis.measurements.frames as f64 / rate;
+    let composition_s = audio.total_frames as f64 / rate;
     for id in rep.ident.iter_mut() {
         for m in [&mut id.head, &mut id.tail] {
             if let Some(at) = m.offset_s.filter(|&s| s >= 0.0) {
@@ -905,6 +907,12 @@ pub fn check_plan(plan: &CompositionPlan, opts: &AnalyzeOptions) -> FileReport {
                 m.offset_samples = Some((comp * rate).round() as i64);
                 m.offset_s = Some(comp);
             }
+            m.window_start_s = to_comp(m.window_start_s);
+            m.window_end_s = to_comp(m.window_end_s);
+            // The gap after the ident, to the end of the composition (a tail slate counts).
+            m.end_gap_s = m
+                .end_gap_s
+                .map(|g| composition_s - to_comp((stream_s - g).max(0.0)));
         }
     }
     if !plan.excluded.is_empty() {

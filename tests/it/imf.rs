@@ -1071,6 +1071,9 @@ fn ident_search_runs_on_the_composition_timeline() {
     assert_eq!(id.head.offset_samples, Some(0));
     assert!(id.tail.found, "{:?}", id.tail);
     assert_eq!(id.tail.offset_samples, Some((ni as usize + tail_at) as i64));
+    // The ident starts 6 s before the end of the episode, which ends the composition.
+    let gap_s = (6 * 48_000 - n_id) as f64 / f64::from(RATE);
+    assert_close("tail end gap", id.tail.end_gap_s.unwrap(), gap_s, 0.001);
     assert!(r.findings.iter().any(|f| f.code == "IDENT_PRESENT"));
     assert_eq!(r.verdict, Verdict::Fail);
     // The dialog gate ran on the composition too (tones: no dialogue).
