@@ -375,7 +375,7 @@ impl TruePeak {
         }
         let over_thr = self.overs.as_ref().map(|o| o.threshold);
         if bound > need && self.factor > 1 {
-            self.interpolate_run(start, len, over_thr);
+            self.interpolate_run(start, len, reach, over_thr);
         }
         let x = &self.buf[hist + start..hist + start + len];
         if let Some(thr) = over_thr.filter(|&thr| self.factor == 1 && run_max > thr) {
@@ -403,7 +403,7 @@ impl TruePeak {
     }
 
     /// Compute every interpolated value of the run (all phases), bit-identical to the naive loop.
-    fn interpolate_run(&mut self, start: usize, len: usize, over_thr: Option<f32>) {
+    fn interpolate_run(&mut self, start: usize, len: usize, reach: f32, over_thr: Option<f32>) {
         let taps = self.taps;
         let hist = taps - 1;
         let first = self.pos;
@@ -412,7 +412,6 @@ impl TruePeak {
         // Output i of the run uses buf[hist + start + i - t] for t in 0..taps.
         let base = hist + start;
         let mut frame_max = [0.0f32; RUN];
-        let reach = max_abs(&self.buf[start..base + len]);
         if reach > HUGE_SAMPLE {
             // Absurd float input (|x| near f32::MAX): f32 sums could overflow to infinity, so
             // this run is summed in f64 and saturated to f32::MAX. Never taken for real audio.

@@ -893,11 +893,6 @@ pub fn check_plan(plan: &CompositionPlan, opts: &AnalyzeOptions) -> FileReport {
         f.start_s = f.start_s.map(to_comp);
         f.end_s = f.end_s.map(to_comp);
     }
-    // SMPTE labels again, now from composition time.
-    rep.findings = std::mem::take(&mut rep.findings)
-        .into_iter()
-        .map(|f| f.with_timecodes(&analysis.timecode))
-        .collect();
     let stream_s = analysis.measurements.frames as f64 / rate;
     let composition_s = audio.total_frames as f64 / rate;
     for id in rep.ident.iter_mut() {
@@ -946,7 +941,8 @@ pub fn check_plan(plan: &CompositionPlan, opts: &AnalyzeOptions) -> FileReport {
         );
     }
     rep.findings.extend(findings);
-    // SMPTE labels for the findings added here too (idempotent for the others).
+    // SMPTE labels from composition time, for every finding (the mapped ones and those added
+    // here).
     rep.findings = std::mem::take(&mut rep.findings)
         .into_iter()
         .map(|f| f.with_timecodes(&analysis.timecode))
