@@ -10,7 +10,7 @@ use loudqc::channels::ChannelMap;
 use loudqc::decode::{open_reader, Limits};
 use loudqc::meter::{Meter, MeterConfig};
 use loudqc::report::{json, text, FileReport};
-use loudqc::spec::{evaluate, Profile};
+use loudqc::spec::{evaluate, Observed, Profile};
 
 /// Extension hints for Symphonia's probe, chosen by the first input byte.
 pub const HINTS: [Option<&str>; 8] = [
@@ -153,5 +153,6 @@ pub fn meter(data: &[u8]) {
     {
         assert!(!v.is_nan(), "NaN reading: {m:?}");
     }
-    let _ = evaluate(&m, &Profile::streaming(), &map.labels());
+    let labels = map.labels();
+    let _ = evaluate(&Observed::new(&m, &labels), &Profile::streaming(), None);
 }

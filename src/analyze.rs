@@ -10,15 +10,15 @@ use std::sync::mpsc;
 use crate::channels::{ChannelMap, MapSource};
 use crate::decode::{self, AudioSource, StreamInfo};
 use crate::dialog::{self, DialogConfig, DialogGate, DialogMeasurement};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::events::{self, EventConfig, EventScanner, SignalSummary};
 use crate::ident::{self, IdentOptions, IdentReport};
 use crate::meter::{amplitude_to_db, energy_to_lufs, Measurements, Meter, MeterConfig};
 use crate::report::{
     DialogGateReport, EngineInfo, ErrorReport, FileReport, FormatReport, LoudnessReport,
-    SignalReport, TimecodeReport, TimelineReport, Verdict, SCHEMA_VERSION,
+    SignalReport, TimecodeReport, TimelineReport, SCHEMA_VERSION,
 };
-use crate::spec::{self, codes, Finding, Profile, Severity};
+use crate::spec::{self, Finding, Observed, Profile, Verdict};
 use crate::timecode::{Fps, Timecode};
 
 /// Frames decoded per block handed to the meter.
@@ -145,6 +145,8 @@ pub struct Analysis {
     pub measurements: Measurements,
     /// Packets skipped by the decoder.
     pub skipped_packets: u64,
+    /// Packets decoded, when the source counts them.
+    pub decoded_packets: Option<u64>,
     /// MCA labelling of the source (IMF), if any.
     pub mca: Option<crate::decode::McaInfo>,
     /// Findings the source reported about its container (IMF core constraints).
@@ -201,7 +203,12 @@ pub fn analyze_source(mut source: Box<dyn AudioSource>, opts: &AnalyzeOptions) -
         )
     });
     let mut gate = if opts.dialog.enabled {
-        Some(DialogGate::new(info.sample_rate_hz, &map, &opts.dialog)?)
+        // The spec decides how much speech a dialog-gated value needs.
+        let cfg = opts
+            .dialog
+            .clone()
+            .with_min_speech_percent(opts.profile.min_speech_percent);
+        Some(DialogGate::new(info.sample_rate_hz, &map, &cfg)?)
     } else {
         None
     };
@@ -254,6 +261,16 @@ pub fn analyze_source(mut source: Box<dyn AudioSource>, opts: &AnalyzeOptions) -
         Ok(done)
     })?;
     let measurements = meter.finish();
+    let decoded_packets = source.decoded_packets();
+    // Nothing unmeasured is judged: no frames, mostly lost packets or impossible samples are
+    // an error naming the container, never a reading.
+    let labels = map.labels();
+    spec::measurable(&Observed::new(&measurements, &labels).with_stream(
+        &info,
+        skipped,
+        decoded_packets,
+    ))
+    .map_err(|why| Error::new(ErrorKind::Unmeasurable(why)))?;
     let dialog = gate
         .map(|g| g.finish(&measurements.block_energies))
         .transpose()?;
@@ -273,6 +290,7 @@ pub fn analyze_source(mut source: Box<dyn AudioSource>, opts: &AnalyzeOptions) -
         map,
         measurements,
         skipped_packets: skipped,
+        decoded_packets,
         mca,
         container_findings,
         signal: scanner.map(EventScanner::finish),
@@ -349,52 +367,24 @@ pub fn report_with(file: &str, a: &Analysis, opts: &AnalyzeOptions) -> FileRepor
     let profile = &opts.profile;
     let m = &a.measurements;
     let labels = a.map.labels();
-    let mut findings = spec::evaluate_with_dialog(m, a.dialog.as_ref(), profile, &labels);
-    if a.skipped_packets > 0 {
-        findings.push(
-            Finding::new(
-                codes::DECODE_SKIPPED_PACKETS,
-                Severity::Issue,
-                format!(
-                    "{} packets could not be decoded and were skipped",
-                    a.skipped_packets
-                ),
-            )
-            .value(a.skipped_packets as f64, Some(0.0)),
-        );
-    }
+    let obs = Observed::new(m, &labels)
+        .with_dialog(a.dialog.as_ref())
+        .with_signal(a.signal.as_ref())
+        .with_stream(&a.info, a.skipped_packets, a.decoded_packets);
+    let mut findings = spec::evaluate(&obs, profile, Some(&opts.events));
     findings.extend(a.container_findings.iter().cloned());
     findings.extend(a.ident_findings.iter().cloned());
-    if opts.events.enabled {
-        findings.extend(events::findings(
-            m,
-            a.signal.as_ref(),
-            profile,
-            &labels,
-            &opts.events,
-        ));
-    }
-    let mut findings: Vec<Finding> = findings
-        .into_iter()
-        .map(|f| f.with_timecodes(&a.timecode))
-        .collect();
-    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
-    let non_finite = findings
-        .iter()
-        .find(|f| f.code == codes::NON_FINITE_SAMPLES);
-    let (verdict, error) = if let Some(f) = non_finite {
-        (
-            Verdict::Error,
-            Some(ErrorReport {
-                kind: "invalid_samples".into(),
-                message: format!("{file}: {}", f.message),
-            }),
-        )
-    } else if findings.iter().any(|f| f.severity == Severity::Blocker) {
-        (Verdict::Fail, None)
-    } else {
-        (Verdict::Pass, None)
-    };
+    let verdict = spec::finalize(&mut findings, profile, Some(&a.timecode));
+    let error = (verdict == Verdict::Error).then(|| ErrorReport {
+        kind: "invalid_samples".into(),
+        message: format!(
+            "{file}: {}",
+            findings
+                .iter()
+                .find(|f| spec::ERROR_CODES.contains(&f.code))
+                .map_or("", |f| f.message.as_str())
+        ),
+    });
     let format = FormatReport {
         container: a.info.container.clone(),
         codec: a.info.codec.clone(),

@@ -46,6 +46,11 @@ pub enum Position {
     Rc,
     /// Any elevated (height) channel: weight 1.0 (|elevation| ≥ 30°).
     Top,
+    /// Hearing-impaired dialogue (MCA `chHI`): an accessibility channel, not part of the main
+    /// mix, so excluded from programme loudness (weight 0).
+    Hi,
+    /// Visually-impaired narration (MCA `chVIN`): an accessibility channel, weight 0.
+    Vin,
     /// A channel whose position is unknown: weight 1.0.
     Other,
 }
@@ -58,6 +63,9 @@ impl Position {
             Position::Ls | Position::Rs | Position::Lss | Position::Rss => 1.41,
             // BS.1770-5 Annex 1: the LFE channel is not included in the measurement.
             Position::Lfe => 0.0,
+            // Accessibility channels (SMPTE ST 428-12 / ST 2067-8 `chHI`, `chVIN`) carry a
+            // separate service, not the programme: measuring them would count the dialogue twice.
+            Position::Hi | Position::Vin => 0.0,
             _ => 1.0,
         }
     }
@@ -80,6 +88,8 @@ impl Position {
             Position::Lc => "Lc",
             Position::Rc => "Rc",
             Position::Top => "Top",
+            Position::Hi => "HI",
+            Position::Vin => "VIN",
             Position::Other => "X",
         }
     }
@@ -94,7 +104,7 @@ impl fmt::Display for Position {
 impl FromStr for Position {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
-        const ALL: [Position; 16] = [
+        const ALL: [Position; 18] = [
             Position::M,
             Position::L,
             Position::R,
@@ -110,6 +120,8 @@ impl FromStr for Position {
             Position::Lc,
             Position::Rc,
             Position::Top,
+            Position::Hi,
+            Position::Vin,
             Position::Other,
         ];
         let t = s.trim();
@@ -120,6 +132,8 @@ impl FromStr for Position {
             "lsd" | "sl" => Some(Position::Lss),
             "rsd" | "sr" => Some(Position::Rss),
             "x" | "unused" => Some(Position::Other),
+            "hi" => Some(Position::Hi),
+            "vin" => Some(Position::Vin),
             _ => None,
         };
         alias

@@ -52,6 +52,10 @@ pub enum ErrorKind {
     /// Resampling failed (ident reference).
     #[error("resampling failed: {0}")]
     Resample(String),
+    /// The stream decoded, but what came out cannot be measured: no frames, mostly undecodable
+    /// packets, or samples impossible for the format (see `spec::measurable`).
+    #[error("not measurable: {0}")]
+    Unmeasurable(String),
 }
 
 impl Error {
@@ -89,6 +93,7 @@ impl Error {
             ErrorKind::InvalidInput { .. } => "invalid_input",
             ErrorKind::Decode(_) => "decode",
             ErrorKind::Resample(_) => "resample",
+            ErrorKind::Unmeasurable(_) => "unmeasurable",
         }
     }
 

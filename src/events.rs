@@ -15,8 +15,7 @@
 //! the 3 s window ending at `t` (as a loudness meter displays it), so a region starts where the
 //! loud content begins and ends up to 3 s after it stops.
 
-use crate::meter::{amplitude_to_db, db_to_amplitude, energy_to_lufs, Measurements};
-use crate::spec::{at_resolution, codes, Finding, Profile, Severity};
+use crate::meter::{amplitude_to_db, db_to_amplitude, energy_to_lufs};
 
 /// The smallest merge gap of true-peak overs, seconds: stretches closer than 10 ms are always one
 /// (it bounds the meter's list on hostile input; positions are still exact to the frame).
@@ -77,7 +76,7 @@ impl EventConfig {
     }
     /// Merge overs and clipping runs closer than `s` seconds.
     pub fn with_over_gap_s(mut self, s: f64) -> Self {
-        self.over_gap_s = s.max(0.0);
+        self.over_gap_s = s.clamp(0.0, crate::meter::MAX_OVER_MERGE_GAP_S);
         self
     }
     /// Flag short-term loudness `lu` above integrated for at least `min_s` seconds.
@@ -396,7 +395,7 @@ pub struct LoudRegion {
 }
 
 /// A duration for people: milliseconds under a second, else seconds.
-fn duration_text(s: f64) -> String {
+pub(crate) fn duration_text(s: f64) -> String {
     if s < 0.01 {
         format!("{:.2} ms", s * 1000.0)
     } else if s < 1.0 {
@@ -455,184 +454,6 @@ pub fn loud_regions(
     out
 }
 
-/// The findings of events: true-peak overs and loud regions from `m`, clipping, silence and DC
-/// from `signal` (if scanned). `labels` name the channels. Not yet sorted; timecodes not yet set.
-pub fn findings(
-    m: &Measurements,
-    signal: Option<&SignalSummary>,
-    profile: &Profile,
-    labels: &[String],
-    cfg: &EventConfig,
-) -> Vec<Finding> {
-    let label = |c: usize| {
-        labels
-            .get(c)
-            .cloned()
-            .unwrap_or_else(|| format!("ch{}", c + 1))
-    };
-    let mut out = Vec::new();
-    let listed = |out: &mut Vec<Finding>, code: &str, all: Vec<Finding>| {
-        let n = all.len();
-        out.extend(all.into_iter().take(cfg.max_listed));
-        if n > cfg.max_listed {
-            out.push(
-                Finding::new(
-                    codes::EVENTS_TRUNCATED,
-                    Severity::Info,
-                    format!(
-                        "{n} {code} findings; the first {} are listed",
-                        cfg.max_listed
-                    ),
-                )
-                .value(n as f64, Some(cfg.max_listed as f64)),
-            );
-        }
-    };
-
-    let limit = profile.max_true_peak_dbtp;
-    let overs: Vec<Finding> = m
-        .true_peak_overs
-        .iter()
-        .filter(|o| at_resolution(o.peak_dbtp) > limit)
-        .map(|o| {
-            Finding::new(
-                codes::TRUE_PEAK_OVER_REGION,
-                Severity::Blocker,
-                format!(
-                    "true peak {:.2} dBTP over the {limit:.1} dBTP limit in {} for {}",
-                    o.peak_dbtp,
-                    label(o.channel),
-                    duration_text(o.end_s - o.start_s)
-                ),
-            )
-            .value(o.peak_dbtp, Some(limit))
-            .at(o.peak_at_s)
-            .span(o.start_s, o.end_s)
-            .on_channel(label(o.channel))
-        })
-        .collect();
-    listed(&mut out, codes::TRUE_PEAK_OVER_REGION, overs);
-
-    if let Some(i) = m.integrated_lufs {
-        let regions = loud_regions(
-            &m.short_term_energies,
-            i,
-            cfg.loud_region_lu,
-            cfg.loud_region_min_s,
-        );
-        let loud: Vec<Finding> = regions
-            .iter()
-            .map(|r| {
-                Finding::new(
-                    codes::SHORT_TERM_LOUD_REGION,
-                    Severity::Issue,
-                    format!(
-                        "short-term loudness up to {:.1} LUFS, more than {:.1} LU above the \
-                         integrated {i:.1} LUFS, for {:.1} s",
-                        r.max_lufs,
-                        cfg.loud_region_lu,
-                        r.end_s - r.start_s
-                    ),
-                )
-                .value(r.max_lufs, Some(i + cfg.loud_region_lu))
-                .at(r.max_at_s)
-                .span(r.start_s, r.end_s)
-            })
-            .collect();
-        listed(&mut out, codes::SHORT_TERM_LOUD_REGION, loud);
-    }
-
-    let Some(s) = signal else { return out };
-    let rate = f64::from(s.sample_rate_hz.max(1));
-    let clips: Vec<Finding> = s
-        .channels
-        .iter()
-        .flat_map(|c| c.clip_regions.iter())
-        .map(|r| {
-            Finding::new(
-                codes::DIGITAL_CLIPPING,
-                Severity::Issue,
-                format!(
-                    "{} full-scale samples in {} run{} (longest {}) in {}, from sample {}",
-                    r.samples,
-                    r.runs,
-                    if r.runs == 1 { "" } else { "s" },
-                    r.longest_run,
-                    label(r.channel),
-                    r.start_frame
-                ),
-            )
-            .value(r.samples as f64, Some(0.0))
-            .span(r.start_frame as f64 / rate, r.end_frame as f64 / rate)
-            .on_channel(label(r.channel))
-        })
-        .collect();
-    let mut clips = clips;
-    clips.sort_by(|a, b| {
-        a.start_s
-            .unwrap_or(0.0)
-            .total_cmp(&b.start_s.unwrap_or(0.0))
-    });
-    listed(&mut out, codes::DIGITAL_CLIPPING, clips);
-
-    let lead_s = s.leading_silence_frames as f64 / rate;
-    let tail_s = s.trailing_silence_frames as f64 / rate;
-    let dur_s = s.frames as f64 / rate;
-    if s.frames > 0 && lead_s >= cfg.silence_min_s {
-        let msg = if s.all_silent {
-            format!(
-                "the whole file ({lead_s:.3} s) is below {:.0} dBFS",
-                cfg.silence_dbfs
-            )
-        } else {
-            format!(
-                "the file starts with {lead_s:.3} s below {:.0} dBFS",
-                cfg.silence_dbfs
-            )
-        };
-        out.push(
-            Finding::new(codes::LEADING_SILENCE, Severity::Info, msg)
-                .value(lead_s, Some(cfg.silence_min_s))
-                .span(0.0, lead_s),
-        );
-    }
-    if !s.all_silent && tail_s >= cfg.silence_min_s {
-        out.push(
-            Finding::new(
-                codes::TRAILING_SILENCE,
-                Severity::Info,
-                format!(
-                    "the file ends with {tail_s:.3} s below {:.0} dBFS",
-                    cfg.silence_dbfs
-                ),
-            )
-            .value(tail_s, Some(cfg.silence_min_s))
-            .span(dur_s - tail_s, dur_s),
-        );
-    }
-    for (c, ch) in s.channels.iter().enumerate() {
-        if let Some(db) = ch.dc_dbfs() {
-            if at_resolution(db) > cfg.dc_dbfs {
-                out.push(
-                    Finding::new(
-                        codes::DC_OFFSET,
-                        Severity::Issue,
-                        format!(
-                            "{} has a DC offset of {db:.1} dBFS (mean {:+.5}), above {:.0} dBFS",
-                            label(c),
-                            ch.mean,
-                            cfg.dc_dbfs
-                        ),
-                    )
-                    .value(db, Some(cfg.dc_dbfs))
-                    .on_channel(label(c)),
-                );
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -668,36 +489,6 @@ mod tests {
             assert_eq!((r.start_frame, r.end_frame, r.runs), (995, 1005, 1));
             assert_eq!(s.channels[0].clipped_samples, 10);
         }
-    }
-
-    #[test]
-    fn findings_beyond_the_list_limit_are_counted() {
-        // Runs of 3 every 100 frames, never merged (gap 0): 50 regions.
-        let mut x = vec![0.0f32; 5000];
-        for k in 0..50 {
-            x[k * 100..k * 100 + 3].fill(1.0);
-        }
-        let cfg = EventConfig::default()
-            .with_over_gap_s(0.0)
-            .with_max_listed(20);
-        let s = scan(&[5000], &[x], &cfg);
-        assert_eq!(s.channels[0].clip_regions.len(), 50);
-        let map = crate::channels::ChannelMap::from_count(1);
-        let m = crate::meter::Meter::new(48_000, &map, &crate::meter::MeterConfig::default())
-            .unwrap()
-            .finish();
-        let f = findings(&m, Some(&s), &Profile::streaming(), &["M".into()], &cfg);
-        let clips = f
-            .iter()
-            .filter(|f| f.code == codes::DIGITAL_CLIPPING)
-            .count();
-        let trunc: Vec<_> = f
-            .iter()
-            .filter(|f| f.code == codes::EVENTS_TRUNCATED)
-            .collect();
-        assert_eq!(clips, 20);
-        assert_eq!(trunc.len(), 1);
-        assert_eq!(trunc[0].value, Some(50.0));
     }
 
     #[test]

@@ -1,18 +1,45 @@
-//! Delivery specifications: profiles, and the pure rule [`evaluate`] from measurements to
-//! findings. No I/O here.
+//! The rulebook: every delivery rule, every severity and the verdict, in one module.
+//!
+//! Sources, the meter and the detectors report what they saw (measurements, typed observations,
+//! or a [`Finding`] carrying only a [`Code`] whose severity is the code's default); this module
+//! decides. A newcomer asking "why did this file fail?" reads:
+//!
+//! - [`code`]: every finding code, its default severity and meaning (`docs/findings.md` has the
+//!   full glossary);
+//! - [`profile`]: the delivery specs (the built-in profiles and house specs as TOML files);
+//! - [`evaluate`] and its helpers below: loudness, true peak, LRA, dialog-gated loudness, and
+//!   "nothing unmeasured passes" (a silent, empty or too-short programme is a blocker);
+//! - [`events`]: where the problems are (over events, loud regions, clipping, silence, DC);
+//! - [`finalize`]: applies the spec's severity overrides, orders the findings and computes the
+//!   one [`verdict`].
 //!
 //! Comparisons are made at 0.01 dB resolution (the value is rounded to two decimals first), so a
 //! true peak of exactly −1.0 dBTP passes a −1.0 dBTP limit whatever the last bits of its
 //! floating-point reading, while −0.99 dBTP fails it.
 
+pub mod code;
+pub mod events;
+
+pub mod profile;
+
 use serde::{Deserialize, Serialize};
 
+use crate::decode::StreamInfo;
 use crate::dialog::DialogMeasurement;
+use crate::events::{EventConfig, SignalSummary};
 use crate::meter::Measurements;
-use crate::timecode::{seconds_to_clock, Timecode};
+use crate::timecode::Timecode;
+
+pub use code::Code;
+pub use profile::{Element, Profile, SpecError};
+
+/// The codes by name, so a rule reads `codes::TRUE_PEAK_OVER`.
+pub mod codes {
+    pub use super::Code::*;
+}
 
 /// How bad a finding is, in delivery-QC practice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// A fact worth knowing; never fails a file.
@@ -34,11 +61,57 @@ impl Severity {
     }
 }
 
+/// The outcome for one programme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Measured, and no blocker.
+    Pass,
+    /// Measured, with at least one blocker.
+    Fail,
+    /// Could not be analysed, or its samples are not trustworthy.
+    Error,
+}
+
+/// Codes whose presence means the readings cannot be trusted: the verdict is `error`.
+pub const ERROR_CODES: [Code; 2] = [Code::NON_FINITE_SAMPLES, Code::IMF_TRACK_FILE_MISSING];
+
+/// The verdict of a list of findings: `error` when one of them makes the readings
+/// untrustworthy ([`ERROR_CODES`]), else `fail` when any is a blocker, else `pass`. The only
+/// place a verdict is computed.
+pub fn verdict(findings: &[Finding]) -> Verdict {
+    if findings.iter().any(|f| ERROR_CODES.contains(&f.code)) {
+        Verdict::Error
+    } else if findings.iter().any(|f| f.severity == Severity::Blocker) {
+        Verdict::Fail
+    } else {
+        Verdict::Pass
+    }
+}
+
+/// Apply the spec's severity overrides (`[severity]` table), label every finding with SMPTE
+/// timecodes from `tc`, order them worst first (stable), and return the verdict.
+pub fn finalize(findings: &mut Vec<Finding>, profile: &Profile, tc: Option<&Timecode>) -> Verdict {
+    for f in findings.iter_mut() {
+        if let Some(&s) = profile.severity.get(&f.code) {
+            f.severity = s;
+        }
+        if let Some(tc) = tc {
+            f.label_timecodes(tc);
+        }
+    }
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    verdict(findings)
+}
+
 /// One QC finding: what, how bad, the value against the limit, and where.
+///
+/// Built by [`Finding::new`] with the code's default severity; only the rules of this module
+/// change a severity ([`Finding::severity`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     /// Stable machine code, e.g. `TRUE_PEAK_OVER` (see `docs/findings.md`).
-    pub code: String,
+    pub code: Code,
     /// How bad it is.
     pub severity: Severity,
     /// One sentence for people.
@@ -47,13 +120,15 @@ pub struct Finding {
     pub value: Option<f64>,
     /// The limit it was compared with, if any.
     pub limit: Option<f64>,
-    /// Where it happens, seconds from the start of the file.
+    /// The point of interest (e.g. the highest peak), seconds from the start of the programme.
     pub at_s: Option<f64>,
-    /// `at_s` as `HH:MM:SS.mmm`.
-    pub timecode: Option<String>,
-    /// The channel concerned (label), if any.
-    pub channel: Option<String>,
-    /// Where the problem starts, seconds from the start of the file (a point finding has
+    /// `at_s` as SMPTE timecode `HH:MM:SS:FF` (see `start_timecode`).
+    #[serde(default)]
+    pub at_timecode: Option<String>,
+    /// The channels concerned (labels), empty when the finding is about the whole programme.
+    #[serde(default)]
+    pub channels: Vec<String>,
+    /// Where the problem starts, seconds from the start of the programme (a point finding has
     /// `start_s == end_s`).
     #[serde(default)]
     pub start_s: Option<f64>,
@@ -70,22 +145,28 @@ pub struct Finding {
 }
 
 impl Finding {
-    /// A finding with no value, limit or place.
-    pub fn new(code: &str, severity: Severity, message: impl Into<String>) -> Finding {
+    /// A finding of `code` at the code's default severity, with no value, limit or place.
+    pub fn new(code: Code, message: impl Into<String>) -> Finding {
         Finding {
-            code: code.to_string(),
-            severity,
+            code,
+            severity: code.default_severity(),
             message: message.into(),
             value: None,
             limit: None,
             at_s: None,
-            timecode: None,
-            channel: None,
+            at_timecode: None,
+            channels: Vec::new(),
             start_s: None,
             end_s: None,
             start_timecode: None,
             end_timecode: None,
         }
+    }
+
+    /// Set the severity (rules of this module only: sources report codes, the rulebook decides).
+    pub fn severity(mut self, severity: Severity) -> Finding {
+        self.severity = severity;
+        self
     }
 
     /// Set the measured value and its limit.
@@ -95,10 +176,9 @@ impl Finding {
         self
     }
 
-    /// Set the place (seconds from the start) and its timecode.
+    /// Set the point of interest, seconds from the start.
     pub fn at(mut self, at_s: f64) -> Finding {
         self.at_s = Some(at_s);
-        self.timecode = Some(seconds_to_clock(at_s));
         self
     }
 
@@ -108,215 +188,41 @@ impl Finding {
         self.start_s = Some(start_s);
         self.end_s = Some(end_s);
         if self.at_s.is_none() {
-            self = self.at(start_s);
+            self.at_s = Some(start_s);
         }
         self
     }
 
-    /// Set the channel label.
+    /// Add a channel label.
     pub fn on_channel(mut self, label: impl Into<String>) -> Finding {
-        self.channel = Some(label.into());
+        self.channels.push(label.into());
         self
     }
 
-    /// Fill `start_timecode`/`end_timecode` from `tc`. A finding with only a place (`at_s`)
-    /// becomes a point: `start_s = end_s = at_s`.
-    pub fn with_timecodes(mut self, tc: &Timecode) -> Finding {
+    /// Set the channel labels.
+    pub fn on_channels(mut self, labels: impl IntoIterator<Item = String>) -> Finding {
+        self.channels = labels.into_iter().collect();
+        self
+    }
+
+    /// Fill `at_timecode`/`start_timecode`/`end_timecode` from `tc`. A finding with only a
+    /// place (`at_s`) becomes a point: `start_s = end_s = at_s`.
+    pub fn label_timecodes(&mut self, tc: &Timecode) {
         if self.start_s.is_none() {
             if let Some(at) = self.at_s {
                 self.start_s = Some(at);
                 self.end_s = Some(at);
             }
         }
+        self.at_timecode = self.at_s.map(|s| tc.at(s));
         self.start_timecode = self.start_s.map(|s| tc.at(s));
         self.end_timecode = self.end_s.map(|s| tc.at(s));
+    }
+
+    /// [`Finding::label_timecodes`], by value.
+    pub fn with_timecodes(mut self, tc: &Timecode) -> Finding {
+        self.label_timecodes(tc);
         self
-    }
-}
-
-/// Stable finding codes.
-pub mod codes {
-    /// True peak above the profile's maximum.
-    pub const TRUE_PEAK_OVER: &str = "TRUE_PEAK_OVER";
-    /// Loudness outside the profile's target ± tolerance.
-    pub const LOUDNESS_OUT_OF_RANGE: &str = "LOUDNESS_OUT_OF_RANGE";
-    /// Integrated loudness could not be measured (silence or too short).
-    pub const LOUDNESS_UNMEASURABLE: &str = "LOUDNESS_UNMEASURABLE";
-    /// Loudness range above the profile's maximum.
-    pub const LOUDNESS_RANGE_OVER: &str = "LOUDNESS_RANGE_OVER";
-    /// NaN or infinite samples in a float file.
-    pub const NON_FINITE_SAMPLES: &str = "NON_FINITE_SAMPLES";
-    /// Packets the decoder could not decode were skipped.
-    pub const DECODE_SKIPPED_PACKETS: &str = "DECODE_SKIPPED_PACKETS";
-    /// Shorter than one 3 s short-term window: LRA and max short-term not measurable.
-    pub const SHORT_PROGRAM: &str = "SHORT_PROGRAM";
-    /// The mono files of a multi-mono set differ in sample rate, channel count or length.
-    pub const MULTI_MONO_MISMATCH: &str = "MULTI_MONO_MISMATCH";
-    /// One stretch of one channel whose true peak exceeds the profile's maximum (stretches
-    /// closer than the over gap are merged).
-    pub const TRUE_PEAK_OVER_REGION: &str = "TRUE_PEAK_OVER_REGION";
-    /// Short-term loudness far above the programme's integrated loudness for a while.
-    pub const SHORT_TERM_LOUD_REGION: &str = "SHORT_TERM_LOUD_REGION";
-    /// Consecutive samples at full scale in one channel: digital clipping.
-    pub const DIGITAL_CLIPPING: &str = "DIGITAL_CLIPPING";
-    /// Silence at the head of the file.
-    pub const LEADING_SILENCE: &str = "LEADING_SILENCE";
-    /// Silence at the tail of the file.
-    pub const TRAILING_SILENCE: &str = "TRAILING_SILENCE";
-    /// A channel's mean (DC offset) is above the DC limit.
-    pub const DC_OFFSET: &str = "DC_OFFSET";
-    /// More events of one kind than a report lists; the rest are counted, not listed.
-    pub const EVENTS_TRUNCATED: &str = "EVENTS_TRUNCATED";
-    /// Too little speech for a dialog-gated value: the integrated value decides (info).
-    pub const INSUFFICIENT_DIALOG: &str = "INSUFFICIENT_DIALOG";
-    /// Dialog-gated loudness outside its window while the integrated value is within its own,
-    /// which decides (info).
-    pub const DIALOG_LOUDNESS_OUT_OF_RANGE: &str = "DIALOG_LOUDNESS_OUT_OF_RANGE";
-    /// Ident-free delivery (`--ident-policy forbid`): a reference ident was found at head or tail.
-    pub const IDENT_PRESENT: &str = "IDENT_PRESENT";
-    /// `--ident-policy require`: no reference ident at head or tail.
-    pub const IDENT_MISSING: &str = "IDENT_MISSING";
-    /// `--ident-policy require`: the ident is there but altered (gain, cut, remix, speed).
-    pub const IDENT_ALTERED: &str = "IDENT_ALTERED";
-    /// Something like the ident is there, but the evidence is in between: listen.
-    pub const IDENT_REVIEW: &str = "IDENT_REVIEW";
-}
-
-/// A delivery specification.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Profile {
-    /// Name, e.g. `streaming`.
-    pub name: String,
-    /// Integrated loudness target, LUFS (= LKFS).
-    pub integrated_target_lufs: f64,
-    /// Allowed deviation from the target, ± LU (inclusive).
-    pub integrated_tolerance_lu: f64,
-    /// Highest allowed true peak, dBTP (a reading equal to it passes).
-    pub max_true_peak_dbtp: f64,
-    /// Highest allowed loudness range, LU (none by default).
-    pub max_loudness_range_lu: Option<f64>,
-    /// Dialog-gated loudness target, LUFS (`None`: integrated only). When set, the dialog-gated
-    /// value decides first and the integrated value only when the dialog-gated one is out of
-    /// its window or not applicable; see [`evaluate_with_dialog`].
-    #[serde(default)]
-    pub dialog_target_lufs: Option<f64>,
-    /// Allowed deviation from the dialog-gated target, ± LU (inclusive).
-    #[serde(default = "default_dialog_tolerance_lu")]
-    pub dialog_tolerance_lu: f64,
-}
-
-fn default_dialog_tolerance_lu() -> f64 {
-    3.0
-}
-
-impl Profile {
-    /// Streaming-service printmaster QC: −27 ±3 LKFS dialog-gated, else −24 ±3 LKFS integrated
-    /// over all content (loudness fails only when both are out); true peak flagged only above
-    /// −1.0 dBTP.
-    pub fn streaming() -> Profile {
-        Profile {
-            name: "streaming".into(),
-            integrated_target_lufs: -24.0,
-            integrated_tolerance_lu: 3.0,
-            max_true_peak_dbtp: -1.0,
-            max_loudness_range_lu: None,
-            dialog_target_lufs: Some(-27.0),
-            dialog_tolerance_lu: 3.0,
-        }
-    }
-
-    /// EBU R128 (2023): −23 LUFS ±1 LU, −1 dBTP.
-    pub fn ebu_r128() -> Profile {
-        Profile {
-            name: "ebu-r128".into(),
-            integrated_target_lufs: -23.0,
-            integrated_tolerance_lu: 1.0,
-            max_true_peak_dbtp: -1.0,
-            max_loudness_range_lu: None,
-            dialog_target_lufs: None,
-            dialog_tolerance_lu: 3.0,
-        }
-    }
-
-    /// ATSC A/85 (2013): −24 LKFS ±2 dB, −2 dBTP.
-    pub fn atsc_a85() -> Profile {
-        Profile {
-            name: "atsc-a85".into(),
-            integrated_target_lufs: -24.0,
-            integrated_tolerance_lu: 2.0,
-            max_true_peak_dbtp: -2.0,
-            max_loudness_range_lu: None,
-            dialog_target_lufs: None,
-            dialog_tolerance_lu: 3.0,
-        }
-    }
-
-    /// A profile by name: `streaming`, `ebu-r128`, `atsc-a85`.
-    pub fn by_name(name: &str) -> Option<Profile> {
-        match name {
-            "streaming" => Some(Profile::streaming()),
-            "ebu-r128" | "r128" | "ebu" => Some(Profile::ebu_r128()),
-            "atsc-a85" | "a85" | "atsc" => Some(Profile::atsc_a85()),
-            _ => None,
-        }
-    }
-
-    /// Names accepted by [`Profile::by_name`].
-    pub const NAMES: [&'static str; 3] = ["streaming", "ebu-r128", "atsc-a85"];
-
-    /// Set the target, LUFS.
-    pub fn with_target_lufs(mut self, v: f64) -> Profile {
-        self.integrated_target_lufs = v;
-        self.name = format!("{}+custom", self.name.trim_end_matches("+custom"));
-        self
-    }
-    /// Set the tolerance, ± LU.
-    pub fn with_tolerance_lu(mut self, v: f64) -> Profile {
-        self.integrated_tolerance_lu = v;
-        self.name = format!("{}+custom", self.name.trim_end_matches("+custom"));
-        self
-    }
-    /// Set the true-peak maximum, dBTP.
-    pub fn with_max_true_peak_dbtp(mut self, v: f64) -> Profile {
-        self.max_true_peak_dbtp = v;
-        self.name = format!("{}+custom", self.name.trim_end_matches("+custom"));
-        self
-    }
-    /// Set a loudness-range maximum, LU.
-    pub fn with_max_loudness_range_lu(mut self, v: Option<f64>) -> Profile {
-        self.max_loudness_range_lu = v;
-        if v.is_some() {
-            self.name = format!("{}+custom", self.name.trim_end_matches("+custom"));
-        }
-        self
-    }
-
-    /// Set (or clear) the dialog-gated target, LUFS.
-    pub fn with_dialog_target_lufs(mut self, v: Option<f64>) -> Profile {
-        self.dialog_target_lufs = v;
-        self.name = format!("{}+custom", self.name.trim_end_matches("+custom"));
-        self
-    }
-    /// Set the dialog-gated tolerance, ± LU.
-    pub fn with_dialog_tolerance_lu(mut self, v: f64) -> Profile {
-        self.dialog_tolerance_lu = v;
-        self.name = format!("{}+custom", self.name.trim_end_matches("+custom"));
-        self
-    }
-
-    /// The inclusive dialog-gated window, LUFS, when the profile has a dialog target.
-    pub fn dialog_window_lufs(&self) -> Option<(f64, f64)> {
-        self.dialog_target_lufs
-            .map(|t| (t - self.dialog_tolerance_lu, t + self.dialog_tolerance_lu))
-    }
-
-    /// The inclusive integrated-loudness window, LUFS.
-    pub fn integrated_window_lufs(&self) -> (f64, f64) {
-        (
-            self.integrated_target_lufs - self.integrated_tolerance_lu,
-            self.integrated_target_lufs + self.integrated_tolerance_lu,
-        )
     }
 }
 
@@ -325,34 +231,156 @@ pub fn at_resolution(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
 }
 
-/// Check measurements against a profile. `channel_labels` name the channels (for messages).
-/// Loudness is judged on the integrated value only; see [`evaluate_with_dialog`].
-pub fn evaluate(m: &Measurements, profile: &Profile, channel_labels: &[String]) -> Vec<Finding> {
-    evaluate_with_dialog(m, None, profile, channel_labels)
+/// Everything the rules look at for one programme: what the meter, the speech gate, the
+/// per-sample scan and the decoder observed.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct Observed<'a> {
+    /// The meter's readings.
+    pub measurements: &'a Measurements,
+    /// The speech gate's reading (`None` when it is off).
+    pub dialog: Option<&'a DialogMeasurement>,
+    /// The per-sample scan (clipping, silence, DC), when events are on.
+    pub signal: Option<&'a SignalSummary>,
+    /// What the decoder said about the stream.
+    pub stream: Option<&'a StreamInfo>,
+    /// Packets the decoder skipped, and how many it decoded (when it counts them).
+    pub skipped_packets: u64,
+    /// Packets decoded, when the source counts them.
+    pub decoded_packets: Option<u64>,
+    /// Channel labels, in channel order.
+    pub labels: &'a [String],
 }
 
-/// Check measurements and the speech gate's reading against a profile.
-///
-/// Loudness, when the profile has a dialog target and `dialog` has a dialog-gated value
-/// (delivery QC practice): dialog-gated within its window → loudness passes; else the
-/// integrated value decides, and `LOUDNESS_OUT_OF_RANGE` is raised only when both are out
-/// (naming both), with an info `DIALOG_LOUDNESS_OUT_OF_RANGE` when only the dialog-gated value
-/// is out. Too little speech for a dialog-gated value → info `INSUFFICIENT_DIALOG` and the
-/// integrated value decides (an M&E stem has no dialogue by design). Without a dialog target or
-/// a gate reading, the integrated value alone decides.
-pub fn evaluate_with_dialog(
-    m: &Measurements,
-    dialog: Option<&DialogMeasurement>,
-    profile: &Profile,
-    channel_labels: &[String],
-) -> Vec<Finding> {
-    let mut out = Vec::new();
-    let label = |c: usize| {
-        channel_labels
+impl<'a> Observed<'a> {
+    /// Observations of a programme measured by the meter alone.
+    pub fn new(measurements: &'a Measurements, labels: &'a [String]) -> Observed<'a> {
+        Observed {
+            measurements,
+            dialog: None,
+            signal: None,
+            stream: None,
+            skipped_packets: 0,
+            decoded_packets: None,
+            labels,
+        }
+    }
+    /// With the speech gate's reading.
+    pub fn with_dialog(mut self, dialog: Option<&'a DialogMeasurement>) -> Self {
+        self.dialog = dialog;
+        self
+    }
+    /// With the per-sample scan.
+    pub fn with_signal(mut self, signal: Option<&'a SignalSummary>) -> Self {
+        self.signal = signal;
+        self
+    }
+    /// With the decoder's description and packet counts.
+    pub fn with_stream(
+        mut self,
+        stream: &'a StreamInfo,
+        skipped_packets: u64,
+        decoded_packets: Option<u64>,
+    ) -> Self {
+        self.stream = Some(stream);
+        self.skipped_packets = skipped_packets;
+        self.decoded_packets = decoded_packets;
+        self
+    }
+    fn label(&self, c: usize) -> String {
+        self.labels
             .get(c)
             .cloned()
             .unwrap_or_else(|| format!("ch{}", c + 1))
-    };
+    }
+}
+
+/// A programme below this peak everywhere is silent (about the noise floor of 16-bit PCM with
+/// dither: nothing a listener or the meter could use).
+pub const PROGRAM_SILENT_DBFS: f64 = -90.0;
+
+/// The shortest measurable programme: one 400 ms gating block (ITU-R BS.1770-5 §2.4).
+pub const MIN_PROGRAM_S: f64 = 0.4;
+
+/// Share of packets lost to decode errors from which a file is not measured at all (error).
+pub const MAX_LOST_PACKET_SHARE: f64 = 0.5;
+
+/// Share of packets lost to decode errors from which the readings cannot pass (blocker).
+pub const BLOCKER_LOST_PACKET_SHARE: f64 = 0.01;
+
+/// A true peak this far over full scale cannot come from a real decode (a float master's
+/// inter-sample overs reach a few dB): the container was misdetected or the data is garbage.
+pub const IMPOSSIBLE_TRUE_PEAK_DBTP: f64 = 20.0;
+
+/// Whether the observations can be judged at all. `Err` names why not; the file is then an
+/// `error` (exit 2), never a measurement: no frames, mostly undecodable packets, or samples
+/// that are impossible for the format (integer PCM beyond full scale, a true peak tens of dB
+/// over full scale from a misdetected container).
+pub fn measurable(obs: &Observed) -> std::result::Result<(), String> {
+    let m = obs.measurements;
+    let what = obs
+        .stream
+        .map(|s| format!("{} / {}", s.container, s.codec))
+        .unwrap_or_else(|| "the source".into());
+    if m.frames == 0 {
+        return Err(match obs.skipped_packets {
+            0 => format!("no audio frames decoded ({what})"),
+            n => format!(
+                "no audio frames decoded ({what}): all {n} packets were undecodable; the container \
+                 may be misdetected"
+            ),
+        });
+    }
+    if let Some(decoded) = obs.decoded_packets {
+        let total = decoded + obs.skipped_packets;
+        if total > 0 && obs.skipped_packets as f64 / total as f64 >= MAX_LOST_PACKET_SHARE {
+            return Err(format!(
+                "{} of {total} packets could not be decoded ({what}): not measured",
+                obs.skipped_packets
+            ));
+        }
+    }
+    let integer_pcm = obs.stream.is_some_and(|s| {
+        s.codec.starts_with("pcm_s") || s.codec.starts_with("pcm_u") || s.codec == "pcm"
+    });
+    if let Some(peak) = m.sample_peak_dbfs {
+        // Integer PCM decodes to [−1, 1): a sample beyond full scale means the bytes were not
+        // what the header said.
+        if integer_pcm && peak > 0.01 {
+            return Err(format!(
+                "samples reach {peak:+.1} dBFS, impossible for integer PCM ({what}): the container \
+                 was misread"
+            ));
+        }
+    }
+    if let Some(tp) = m.true_peak_dbtp.or(m.sample_peak_dbfs) {
+        if tp > IMPOSSIBLE_TRUE_PEAK_DBTP {
+            return Err(format!(
+                "peak of {tp:+.1} dB over full scale is impossible for real audio ({what} \
+                 decoded garbage): the container was probably misdetected"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Check the observations against a spec: every rule but those of events, ident, IMF and the
+/// detectors that report their own observations (see [`events::findings`]). Not yet sorted;
+/// timecodes not yet set (see [`finalize`]).
+///
+/// Loudness, when the spec has a dialog target and the gate a dialog-gated value (delivery QC
+/// practice): dialog-gated within its window → loudness passes; else the integrated value
+/// decides, and `LOUDNESS_OUT_OF_RANGE` is raised only when both are out (naming both), with
+/// an info `DIALOG_LOUDNESS_OUT_OF_RANGE` when only the dialog-gated value is out. Too little
+/// speech for a dialog-gated value → info `INSUFFICIENT_DIALOG` and the integrated value decides.
+/// A spec without loudness (`check_loudness = false`, an M&E) judges true peak only.
+///
+/// Nothing unmeasured passes: a programme shorter than one gating block is
+/// `PROGRAM_TOO_SHORT`, one that is silent `PROGRAM_SILENT`, and one whose integrated loudness
+/// cannot be measured for another reason `LOUDNESS_UNMEASURABLE`: all blockers.
+pub fn evaluate(obs: &Observed, profile: &Profile, events: Option<&EventConfig>) -> Vec<Finding> {
+    let m = obs.measurements;
+    let mut out = Vec::new();
 
     let bad: u64 = m.non_finite_samples.iter().sum();
     if bad > 0 {
@@ -361,12 +389,11 @@ pub fn evaluate_with_dialog(
             .iter()
             .enumerate()
             .filter(|(_, &n)| n > 0)
-            .map(|(c, n)| format!("{} in {}", n, label(c)))
+            .map(|(c, n)| format!("{} in {}", n, obs.label(c)))
             .collect();
         out.push(
             Finding::new(
                 codes::NON_FINITE_SAMPLES,
-                Severity::Blocker,
                 format!(
                     "{bad} NaN/infinite samples ({}); they were measured as silence, so the readings \
                      are not trustworthy",
@@ -377,36 +404,165 @@ pub fn evaluate_with_dialog(
         );
     }
 
+    if obs.skipped_packets > 0 {
+        let share = obs
+            .decoded_packets
+            .map(|d| obs.skipped_packets as f64 / (d + obs.skipped_packets).max(1) as f64);
+        let mut f = Finding::new(
+            codes::DECODE_SKIPPED_PACKETS,
+            match share {
+                Some(s) => format!(
+                    "{} packets ({:.1} %) could not be decoded and were skipped",
+                    obs.skipped_packets,
+                    s * 100.0
+                ),
+                None => format!(
+                    "{} packets could not be decoded and were skipped",
+                    obs.skipped_packets
+                ),
+            },
+        )
+        .value(obs.skipped_packets as f64, Some(0.0));
+        if share.is_some_and(|s| s >= BLOCKER_LOST_PACKET_SHARE) {
+            f = f.severity(Severity::Blocker);
+        }
+        out.push(f);
+    }
+
+    if let Some(s) = obs.stream {
+        if let Some(mask) = s.channel_mask_mismatch {
+            out.push(Finding::new(
+                codes::CHANNEL_MASK_MISMATCH,
+                format!(
+                    "the channel mask 0x{mask:X} names {} channels but the file has {}: the map \
+                     was taken from the channel count ({})",
+                    mask.count_ones(),
+                    s.channels,
+                    obs.labels.join(" ")
+                ),
+            ));
+        }
+        if s.size_fields_unset {
+            out.push(Finding::new(
+                codes::SIZE_FIELDS_UNSET,
+                format!(
+                    "the {} size fields are unset (written to a pipe or not finalised): read to \
+                     the end of the file",
+                    s.container
+                ),
+            ));
+        }
+    }
+
+    // Nothing unmeasured passes.
+    let duration_s = m.duration_s();
+    let silent = m.sample_peak_dbfs.is_none_or(|p| p < PROGRAM_SILENT_DBFS)
+        && m.true_peak_dbtp.is_none_or(|p| p < PROGRAM_SILENT_DBFS);
+    if duration_s < MIN_PROGRAM_S {
+        out.push(
+            Finding::new(
+                codes::PROGRAM_TOO_SHORT,
+                format!(
+                    "the programme is {duration_s:.3} s long, shorter than one {MIN_PROGRAM_S} s \
+                     gating block (BS.1770-5): nothing can be measured"
+                ),
+            )
+            .value(duration_s, Some(MIN_PROGRAM_S)),
+        );
+    } else if silent {
+        out.push(
+            Finding::new(
+                codes::PROGRAM_SILENT,
+                format!(
+                    "the programme is silent: every channel stays below {PROGRAM_SILENT_DBFS:.0} \
+                     dBFS for all {duration_s:.1} s{}",
+                    m.sample_peak_dbfs
+                        .map(|p| format!(" (peak {p:.1} dBFS)"))
+                        .unwrap_or_else(|| " (digital silence)".into())
+                ),
+            )
+            .value(
+                m.sample_peak_dbfs.unwrap_or(f64::NEG_INFINITY).max(-999.0),
+                Some(PROGRAM_SILENT_DBFS),
+            )
+            .span(0.0, duration_s),
+        );
+    } else if duration_s < 3.0 {
+        out.push(
+            Finding::new(
+                codes::SHORT_PROGRAM,
+                format!(
+                    "program is {duration_s:.3} s long, shorter than one 3 s short-term window: no \
+                     LRA or max short-term"
+                ),
+            )
+            .value(duration_s, Some(3.0)),
+        );
+    }
+    let measured = duration_s >= MIN_PROGRAM_S && !silent;
+
     if let Some(tp) = m.true_peak_dbtp {
-        if at_resolution(tp) > profile.max_true_peak_dbtp {
-            let ch = m.true_peak_channel.map(label);
+        let limit = profile.max_true_peak_dbtp;
+        let per_event = events.is_some_and(|e| e.enabled)
+            && !self::events::over_events(&m.true_peak_overs, limit).is_empty();
+        if at_resolution(tp) > limit && !per_event {
             let mut f = Finding::new(
                 codes::TRUE_PEAK_OVER,
-                Severity::Blocker,
                 format!(
-                    "true peak {tp:.2} dBTP exceeds the {:.1} dBTP limit{}",
-                    profile.max_true_peak_dbtp,
-                    ch.as_ref()
-                        .map(|c| format!(" (channel {c})"))
+                    "true peak {tp:.2} dBTP exceeds the {limit:.1} dBTP limit{}",
+                    m.true_peak_channel
+                        .map(|c| format!(" (channel {})", obs.label(c)))
                         .unwrap_or_default()
                 ),
             )
-            .value(tp, Some(profile.max_true_peak_dbtp));
+            .value(tp, Some(limit));
             if let Some(at) = m.true_peak_at_s {
                 f = f.at(at);
             }
-            f.channel = ch;
+            if let Some(c) = m.true_peak_channel {
+                f = f.on_channel(obs.label(c));
+            }
             out.push(f);
         }
     }
 
-    if let Some(d) = dialog {
+    if profile.check_loudness && measured {
+        out.extend(loudness_findings(m, obs.dialog, profile));
+        if let (Some(lra), Some(max)) = (m.loudness_range_lu, profile.max_loudness_range_lu) {
+            if at_resolution(lra) > max {
+                out.push(
+                    Finding::new(
+                        codes::LOUDNESS_RANGE_OVER,
+                        format!("loudness range {lra:.1} LU exceeds the {max:.1} LU limit"),
+                    )
+                    .value(lra, Some(max)),
+                );
+            }
+        }
+    }
+
+    if let Some(cfg) = events.filter(|e| e.enabled) {
+        out.extend(self::events::findings(
+            m, obs.signal, profile, obs.labels, cfg,
+        ));
+    }
+    out
+}
+
+/// The loudness findings: dialog-gated first when the spec has a dialog target, else (or when
+/// it is out) integrated.
+fn loudness_findings(
+    m: &Measurements,
+    dialog: Option<&DialogMeasurement>,
+    profile: &Profile,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if let Some(d) = dialog.filter(|_| profile.dialog_target_lufs.is_some()) {
         if d.dialog_gated_lufs.is_none() {
             if let Some(p) = d.speech_percent {
                 out.push(
                     Finding::new(
                         codes::INSUFFICIENT_DIALOG,
-                        Severity::Info,
                         format!(
                             "{p:.1} % of the program is speech (under {} %): no dialog-gated \
                              loudness; the integrated value decides",
@@ -440,7 +596,6 @@ pub fn evaluate_with_dialog(
                 None => out.push(
                     Finding::new(
                         codes::DIALOG_LOUDNESS_OUT_OF_RANGE,
-                        Severity::Info,
                         format!(
                             "{dialog_msg}; integrated {} LUFS is within its window and decides",
                             m.integrated_lufs
@@ -453,30 +608,6 @@ pub fn evaluate_with_dialog(
             }
         }
         None => out.extend(integrated_finding(m, profile)),
-    }
-
-    if let (Some(lra), Some(max)) = (m.loudness_range_lu, profile.max_loudness_range_lu) {
-        if at_resolution(lra) > max {
-            out.push(
-                Finding::new(
-                    codes::LOUDNESS_RANGE_OVER,
-                    Severity::Blocker,
-                    format!("loudness range {lra:.1} LU exceeds the {max:.1} LU limit"),
-                )
-                .value(lra, Some(max)),
-            );
-        }
-    }
-
-    if m.frames > 0 && m.duration_s() < 3.0 {
-        out.push(Finding::new(
-            codes::SHORT_PROGRAM,
-            Severity::Info,
-            format!(
-                "program is {:.3} s long, shorter than one 3 s short-term window: no LRA or max short-term",
-                m.duration_s()
-            ),
-        ));
     }
     out
 }
@@ -492,7 +623,6 @@ fn integrated_finding(m: &Measurements, profile: &Profile) -> Option<Finding> {
                 return Some(
                     Finding::new(
                         codes::LOUDNESS_OUT_OF_RANGE,
-                        Severity::Blocker,
                         format!(
                             "integrated loudness {i:.1} LUFS is outside {:.1} ±{:.1} LU ({lo:.1} to {hi:.1} LUFS)",
                             profile.integrated_target_lufs, profile.integrated_tolerance_lu
@@ -501,6 +631,7 @@ fn integrated_finding(m: &Measurements, profile: &Profile) -> Option<Finding> {
                     .value(i, Some(limit)),
                 );
             }
+            None
         }
         None => {
             let why = m
@@ -509,12 +640,10 @@ fn integrated_finding(m: &Measurements, profile: &Profile) -> Option<Finding> {
                 .find(|u| u.field == "integrated_lufs")
                 .map(|u| u.reason.clone())
                 .unwrap_or_else(|| "not measurable".into());
-            return Some(Finding::new(
+            Some(Finding::new(
                 codes::LOUDNESS_UNMEASURABLE,
-                Severity::Issue,
                 format!("integrated loudness could not be measured: {why}"),
-            ));
+            ))
         }
     }
-    None
 }

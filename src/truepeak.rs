@@ -162,8 +162,8 @@ impl OverTracker {
         match &mut self.open {
             // Hits arrive in frame order; min/max keep a stretch whole even if they did not.
             Some(o)
-                if frame + self.merge_gap_frames >= o.start_frame
-                    && frame <= o.end_frame + self.merge_gap_frames =>
+                if frame.saturating_add(self.merge_gap_frames) >= o.start_frame
+                    && frame <= o.end_frame.saturating_add(self.merge_gap_frames) =>
             {
                 o.start_frame = o.start_frame.min(frame);
                 o.end_frame = o.end_frame.max(frame + 1);

@@ -30,8 +30,8 @@ use crate::channels::Position;
 use crate::decode::multimono::MultiMonoSource;
 use crate::decode::{self, AudioSource, StreamInfo};
 use crate::error::{Error, ErrorKind, Result};
-use crate::report::{FileReport, InputFile, Verdict};
-use crate::spec::{codes, Finding, Severity};
+use crate::report::{FileReport, InputFile};
+use crate::spec::{codes, Finding};
 
 pub use shard::Shard;
 pub use walk::Skipped;
@@ -237,6 +237,10 @@ impl AudioSource for Cancellable {
     fn skipped_packets(&self) -> u64 {
         self.inner.skipped_packets()
     }
+
+    fn decoded_packets(&self) -> Option<u64> {
+        self.inner.decoded_packets()
+    }
     fn mca(&self) -> Option<decode::McaInfo> {
         self.inner.mca()
     }
@@ -350,12 +354,8 @@ fn check_set(
         let err = Error::new(ErrorKind::Malformed(msg.clone()));
         let mut r = FileReport::from_error(&unit.name, &opts.profile, &err);
         r.error = None;
-        r.verdict = Verdict::Fail;
-        r.findings = vec![Finding::new(
-            codes::MULTI_MONO_MISMATCH,
-            Severity::Blocker,
-            msg,
-        )];
+        r.findings = vec![Finding::new(codes::MULTI_MONO_MISMATCH, msg)];
+        r.verdict = crate::spec::finalize(&mut r.findings, &opts.profile, None);
         return r;
     }
     let rate = rates[0];
@@ -395,7 +395,6 @@ fn check_set(
         r.findings.push(
             Finding::new(
                 codes::MULTI_MONO_MISMATCH,
-                Severity::Blocker,
                 format!(
                     "multi-mono members differ in length (frames: {}); measured the first {min} \
                      frames",
@@ -404,10 +403,7 @@ fn check_set(
             )
             .value((max - min) as f64 / f64::from(rate), Some(0.0)),
         );
-        r.findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
-        if r.verdict == Verdict::Pass {
-            r.verdict = Verdict::Fail;
-        }
+        r.verdict = crate::spec::finalize(&mut r.findings, &opts.profile, None);
     }
     r
 }

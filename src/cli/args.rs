@@ -31,6 +31,23 @@ pub struct Cli {
 pub enum Command {
     /// Measure files and check them against a delivery profile.
     Check(CheckArgs),
+    /// Delivery specs: list the built-in profiles, print one as a TOML spec file.
+    #[command(subcommand)]
+    Spec(SpecCommand),
+}
+
+/// `loudqc spec ...`.
+#[derive(Debug, Subcommand)]
+pub enum SpecCommand {
+    /// Name the built-in profiles, one a line, with what they check.
+    List,
+    /// Print a built-in profile (or a spec file, resolved) as a spec file:
+    /// `loudqc spec show streaming > house.toml`, edit, `loudqc check --spec house.toml`.
+    Show {
+        /// A built-in profile name, or a path to a spec file.
+        #[arg(value_name = "NAME|FILE")]
+        name: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -65,9 +82,20 @@ pub struct CheckArgs {
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
 
-    /// Delivery profile: streaming (−24 ±3 LKFS, −1 dBTP), ebu-r128 (−23 ±1, −1), atsc-a85 (−24 ±2, −2).
-    #[arg(long, default_value = "streaming", value_name = "NAME")]
+    /// Delivery profile: streaming (printmaster: −27 ±3 dialog-gated / −24 ±3 LKFS, −1 dBTP),
+    /// streaming-me (M&E: true peak only), streaming-stems, ebu-r128 (−23 ±1, −1), atsc-a85
+    /// (−24 ±2, −2). `loudqc spec list` describes them.
+    #[arg(
+        long,
+        default_value = "streaming",
+        value_name = "NAME",
+        conflicts_with = "spec"
+    )]
     pub profile: String,
+    /// A delivery spec file (TOML; `loudqc spec show streaming` prints one to start from).
+    /// The flags below override it.
+    #[arg(long, value_name = "FILE")]
+    pub spec: Option<PathBuf>,
 
     /// Custom integrated-loudness target, LUFS (overrides the profile's).
     #[arg(long, value_name = "LUFS", allow_negative_numbers = true)]
@@ -111,8 +139,9 @@ pub struct CheckArgs {
     pub dialog_tolerance_lu: Option<f64>,
 
     /// Below this share of speech blocks (percent) there is no dialog-gated value.
-    #[arg(long, value_name = "PERCENT", default_value_t = loudqc::dialog::DEFAULT_MIN_SPEECH_PERCENT)]
-    pub min_speech_percent: f64,
+    /// (The spec's; 15 by default.)
+    #[arg(long, value_name = "PERCENT")]
+    pub min_speech_percent: Option<f64>,
     /// Reference ident to look for at head and tail (any decodable file, any rate or channel
     /// count); repeat for several versions.
     #[arg(long = "ident", value_name = "REF")]
@@ -179,13 +208,16 @@ pub struct CheckArgs {
 impl CheckArgs {
     /// Validate into library options, naming the offending flag on error.
     pub fn validate(self) -> Result<(AnalyzeOptions, Vec<PathBuf>, OutputFormat, usize), String> {
-        let mut profile = Profile::by_name(&self.profile).ok_or_else(|| {
-            format!(
-                "--profile {:?} is not a profile; use one of: {}",
-                self.profile,
-                Profile::NAMES.join(", ")
-            )
-        })?;
+        let mut profile = match &self.spec {
+            Some(path) => Profile::from_file(path).map_err(|e| format!("--spec {e}"))?,
+            None => Profile::by_name(&self.profile).ok_or_else(|| {
+                format!(
+                    "--profile {:?} is not a profile; use one of: {} (or --spec FILE)",
+                    self.profile,
+                    Profile::NAMES.join(", ")
+                )
+            })?,
+        };
         let finite = |flag: &str, v: f64| {
             if v.is_finite() {
                 Ok(v)
@@ -217,12 +249,15 @@ impl CheckArgs {
             }
             profile = profile.with_dialog_tolerance_lu(finite("--dialog-tolerance-lu", v)?);
         }
-        let min_speech = self.min_speech_percent;
-        if !(0.0..=100.0).contains(&min_speech) {
-            return Err(format!(
-                "--min-speech-percent must be between 0 and 100, got {min_speech}"
-            ));
+        if let Some(v) = self.min_speech_percent {
+            if !(0.0..=100.0).contains(&v) {
+                return Err(format!(
+                    "--min-speech-percent must be between 0 and 100, got {v}"
+                ));
+            }
+            profile = profile.with_min_speech_percent(v);
         }
+        let min_speech = profile.min_speech_percent;
         if self.no_dialog && self.dialog_channels.is_some() {
             return Err("--dialog-channels has no effect with --no-dialog; drop one".into());
         }

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use args::{Cli, Command};
+use args::{Cli, Command, SpecCommand};
 
 pub fn run() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -46,6 +46,43 @@ pub fn run() -> ExitCode {
                 timeline_json,
             };
             batch::run(files, batch_args, &opts, format, jobs, &outputs)
+        }
+        Command::Spec(cmd) => spec_command(cmd),
+    }
+}
+
+/// `loudqc spec list|show`.
+fn spec_command(cmd: SpecCommand) -> ExitCode {
+    use loudqc::spec::Profile;
+    match cmd {
+        SpecCommand::List => {
+            for name in Profile::NAMES {
+                let p = Profile::by_name(name).expect("built-in");
+                println!("{name:<16} {}", p.describe());
+            }
+            ExitCode::SUCCESS
+        }
+        SpecCommand::Show { name } => {
+            let profile = match Profile::by_name(&name) {
+                Some(p) => Ok(p),
+                None if Path::new(&name).is_file() => {
+                    Profile::from_file(Path::new(&name)).map_err(|e| e.to_string())
+                }
+                None => Err(format!(
+                    "{name:?} is neither a built-in profile ({}) nor a spec file",
+                    Profile::NAMES.join(", ")
+                )),
+            };
+            match profile {
+                Ok(p) => {
+                    print!("{}", p.to_toml());
+                    ExitCode::SUCCESS
+                }
+                Err(msg) => {
+                    eprintln!("loudqc: spec show: {msg}");
+                    ExitCode::from(2)
+                }
+            }
         }
     }
 }

@@ -55,7 +55,7 @@ impl Limits {
 }
 
 /// What a stream is: container, codec, rate, channels.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct StreamInfo {
     /// Container: `wav`, `rf64`, `bw64`, `flac`, `aiff`, …
     pub container: String,
@@ -73,6 +73,12 @@ pub struct StreamInfo {
     pub channel_map: Option<ChannelMap>,
     /// BWF `bext` TimeReference: the first sample's position in samples since midnight.
     pub bext_time_reference: Option<u64>,
+    /// A WAVE_FORMAT_EXTENSIBLE channel mask whose bit count differs from the channel count
+    /// (the map then comes from the count).
+    pub channel_mask_mismatch: Option<u32>,
+    /// The container's size fields were unset (0 or 0xFFFFFFFF, as written to a pipe) and the
+    /// stream was read to the end of the file.
+    pub size_fields_unset: bool,
 }
 
 impl StreamInfo {
@@ -97,6 +103,12 @@ pub trait AudioSource: Send {
     /// Packets the decoder could not decode and skipped (a QC finding, not an error).
     fn skipped_packets(&self) -> u64 {
         0
+    }
+
+    /// Packets decoded so far, for sources that decode packets (`None` for PCM read directly):
+    /// with [`AudioSource::skipped_packets`], the share of the stream that was lost.
+    fn decoded_packets(&self) -> Option<u64> {
+        None
     }
 
     /// The SMPTE ST 377-4 multichannel-audio labelling of the stream (IMF track files and

@@ -164,6 +164,7 @@ impl MultiMonoSource {
                 source: MapSource::FileNames,
             }),
             bext_time_reference: first.bext_time_reference,
+            ..Default::default()
         };
         let counters = MemberFrames(Arc::new(
             (0..sources.len()).map(|_| AtomicU64::new(0)).collect(),
@@ -269,6 +270,10 @@ impl AudioSource for MultiMonoSource {
     fn skipped_packets(&self) -> u64 {
         self.members.iter().map(|m| m.src.skipped_packets()).sum()
     }
+
+    fn decoded_packets(&self) -> Option<u64> {
+        self.members.iter().map(|m| m.src.decoded_packets()).sum()
+    }
 }
 
 #[cfg(test)]
@@ -294,6 +299,7 @@ mod tests {
                 frames: Some(data.len() as u64),
                 channel_map: None,
                 bext_time_reference: None,
+                ..Default::default()
             },
             data,
             pos: 0,

@@ -32,6 +32,7 @@ pub struct SymphoniaSource {
     /// Frames still to drop after an accurate seek landed early.
     skip_frames: u64,
     skipped_packets: u64,
+    decoded_packets: u64,
     ended: bool,
     /// Frames decoded since the start (counted until the first seek).
     decoded_frames: u64,
@@ -165,6 +166,7 @@ impl SymphoniaSource {
             frames: track.num_frames,
             channel_map,
             bext_time_reference: None,
+            ..Default::default()
         };
         Ok(SymphoniaSource {
             format,
@@ -175,6 +177,7 @@ impl SymphoniaSource {
             pending_pos: 0,
             skip_frames: 0,
             skipped_packets: 0,
+            decoded_packets: 0,
             ended: false,
             decoded_frames: 0,
             seeked: false,
@@ -241,6 +244,7 @@ impl SymphoniaSource {
                     }
                     let frames = buf.frames();
                     self.decoded_frames += frames as u64;
+                    self.decoded_packets += 1;
                     for ch in self.pending.iter_mut() {
                         ch.clear();
                         ch.resize(frames, 0.0);
@@ -300,6 +304,10 @@ impl AudioSource for SymphoniaSource {
 
     fn skipped_packets(&self) -> u64 {
         self.skipped_packets
+    }
+
+    fn decoded_packets(&self) -> Option<u64> {
+        Some(self.decoded_packets)
     }
 }
 

@@ -152,6 +152,7 @@ impl WavSource {
                     let hi = u32::from_le_bytes(b[342..346].try_into().expect("4 bytes"));
                     bext_tr = Some(u64::from(hi) << 32 | u64::from(lo));
                 }
+                b"data" if data.is_some() => break,
                 b"data" => {
                     if size > remaining {
                         return Err(Error::malformed(format!(
@@ -160,11 +161,19 @@ impl WavSource {
                         )));
                     }
                     data = Some((body, size));
-                    break;
+                    if bext_tr.is_some() {
+                        break;
+                    }
+                    // A `bext` may follow the audio (some recorders write it on close): look
+                    // on past the data for it.
                 }
                 _ => {}
             }
             if size > remaining {
+                if data.is_some() {
+                    // Past the audio: a damaged trailing chunk does not matter.
+                    break;
+                }
                 let name = String::from_utf8_lossy(&id).into_owned();
                 return Err(Error::malformed(format!(
                     "chunk {name:?} at offset {pos} claims {size} bytes but only {remaining} remain \
@@ -214,8 +223,15 @@ impl WavSource {
             )));
         }
         let total_frames = data_len / block_align as u64;
+        // A mask naming more or fewer speakers than there are channels is not trusted (6
+        // channels with mask 0x3 would read L R X X X X, LFE weighted 1.0): the map comes from
+        // the count, and the mismatch is reported.
+        let mask_mismatch = fmt
+            .mask
+            .filter(|&m| m != 0 && m.count_ones() as usize != fmt.channels);
         let channel_map = fmt
             .mask
+            .filter(|_| mask_mismatch.is_none())
             .and_then(|m| ChannelMap::from_wave_mask(m, fmt.channels));
         let container = if container == "wav" && bext_tr.is_some() {
             "bwf"
@@ -231,6 +247,8 @@ impl WavSource {
             frames: Some(total_frames),
             channel_map,
             bext_time_reference: bext_tr,
+            channel_mask_mismatch: mask_mismatch,
+            size_fields_unset: false,
         };
         r.seek(SeekFrom::Start(data_start))?;
         Ok(Opened::Native(Box::new(WavSource {

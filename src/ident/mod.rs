@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::decode::AudioSource;
 use crate::error::Result;
-use crate::spec::{codes, Finding, Severity};
+use crate::spec::{codes, Finding};
 
 pub use reference::Reference;
 
@@ -1194,7 +1194,6 @@ pub fn findings(reports: &[IdentReport], policy: Policy) -> Vec<Finding> {
                         IdentStatus::Present | IdentStatus::Partial => out.push(place(
                             Finding::new(
                                 codes::IDENT_PRESENT,
-                                Severity::Blocker,
                                 format!(
                                     "{} at the {}; this delivery must be ident-free",
                                     describe(r, &m),
@@ -1207,7 +1206,6 @@ pub fn findings(reports: &[IdentReport], policy: Policy) -> Vec<Finding> {
                         IdentStatus::Review => out.push(place(
                             Finding::new(
                                 codes::IDENT_REVIEW,
-                                Severity::Issue,
                                 format!("{} at the {}: listen", describe(r, &m), side.name()),
                             )
                             .value(m.score, Some(m.threshold)),
@@ -1233,7 +1231,6 @@ pub fn findings(reports: &[IdentReport], policy: Policy) -> Vec<Finding> {
                             out.push(place(
                                 Finding::new(
                                     codes::IDENT_ALTERED,
-                                    Severity::Blocker,
                                     format!(
                                         "{} at the {} is altered: {}",
                                         describe(r, &m),
@@ -1254,7 +1251,6 @@ pub fn findings(reports: &[IdentReport], policy: Policy) -> Vec<Finding> {
                             reports.iter().map(|r| r.reference.as_str()).collect();
                         let mut f = Finding::new(
                             codes::IDENT_MISSING,
-                            Severity::Blocker,
                             format!(
                                 "no ident ({}) at the {}{}",
                                 names.join(", "),

@@ -26,7 +26,7 @@ use crate::error::{Error as CrateError, Result as CrateResult};
 use crate::report::{
     CompositionReport, ErrorReport, FileReport, MarkerReport, TimeRange, TrackFileReport, Verdict,
 };
-use crate::spec::{Finding, Profile, Severity};
+use crate::spec::{self, Finding, Profile};
 
 use super::mxf::{MxfAudioInfo, MxfAudioReader};
 use super::source::{channel_map_of, mca_info};
@@ -167,6 +167,20 @@ impl PlanAudio {
         let mut left = measured;
         for &(a, b) in &self.program {
             if left < b - a {
+                return a + left;
+            }
+            left -= b - a;
+        }
+        self.program.last().map_or(left, |&(_, b)| b + left)
+    }
+
+    /// Map an exclusive end (a sample index of the measured stream one past the last sample
+    /// of a stretch) back to composition time: an end that meets an excluded range stays at
+    /// the range's start instead of jumping past it.
+    pub fn composition_end_frame(&self, measured_end: u64) -> u64 {
+        let mut left = measured_end;
+        for &(a, b) in &self.program {
+            if left <= b - a {
                 return a + left;
             }
             left -= b - a;
@@ -400,10 +414,7 @@ fn plan_track(
             || i.language != first.language
             || i.soundfield != first.soundfield
         {
-            plan.findings.push(Finding::new(
-                codes::IMF_TRACK_FILES_DIFFER,
-                Severity::Blocker,
-                format!(
+            plan.findings.push(Finding::new(codes::IMF_TRACK_FILES_DIFFER, format!(
                     "track files of audio sequence {track_id} disagree: {first_id} has labels {} ({:?}, {:?}) but {id} has {} ({:?}, {:?}); measured with the first",
                     first.channel_labels.join(","), first.soundfield, first.language,
                     i.channel_labels.join(","), i.soundfield, i.language
@@ -575,7 +586,6 @@ fn place_markers(plan: &mut CompositionPlan, cpl: &Cpl) {
                 }
                 None => plan.findings.push(Finding::new(
                     codes::IMF_MARKER_UNPAIRED,
-                    Severity::Issue,
                     format!(
                         "marker {ff} at {:.3} s has no matching {lf}: the {} range is not used",
                         seconds_f64(f.position),
@@ -588,7 +598,6 @@ fn place_markers(plan: &mut CompositionPlan, cpl: &Cpl) {
             if !used[j] {
                 plan.findings.push(Finding::new(
                     codes::IMF_MARKER_UNPAIRED,
-                    Severity::Issue,
                     format!(
                         "marker {lf} at {:.3} s has no matching {ff}: the {} range is not used",
                         seconds_f64(l.position),
@@ -631,6 +640,7 @@ impl CompositionSource {
             frames: Some(frames),
             channel_map: Some(a.map.clone()),
             bext_time_reference: None,
+            ..Default::default()
         };
         let mut s = CompositionSource {
             resources: a.resources.clone(),
@@ -760,11 +770,7 @@ impl AudioSource for CompositionSource {
 
 /// A core-constraint problem as a blocker finding citing its rule.
 pub(crate) fn problem_finding(p: &Problem) -> Finding {
-    Finding::new(
-        p.code,
-        Severity::Blocker,
-        format!("{} ({})", p.message, p.rule),
-    )
+    Finding::new(p.code, format!("{} ({})", p.message, p.rule))
 }
 
 fn composition_report(plan: &CompositionPlan) -> CompositionReport {
@@ -837,10 +843,7 @@ pub fn check_plan(plan: &CompositionPlan, opts: &AnalyzeOptions) -> FileReport {
                 .collect::<Vec<_>>()
                 .join("; ")
         );
-        findings.push(Finding::new(
-            codes::IMF_TRACK_FILE_MISSING,
-            Severity::Blocker,
-            format!(
+        findings.push(Finding::new(codes::IMF_TRACK_FILE_MISSING, format!(
                 "track file(s) {} of cpl {} are missing: the composition is incomplete (ST 2067-2:2016 §7)",
                 ids.join(", "),
                 plan.cpl_id
@@ -883,6 +886,10 @@ pub fn check_plan(plan: &CompositionPlan, opts: &AnalyzeOptions) -> FileReport {
         let f = (s * rate).round().max(0.0) as u64;
         audio.composition_frame(f) as f64 / rate
     };
+    let to_comp_end = |s: f64| {
+        let f = (s * rate).round().max(0.0) as u64;
+        audio.composition_end_frame(f) as f64 / rate
+    };
     if let Some(l) = rep.loudness.as_mut() {
         l.true_peak_at_s = l.true_peak_at_s.map(to_comp);
     }
@@ -891,7 +898,7 @@ pub fn check_plan(plan: &CompositionPlan, opts: &AnalyzeOptions) -> FileReport {
             *f = f.clone().at(to_comp(at));
         }
         f.start_s = f.start_s.map(to_comp);
-        f.end_s = f.end_s.map(to_comp);
+        f.end_s = f.end_s.map(to_comp_end);
     }
     let stream_s = analysis.measurements.frames as f64 / rate;
     let composition_s = audio.total_frames as f64 / rate;
@@ -924,10 +931,7 @@ pub fn check_plan(plan: &CompositionPlan, opts: &AnalyzeOptions) -> FileReport {
             })
             .collect();
         findings.push(
-            Finding::new(
-                codes::IMF_EXCLUDED_FROM_LOUDNESS,
-                Severity::Info,
-                format!(
+            Finding::new(codes::IMF_EXCLUDED_FROM_LOUDNESS, format!(
                     "left out of program loudness and peaks (CPL markers): {}; {} of {} samples measured",
                     list.join(", "),
                     analysis.measurements.frames,
@@ -943,15 +947,7 @@ pub fn check_plan(plan: &CompositionPlan, opts: &AnalyzeOptions) -> FileReport {
     rep.findings.extend(findings);
     // SMPTE labels from composition time, for every finding (the mapped ones and those added
     // here).
-    rep.findings = std::mem::take(&mut rep.findings)
-        .into_iter()
-        .map(|f| f.with_timecodes(&analysis.timecode))
-        .collect();
-    rep.findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
-    if rep.verdict == Verdict::Pass && rep.findings.iter().any(|f| f.severity == Severity::Blocker)
-    {
-        rep.verdict = Verdict::Fail;
-    }
+    rep.verdict = spec::finalize(&mut rep.findings, &opts.profile, Some(&analysis.timecode));
     let comp = composition_report(plan);
     // What `--resume` compares: the CPL and every track file it plays, with size and mtime.
     rep.inputs = std::iter::once(plan.cpl_path.clone())

@@ -174,7 +174,7 @@ pub(crate) fn io_err(context: impl Into<String>) -> impl FnOnce(std::io::Error) 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     /// Stable finding code (see [`codes`]), e.g. `IMF_EDIT_RATE_MISMATCH`.
-    pub code: &'static str,
+    pub code: crate::spec::Code,
     /// Citation of the rule, e.g. "ST 2067-2:2016 §5.3.2.3".
     pub rule: &'static str,
     /// What is wrong, naming the values found.
@@ -187,7 +187,7 @@ impl std::fmt::Display for Problem {
     }
 }
 
-fn problem(out: &mut Vec<Problem>, code: &'static str, rule: &'static str, message: String) {
+fn problem(out: &mut Vec<Problem>, code: crate::spec::Code, rule: &'static str, message: String) {
     out.push(Problem {
         code,
         rule,
@@ -195,51 +195,8 @@ fn problem(out: &mut Vec<Problem>, code: &'static str, rule: &'static str, messa
     });
 }
 
-/// Stable codes of IMF findings (in reports as `findings[].code`).
-pub mod codes {
-    /// Audio not 24-bit (ST 2067-2 §5.3.2.3).
-    pub const IMF_AUDIO_BIT_DEPTH: &str = "IMF_AUDIO_BIT_DEPTH";
-    /// Audio sample rate not 48 or 96 kHz (ST 2067-2 §5.3.2.2).
-    pub const IMF_AUDIO_SAMPLE_RATE: &str = "IMF_AUDIO_SAMPLE_RATE";
-    /// Audio essence not clip-wrapped (ST 2067-2 §5.3.3).
-    pub const IMF_AUDIO_WRAPPING: &str = "IMF_AUDIO_WRAPPING";
-    /// Channel assignment is not the MCA labelling UL (ST 2067-2 §5.3.4.2).
-    pub const IMF_MCA_CHANNEL_ASSIGNMENT: &str = "IMF_MCA_CHANNEL_ASSIGNMENT";
-    /// Channel count differs from the number of MCA channel labels (ST 2067-2 §5.3.6.2).
-    pub const IMF_CHANNEL_COUNT_VS_LABELS: &str = "IMF_CHANNEL_COUNT_VS_LABELS";
-    /// Not exactly one soundfield group label (ST 2067-2 §5.3.6.3).
-    pub const IMF_SOUNDFIELD_GROUP: &str = "IMF_SOUNDFIELD_GROUP";
-    /// No RFC 5646 spoken language in the MCA labels (ST 2067-2 §5.3.6.5).
-    pub const IMF_LANGUAGE_MISSING: &str = "IMF_LANGUAGE_MISSING";
-    /// An edit rate differs from the audio sample rate (ST 2067-2 §5.3.2).
-    pub const IMF_EDIT_RATE_MISMATCH: &str = "IMF_EDIT_RATE_MISMATCH";
-    /// `ContainerDuration` disagrees with the essence (ST 377-1).
-    pub const IMF_CONTAINER_DURATION: &str = "IMF_CONTAINER_DURATION";
-    /// Sequences of a segment differ in duration or are not whole composition edit units
-    /// (ST 2067-3 §6.9).
-    pub const IMF_SEQUENCE_DURATION: &str = "IMF_SEQUENCE_DURATION";
-    /// Entry point + source duration beyond the intrinsic duration, zero durations or repeat
-    /// counts, a resource without a track file id (ST 2067-3 §6.11).
-    pub const IMF_RESOURCE_RANGE: &str = "IMF_RESOURCE_RANGE";
-    /// A resource's intrinsic duration differs from its track file (ST 2067-3 §6.11).
-    pub const IMF_INTRINSIC_DURATION: &str = "IMF_INTRINSIC_DURATION";
-    /// A resource's source encoding has no essence descriptor in the CPL (ST 2067-3 §6.5).
-    pub const IMF_DESCRIPTOR_MISSING: &str = "IMF_DESCRIPTOR_MISSING";
-    /// The CPL's essence descriptor disagrees with the track file (ST 2067-3 §6.5).
-    pub const IMF_DESCRIPTOR_MISMATCH: &str = "IMF_DESCRIPTOR_MISMATCH";
-    /// A track file the composition needs is not present (ST 2067-2 §7): the composition is
-    /// incomplete.
-    pub const IMF_TRACK_FILE_MISSING: &str = "IMF_TRACK_FILE_MISSING";
-    /// Track files of one audio sequence differ in rate, channels or labels.
-    pub const IMF_TRACK_FILES_DIFFER: &str = "IMF_TRACK_FILES_DIFFER";
-    /// An MCA channel label loudqc does not know; the channel is weighted 1.0.
-    pub const IMF_MCA_LABEL_UNKNOWN: &str = "IMF_MCA_LABEL_UNKNOWN";
-    /// A first-frame marker without its last-frame marker (or the reverse): the range is
-    /// not used.
-    pub const IMF_MARKER_UNPAIRED: &str = "IMF_MARKER_UNPAIRED";
-    /// Part of the composition (bars and tone, slates) was left out of program loudness.
-    pub const IMF_EXCLUDED_FROM_LOUDNESS: &str = "IMF_EXCLUDED_FROM_LOUDNESS";
-}
+/// The codes of IMF findings (in the rulebook's one [`crate::spec::Code`] enum).
+pub use crate::spec::codes;
 
 /// ST 2067-2 audio track file constraints that can be checked from the MXF
 /// header alone (bit depth, sample rate, wrapping, MCA labelling, language,

@@ -12,7 +12,7 @@ use std::path::Path;
 use crate::channels::{ChannelMap, MapSource, Position};
 use crate::decode::{AudioSource, Limits, McaInfo, StreamInfo};
 use crate::error::{Error as CrateError, ErrorKind, Result as CrateResult};
-use crate::spec::{Finding, Severity};
+use crate::spec::Finding;
 
 use super::mxf::{MxfAudioInfo, MxfAudioReader};
 use super::Error;
@@ -51,8 +51,8 @@ impl From<Error> for CrateError {
 /// `chLs`/`chRs` 5.1 surrounds (±110°), `chLss`/`chRss` side surrounds (±90°), `chLrs`/`chRrs`
 /// rear surrounds (±135°), `chCs` centre surround, `chLc`/`chRc`, `chM1`/`chM2` mono, `chLt`/`chRt`
 /// (matrix-encoded stereo: left/right), `chS` mono surround (weighted as `Cs`), and the
-/// accessibility channels `chHI`/`chVIN` (measured as `X`: they are not part of the main mix, so
-/// they should not be in a main soundfield at all).
+/// accessibility channels `chHI`/`chVIN` (weight 0: they are not part of the main mix, so they
+/// do not count towards its loudness).
 pub fn position_of_mca_label(symbol: &str) -> Option<Position> {
     use Position::*;
     Some(match symbol.trim() {
@@ -70,7 +70,8 @@ pub fn position_of_mca_label(symbol: &str) -> Option<Position> {
         "chLc" => Lc,
         "chRc" => Rc,
         "chM1" | "chM2" | "chM" => M,
-        "chHI" | "chVIN" => Other,
+        "chHI" => Hi,
+        "chVIN" => Vin,
         _ => return None,
     })
 }
@@ -115,6 +116,7 @@ pub(crate) fn stream_info(info: &MxfAudioInfo, frames: u64) -> StreamInfo {
         frames: Some(frames),
         channel_map: has_labels.then_some(map),
         bext_time_reference: None,
+        ..Default::default()
     }
 }
 
@@ -193,7 +195,6 @@ impl AudioSource for MxfSource {
 pub(crate) fn unknown_labels_finding(unknown: &[String]) -> Finding {
     Finding::new(
         super::codes::IMF_MCA_LABEL_UNKNOWN,
-        Severity::Issue,
         format!(
             "unknown MCA channel label(s) {}: measured as X (weight 1.0)",
             unknown.join(", ")

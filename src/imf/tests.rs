@@ -749,3 +749,30 @@ fn real_packages() {
         }
     }
 }
+
+/// Review defect (issue 13): a finding's end that meets an excluded range mapped past it.
+#[test]
+fn an_end_meeting_an_excluded_range_stays_before_it() {
+    // Composition 0..1000 with 200..300 excluded (bars and tone): measured 0..900.
+    let audio = composition::PlanAudio {
+        sample_rate_hz: 48_000,
+        channels: 2,
+        bits_per_sample: 24,
+        block_align: 6,
+        map: crate::channels::ChannelMap::from_count(2),
+        mca: crate::decode::McaInfo {
+            soundfield: None,
+            language: None,
+            labels: Vec::new(),
+        },
+        resources: Vec::new(),
+        total_frames: 1000,
+        program: vec![(0, 200), (300, 1000)],
+    };
+    // A stretch ending at measured sample 200 (exclusive) ends at composition 200, not 300.
+    assert_eq!(audio.composition_end_frame(200), 200);
+    assert_eq!(audio.composition_frame(200), 300); // a start there is after the gap
+    assert_eq!(audio.composition_end_frame(201), 301);
+    assert_eq!(audio.composition_end_frame(900), 1000);
+    assert_eq!(audio.composition_end_frame(0), 0);
+}

@@ -118,7 +118,9 @@ impl MeterConfig {
     /// Record true-peak stretches above `dbtp`, merging those closer than `merge_gap_s`.
     pub fn with_overs(mut self, dbtp: Option<f64>, merge_gap_s: f64) -> Self {
         self.over_threshold_dbtp = dbtp;
-        self.over_merge_gap_s = merge_gap_s.max(0.0);
+        // Bounded: a gap longer than a day merges everything anyway, and `gap × rate` must fit
+        // the frame arithmetic (NaN → 0).
+        self.over_merge_gap_s = merge_gap_s.clamp(0.0, MAX_OVER_MERGE_GAP_S);
         self
     }
     /// Record the per-channel true peak of every 100 ms.
@@ -149,6 +151,9 @@ struct Group {
     first: usize,
     lanes: AnyLanes,
     tp: Vec<TruePeak>,
+    /// Linear sample peak per channel, kept here when there is no true-peak search (which
+    /// tracks its own): sample peak is always measured.
+    sample_peak: Vec<f32>,
     non_finite: Vec<u64>,
     /// The group's channels (indices from `first`) that have a K-weighting lane, in lane order.
     lanes_of: Vec<usize>,
@@ -195,6 +200,7 @@ impl Group {
             } else {
                 Vec::new()
             },
+            sample_peak: vec![0.0; n],
             non_finite: vec![0; n],
             scratch: Vec::new(),
         }
@@ -258,12 +264,19 @@ impl Group {
                 self.non_finite[i] += ch.iter().filter(|v| !v.is_finite()).count() as u64;
                 &self.scratch
             };
-            if let Some(tp) = self.tp.get_mut(i) {
-                tp.process(clean);
+            match self.tp.get_mut(i) {
+                Some(tp) => tp.process(clean),
+                None => {
+                    let peak = clean.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+                    self.sample_peak[i] = self.sample_peak[i].max(peak);
+                }
             }
         }
     }
 }
+
+/// The longest over-merge gap, seconds (one day: longer merges everything a programme has).
+pub const MAX_OVER_MERGE_GAP_S: f64 = 86_400.0;
 
 /// A value that could not be measured, and why.
 #[derive(Debug, Clone, PartialEq)]
@@ -705,7 +718,7 @@ impl Meter {
                         }
                     }
                     None => {
-                        sp.push(None);
+                        sp.push(db(f64::from(g.sample_peak[i])));
                         tp.push(None);
                     }
                 }

@@ -270,12 +270,12 @@ fn findings_table(s: &mut String, r: &FileReport) {
             "<tr class=\"finding\" data-code=\"{}\"><td><span class=\"sev {sev}\">{}</span></td>\
              <td>{}</td><td class=\"tc\">{}</td><td class=\"tc\">{}</td><td>{}</td>\
              <td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
-            esc(&f.code),
+            f.code,
             f.severity.label(),
-            esc(&f.code),
+            f.code,
             esc(&tc(&f.start_timecode)),
             esc(&tc(&f.end_timecode)),
-            esc(f.channel.as_deref().unwrap_or("")),
+            esc(&f.channels.join(", ")),
             f.value.map(|v| format!("{v:.2}")).unwrap_or_default(),
             f.limit.map(|v| format!("{v:.2}")).unwrap_or_default(),
             esc(&f.message)
@@ -499,7 +499,7 @@ fn violation(s: &mut String, f: &Finding, x: &dyn Fn(f64) -> f64, y0: f64, y1: f
         "<g class=\"violation\" data-code=\"{}\"><title>{}</title>\
          <rect x=\"{:.1}\" y=\"{y0:.1}\" width=\"{w:.1}\" height=\"{:.1}\" fill=\"{colour}\" fill-opacity=\"{}\"/>\
          <rect x=\"{:.1}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"6\" fill=\"{colour}\"/></g>",
-        esc(&f.code),
+        f.code,
         esc(&title),
         xa.min(xb) - if xb - xa < 2.0 { 1.0 } else { 0.0 },
         y1 - y0,

@@ -108,22 +108,11 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::ident::IdentReport;
+pub use crate::spec::Verdict;
 use crate::spec::{Finding, Profile};
 
 /// Version of the JSON schema below; bumped on any incompatible change.
-pub const SCHEMA_VERSION: u32 = 1;
-
-/// The outcome for one file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    /// Measured, and no blocker.
-    Pass,
-    /// Measured, with at least one blocker.
-    Fail,
-    /// Could not be analysed (or its samples are not trustworthy).
-    Error,
-}
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Which program wrote the report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

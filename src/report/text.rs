@@ -200,16 +200,16 @@ pub fn write_report(w: &mut dyn Write, r: &FileReport) -> io::Result<()> {
             _ => writeln!(w, "  findings")?,
         }
         // The code column fits the longest code (at least 22, so short lists line up alike).
-        let code_width = r.findings.iter().map(|f| f.code.len()).fold(22, usize::max);
+        let code_width = r
+            .findings
+            .iter()
+            .map(|f| f.code.as_str().len())
+            .fold(22, usize::max);
         for f in &r.findings {
             let at = match (&f.start_timecode, &f.end_timecode) {
                 (Some(a), Some(b)) if a != b => format!(" @ {a}-{b}"),
                 (Some(a), _) => format!(" @ {a}"),
-                _ => f
-                    .timecode
-                    .as_ref()
-                    .map(|t| format!(" @ {t}"))
-                    .unwrap_or_default(),
+                _ => String::new(),
             };
             writeln!(
                 w,

@@ -8,7 +8,7 @@ use loudqc::dialog::{
     dialog_gated_loudness, speech_chunks, DialogConfig, DialogGate, DialogMeasurement, GateParams,
 };
 use loudqc::meter::{Measurements, Meter, MeterConfig};
-use loudqc::spec::{evaluate_with_dialog, Finding, Profile, Severity};
+use loudqc::spec::{evaluate, Finding, Observed, Profile, Severity};
 
 use crate::dialog_signals::*;
 use crate::support::assert_close;
@@ -160,11 +160,11 @@ fn music_singing_noise_and_effects_alone_are_not_speech() {
     );
     assert!(d.speech_percent.unwrap() <= 2.0);
     assert_eq!(d.dialog_gated_lufs, None);
-    let f = evaluate_with_dialog(
-        &m,
-        Some(&d),
+    let labels = ["L".to_string(), "R".to_string()];
+    let f = evaluate(
+        &Observed::new(&m, &labels).with_dialog(Some(&d)),
         &Profile::streaming(),
-        &["L".into(), "R".into()],
+        None,
     );
     assert!(f.iter().any(|f| f.code == "INSUFFICIENT_DIALOG"));
 }
@@ -374,9 +374,9 @@ fn dialog_reading(lufs: Option<f64>, percent: f64) -> DialogMeasurement {
 fn loudness_findings(i: f64, d: Option<&DialogMeasurement>, p: &Profile) -> Vec<Finding> {
     let mut m = energies(&[vec![0.1; RATE as usize * 4]]);
     m.integrated_lufs = Some(i);
-    evaluate_with_dialog(&m, d, p, &["M".into()])
+    evaluate(&Observed::new(&m, &["M".into()]).with_dialog(d), p, None)
         .into_iter()
-        .filter(|f| f.code.contains("LOUDNESS") || f.code.contains("DIALOG"))
+        .filter(|f| f.code.as_str().contains("LOUDNESS") || f.code.as_str().contains("DIALOG"))
         .collect()
 }
 

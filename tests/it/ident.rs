@@ -485,7 +485,6 @@ fn policy_findings() {
     assert_eq!(f.len(), 1, "{f:?}");
     assert_eq!(f[0].code, "IDENT_PRESENT");
     assert_eq!(f[0].at_s, Some(1.0));
-    assert_eq!(f[0].timecode.as_deref(), Some("00:00:01.000"));
     let f = findings(&reps, Policy::Require);
     let codes: Vec<&str> = f.iter().map(|f| f.code.as_str()).collect();
     assert_eq!(codes, ["IDENT_ALTERED", "IDENT_MISSING"], "{f:?}");
@@ -586,7 +585,7 @@ mod cli {
             .collect();
         assert_eq!(f.len(), 2);
         assert_eq!(f[0]["severity"], "blocker");
-        assert_eq!(f[0]["timecode"], "00:00:01.500");
+        assert_eq!(f[0]["at_timecode"], "00:00:01:12"); // 1.5 s at 24 fps
 
         let o = run(&[
             "check",
@@ -683,7 +682,7 @@ mod cli {
         let g = v["ident"][0]["head"]["gain_db"].as_f64().unwrap();
         assert!((g + 3.0).abs() <= 0.1, "gain {g}");
         assert!(msg.contains("last 0.5"), "{msg}");
-        assert_eq!(f[0]["timecode"], "00:00:01.000");
+        assert_eq!(f[0]["at_timecode"], "00:00:01:00");
     }
 
     /// Bad references and flags: exit 2 with the flag and the file named.

@@ -253,7 +253,9 @@ fn composition_is_sample_exact_across_segments_entry_points_and_repeats_2398() {
     assert_eq!(f.channel_map, ["L", "R"]);
     assert_eq!(f.mca.as_ref().unwrap().labels, ["chL", "chR"]);
     assert!(
-        r.findings.iter().all(|f| !f.code.starts_with("IMF_")),
+        r.findings
+            .iter()
+            .all(|f| !f.code.as_str().starts_with("IMF_")),
         "{:#?}",
         r.findings
     );
@@ -677,9 +679,11 @@ fn core_constraint_findings_cite_their_rules() {
         r.findings
     );
     assert!(
-        r.findings.iter().all(|f| !f.code.starts_with("IMF_")
-            || f.message.contains("(ST ")
-            || f.severity != loudqc::Severity::Blocker),
+        r.findings
+            .iter()
+            .all(|f| !f.code.as_str().starts_with("IMF_")
+                || f.message.contains("(ST ")
+                || f.severity != loudqc::Severity::Blocker),
         "{:#?}",
         r.findings
     );
@@ -841,7 +845,9 @@ fn imf_real_packages() {
         assert_close("integrated", l.integrated_lufs.unwrap(), i_ref, 0.1);
         assert_close("true peak", l.true_peak_dbtp.unwrap(), tp_ref, 0.1);
         assert!(
-            r.findings.iter().all(|f| !f.code.starts_with("IMF_")),
+            r.findings
+                .iter()
+                .all(|f| !f.code.as_str().starts_with("IMF_")),
             "{pkg}: {:#?}",
             r.findings
         );
@@ -864,7 +870,9 @@ fn imf_real_packages() {
         );
         assert_eq!(t.format.as_ref().unwrap().channel_map, f.channel_map);
         assert!(
-            t.findings.iter().all(|f| !f.code.starts_with("IMF_")),
+            t.findings
+                .iter()
+                .all(|f| !f.code.as_str().starts_with("IMF_")),
             "{:#?}",
             t.findings
         );
@@ -1005,7 +1013,9 @@ fn one_record_per_audio_sequence_with_its_language() {
     assert_same(&recs[1], &meter(&fr, &map));
     for r in &recs {
         assert!(
-            r.findings.iter().all(|f| !f.code.starts_with("IMF_")),
+            r.findings
+                .iter()
+                .all(|f| !f.code.as_str().starts_with("IMF_")),
             "{:#?}",
             r.findings
         );

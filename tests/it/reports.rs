@@ -44,14 +44,14 @@ fn true_peak_overs_are_found_per_channel_where_planted() {
     isp_burst(&mut r, 12 * 48_000 + 12_000, 3840, db_to_amp(-0.3));
     write_wav(&p, RATE, &[l, r], 0);
     let rep = check(&p, &AnalyzeOptions::default());
-    let overs = with_code(&rep, "TRUE_PEAK_OVER_REGION");
+    let overs = with_code(&rep, "TRUE_PEAK_OVER");
     assert_eq!(overs.len(), 2, "{:#?}", rep.findings);
     let tp = &rep.loudness.as_ref().unwrap().true_peak_per_channel_dbtp;
     for (f, ch, start, end, idx) in [
         (overs[0], "L", 5.0, 5.05, 0),
         (overs[1], "R", 12.25, 12.33, 1),
     ] {
-        assert_eq!(f.channel.as_deref(), Some(ch));
+        assert_eq!(f.channels, [ch]);
         assert_eq!(f.severity, Severity::Blocker);
         assert_close("start_s", f.start_s.unwrap(), start, 0.01);
         assert_close("end_s", f.end_s.unwrap(), end, 0.01);
@@ -84,7 +84,7 @@ fn overs_closer_than_the_gap_merge_and_further_ones_do_not() {
     let spans = |gap: f64| -> Vec<(f64, f64)> {
         let opts =
             AnalyzeOptions::default().with_events(EventConfig::default().with_over_gap_s(gap));
-        with_code(&check(&p, &opts), "TRUE_PEAK_OVER_REGION")
+        with_code(&check(&p, &opts), "TRUE_PEAK_OVER")
             .iter()
             .map(|f| (f.start_s.unwrap(), f.end_s.unwrap()))
             .collect()
@@ -110,7 +110,7 @@ fn overs_closer_than_the_gap_merge_and_further_ones_do_not() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|f| f["code"] == "TRUE_PEAK_OVER_REGION")
+        .filter(|f| f["code"] == "TRUE_PEAK_OVER")
         .count();
     assert_eq!(n, 3);
 }
@@ -133,7 +133,7 @@ fn clipping_runs_are_found_at_the_exact_samples() {
         .iter()
         .map(|f| {
             (
-                f.channel.clone().unwrap(),
+                f.channels.join("+"),
                 (f.start_s.unwrap() * 48_000.0).round() as u64,
                 (f.end_s.unwrap() * 48_000.0).round() as u64,
                 f.value.unwrap(),
@@ -227,7 +227,7 @@ fn dc_offset_is_measured_per_channel() {
     let rep = check(&p, &AnalyzeOptions::default());
     let dc = with_code(&rep, "DC_OFFSET");
     assert_eq!(dc.len(), 1, "{:#?}", rep.findings);
-    assert_eq!(dc[0].channel.as_deref(), Some("R"));
+    assert_eq!(dc[0].channels, ["R"]);
     assert_close(
         "dc dBFS",
         dc[0].value.unwrap(),
@@ -466,9 +466,10 @@ fn findings_are_labelled_from_the_bwf_start_and_fps_flags() {
     assert_eq!(lead(&v)["start_timecode"], "01:00:00:00");
     assert_eq!(lead(&v)["end_timecode"], "01:00:02:00");
     assert_eq!(lead(&v)["end_s"], 2.0);
-    // The old place fields still work.
+    // The point of interest is SMPTE too (schema 2: one name per meaning).
     assert_eq!(lead(&v)["at_s"], 0.0);
-    assert_eq!(lead(&v)["timecode"], "00:00:00.000");
+    assert_eq!(lead(&v)["at_timecode"], "01:00:00:00");
+    assert!(lead(&v).get("timecode").is_none());
     let v = json(&["--fps", "29.97"]);
     assert_eq!(v["timecode"]["start"], "01:00:00;00");
     assert_eq!(v["timecode"]["drop_frame"], true);
@@ -732,7 +733,7 @@ fn html_report_renders_in_a_real_browser_with_plot_and_findings() {
     }
     assert_eq!(dom.matches("<tr class=\"finding\"").count(), n_findings);
     for code in [
-        "TRUE_PEAK_OVER_REGION",
+        "TRUE_PEAK_OVER",
         "DIGITAL_CLIPPING",
         "DC_OFFSET",
         "LEADING_SILENCE",
@@ -766,9 +767,8 @@ fn html_report_renders_in_a_real_browser_with_plot_and_findings() {
     );
 }
 
-/// Finding codes in the source: string constants spelled like codes, and literal first
-/// arguments of `Finding::new`.
-fn codes_in_source() -> Vec<(String, PathBuf)> {
+/// Where each code is raised: the source files (outside the code table) that name it.
+fn code_uses_in_source() -> Vec<(String, PathBuf)> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         for e in std::fs::read_dir(dir).unwrap() {
             let p = e.unwrap().path();
@@ -779,43 +779,29 @@ fn codes_in_source() -> Vec<(String, PathBuf)> {
             }
         }
     }
-    let is_code = |s: &str| {
-        s.len() >= 3
-            && s.contains('_')
-            && s.starts_with(|c: char| c.is_ascii_uppercase())
-            && s.chars()
-                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
-    };
     let mut files = Vec::new();
     walk(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
         &mut files,
     );
     let mut found = Vec::new();
-    for f in files {
-        let text = std::fs::read_to_string(&f).unwrap();
-        for marker in [": &str = \"", ": &'static str = \"", "Finding::new(\""] {
-            for (i, _) in text.match_indices(marker) {
-                let rest = &text[i + marker.len()..];
-                let lit: String = rest.chars().take_while(|&c| c != '"').collect();
-                if is_code(&lit) {
-                    found.push((lit, f.clone()));
-                }
-            }
-        }
-        // `Finding::new(` followed by a newline and the literal.
-        for (i, _) in text.match_indices("Finding::new(") {
-            let rest = text[i + 13..].trim_start();
-            if let Some(r) = rest.strip_prefix('"') {
-                let lit: String = r.chars().take_while(|&c| c != '"').collect();
-                if is_code(&lit) {
-                    found.push((lit, f.clone()));
-                }
+    for f in files.iter().filter(|f| !f.ends_with("spec/code.rs")) {
+        let text = std::fs::read_to_string(f).unwrap();
+        for code in loudqc::spec::Code::ALL {
+            let c = code.as_str();
+            // A use: `codes::X`, `Code::X`, or `X` imported from the codes (a whole word).
+            let used = text.match_indices(c).any(|(i, _)| {
+                let before = text[..i].chars().next_back();
+                let after = text[i + c.len()..].chars().next();
+                let word =
+                    |ch: Option<char>| ch.is_some_and(|ch| ch.is_alphanumeric() || ch == '_');
+                !word(before) && !word(after) && before != Some('"')
+            });
+            if used {
+                found.push((c.to_string(), f.clone()));
             }
         }
     }
-    found.sort();
-    found.dedup();
     found
 }
 
@@ -854,38 +840,42 @@ fn glossary_documents_every_code() {
             );
         }
     }
-    let source = codes_in_source();
+    // The enum is the one list: every code documented, every entry a code, the documented
+    // severity the code's default, and every code raised somewhere in the source (reachable).
+    let all: Vec<&str> = loudqc::spec::Code::ALL.iter().map(|c| c.as_str()).collect();
+    let undocumented: Vec<&&str> = all.iter().filter(|c| !entries.contains_key(**c)).collect();
     assert!(
-        source.iter().any(|(c, _)| c == "TRUE_PEAK_OVER")
-            && source.iter().any(|(c, _)| c == "DIGITAL_CLIPPING"),
-        "the scan finds the codes module: {source:?}"
+        undocumented.is_empty(),
+        "codes without an entry in docs/findings.md: {undocumented:?}"
     );
-    let missing: Vec<String> = source
-        .iter()
-        .filter(|(c, _)| !entries.contains_key(c))
-        .map(|(c, f)| format!("{c} ({})", f.display()))
+    let stale: Vec<&String> = entries
+        .keys()
+        .filter(|c| !all.contains(&c.as_str()))
         .collect();
     assert!(
-        missing.is_empty(),
-        "codes without an entry in docs/findings.md: {missing:?}"
+        stale.is_empty(),
+        "docs/findings.md documents unknown codes: {stale:?}"
     );
-    // Every code a report can carry is documented (the codes the spec module exports).
-    for f in [
-        loudqc::spec::codes::TRUE_PEAK_OVER_REGION,
-        loudqc::spec::codes::EVENTS_TRUNCATED,
-        loudqc::spec::codes::SHORT_PROGRAM,
-    ] {
-        assert!(entries.contains_key(f), "{f}");
+    for code in loudqc::spec::Code::ALL {
+        let text = &entries[code.as_str()];
+        let sev = format!(
+            "**Severity:** {}",
+            code.default_severity().label().to_lowercase()
+        );
+        assert!(
+            text.contains(&sev),
+            "docs/findings.md: {code} should say {sev}"
+        );
     }
-    // An entry for a code not in the source must say it is pending (stale entries are caught).
-    for (code, text) in &entries {
-        if !source.iter().any(|(c, _)| c == code) {
-            assert!(
-                text.contains("**Status:** pending"),
-                "docs/findings.md documents {code}, which no source file defines"
-            );
-        }
-    }
+    let uses = code_uses_in_source();
+    let unreachable: Vec<&&str> = all
+        .iter()
+        .filter(|c| !uses.iter().any(|(u, _)| u == **c))
+        .collect();
+    assert!(
+        unreachable.is_empty(),
+        "codes no source raises: {unreachable:?}"
+    );
 }
 
 /// Mirrors of the JSON schema (ripgrep `tests/json.rs` style): `deny_unknown_fields`, so a field
@@ -932,8 +922,8 @@ mod schema {
         pub value: Option<f64>,
         pub limit: Option<f64>,
         pub at_s: Option<f64>,
-        pub timecode: Option<String>,
-        pub channel: Option<String>,
+        pub at_timecode: Option<String>,
+        pub channels: Vec<String>,
         pub start_s: Option<f64>,
         pub end_s: Option<f64>,
         pub start_timecode: Option<String>,

@@ -2,7 +2,7 @@
 
 use loudqc::channels::ChannelMap;
 use loudqc::meter::{Measurements, Meter, MeterConfig};
-use loudqc::spec::{evaluate, Profile, Severity};
+use loudqc::spec::{evaluate, Observed, Profile, Severity};
 
 use crate::support::*;
 
@@ -17,10 +17,10 @@ fn measured(i: f64, tp: f64) -> Measurements {
 }
 
 fn codes(m: &Measurements, p: &Profile) -> Vec<String> {
-    evaluate(m, p, &["M".into()])
+    evaluate(&Observed::new(m, &["M".into()]), p, None)
         .into_iter()
         .filter(|f| f.severity == Severity::Blocker)
-        .map(|f| f.code)
+        .map(|f| f.code.to_string())
         .collect()
 }
 
@@ -80,11 +80,14 @@ fn findings_carry_value_limit_and_place() {
     let mut m = measured(-24.0, -0.5);
     m.true_peak_at_s = Some(61.25);
     m.true_peak_channel = Some(0);
-    let f = evaluate(&m, &Profile::streaming(), &["M".into()]);
+    let f = evaluate(
+        &Observed::new(&m, &["M".into()]),
+        &Profile::streaming(),
+        None,
+    );
     let tp = f.iter().find(|f| f.code == "TRUE_PEAK_OVER").unwrap();
     assert_eq!(tp.value, Some(-0.5));
     assert_eq!(tp.limit, Some(-1.0));
     assert_eq!(tp.at_s, Some(61.25));
-    assert_eq!(tp.timecode.as_deref(), Some("00:01:01.250"));
-    assert_eq!(tp.channel.as_deref(), Some("M"));
+    assert_eq!(tp.channels, ["M"]);
 }
