@@ -49,6 +49,19 @@ pub struct AnalyzeOptions {
     pub dialog: DialogConfig,
     /// Ident detection at head and tail (`None`: not searched).
     pub ident: Option<IdentOptions>,
+    /// Told how far decoding has got (for progress bars).
+    pub progress: Option<Progress>,
+}
+
+/// A progress callback: called from the decoding thread after each block with the frames
+/// decoded so far and the stream's length in frames when the container says.
+#[derive(Clone)]
+pub struct Progress(pub std::sync::Arc<dyn Fn(u64, Option<u64>) + Send + Sync>);
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress(..)")
+    }
 }
 
 impl Default for AnalyzeOptions {
@@ -64,6 +77,7 @@ impl Default for AnalyzeOptions {
             timeline: false,
             dialog: DialogConfig::default(),
             ident: None,
+            progress: None,
         }
     }
 }
@@ -125,6 +139,11 @@ impl AnalyzeOptions {
     /// Use these speech-gate options.
     pub fn with_dialog(mut self, dialog: DialogConfig) -> Self {
         self.dialog = dialog;
+        self
+    }
+    /// Report decoding progress to `progress`.
+    pub fn with_progress(mut self, progress: Option<Progress>) -> Self {
+        self.progress = progress;
         self
     }
     /// Search for idents at head and tail.
@@ -223,11 +242,17 @@ pub fn analyze_source(mut source: Box<dyn AudioSource>, opts: &AnalyzeOptions) -
     // comes back for the ident search.
     type Done = (u64, Option<EventScanner>, Box<dyn AudioSource>);
     let (skipped, scanner, mut source) = std::thread::scope(|scope| -> Result<Done> {
+        let progress = opts.progress.clone();
         let reader = scope.spawn(move || -> Result<Done> {
+            let mut decoded = 0u64;
             while let Ok(mut buf) = empty_rx.recv() {
                 let n = source.read(&mut buf, BLOCK_FRAMES)?;
                 if n == 0 {
                     break;
+                }
+                decoded += n as u64;
+                if let Some(p) = &progress {
+                    (p.0)(decoded, source.info().frames);
                 }
                 if let Some(sc) = scanner.as_mut() {
                     let refs: Vec<&[f32]> = buf.iter().map(|c| c.get(..n).unwrap_or(c)).collect();
@@ -350,7 +375,21 @@ pub fn timeline(m: &Measurements) -> TimelineReport {
             })
             .collect(),
         true_peak_dbtp: (0..n).map(tp).collect(),
+        speech_s: Vec::new(),
     }
+}
+
+/// The stretches the speech gate classified as speech: 400 ms blocks every 100 ms, merged.
+pub fn speech_regions(d: &DialogMeasurement) -> Vec<[f64; 2]> {
+    let mut out: Vec<[f64; 2]> = Vec::new();
+    for (k, _) in d.block_speech.iter().enumerate().filter(|(_, &s)| s) {
+        let (a, b) = (k as f64 * 0.1, k as f64 * 0.1 + 0.4);
+        match out.last_mut() {
+            Some(last) if a <= last[1] + 1e-9 => last[1] = b,
+            _ => out.push([a, b]),
+        }
+    }
+    out
 }
 
 /// Build the report of a finished analysis under `profile` (default event options, no timeline).
@@ -473,8 +512,14 @@ pub fn report_with(file: &str, a: &Analysis, opts: &AnalyzeOptions) -> FileRepor
                     .unwrap_or(f64::from(s.clip_level)),
             }
         }),
-        timeline: opts.timeline.then(|| timeline(m)),
+        timeline: opts.timeline.then(|| {
+            let mut t = timeline(m);
+            t.speech_s = a.dialog.as_ref().map(speech_regions).unwrap_or_default();
+            t
+        }),
         ident: a.ident.clone(),
+        rules: spec::rule_checks(m, a.dialog.as_ref(), profile),
+        correction: spec::correction(m, a.dialog.as_ref(), profile),
     }
 }
 

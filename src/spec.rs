@@ -17,6 +17,7 @@
 //! true peak of exactly −1.0 dBTP passes a −1.0 dBTP limit whatever the last bits of its
 //! floating-point reading, while −0.99 dBTP fails it.
 
+pub mod checks;
 pub mod code;
 pub mod events;
 
@@ -30,6 +31,7 @@ use crate::events::{EventConfig, SignalSummary};
 use crate::meter::Measurements;
 use crate::timecode::Timecode;
 
+pub use checks::{correction, rule_checks, Correction, RuleCheck, RuleStatus};
 pub use code::Code;
 pub use profile::{Element, Profile, SpecError};
 

@@ -19,13 +19,13 @@ use std::collections::BTreeMap;
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use loudqc::analyze::AnalyzeOptions;
+use loudqc::analyze::{AnalyzeOptions, Progress};
 use loudqc::batch::resume::{truncate_partial_line, ResumeIndex};
 use loudqc::batch::{check_unit, plan, Outcome, PlanOptions, Shard, Unit};
 use loudqc::imf::{is_imf_input, ImfBatch};
@@ -277,6 +277,10 @@ pub fn run(
         ProgressBar::hidden()
     };
 
+    // Bytes of each programme the bar has already been moved by (see the worker).
+    let credited: Vec<Arc<AtomicU64>> = todo.iter().map(|_| Arc::new(AtomicU64::new(0))).collect();
+    let credited = &credited;
+
     let mut tally = Tally {
         pass: 0,
         fail: 0,
@@ -342,7 +346,7 @@ pub fn run(
     pool.in_place_scope(|scope| {
         for _ in 0..jobs {
             let tx = tx.clone();
-            let (next, stop, todo, units) = (&next, &stop, &todo, &plan.units);
+            let (next, stop, todo, units, pb) = (&next, &stop, &todo, &plan.units, &pb);
             scope.spawn(move |_| loop {
                 if stop.load(Ordering::Relaxed) {
                     break;
@@ -350,8 +354,22 @@ pub fn run(
                 let k = next.fetch_add(1, Ordering::Relaxed);
                 let Some(&i) = todo.get(k) else { break };
                 let unit = &units[i];
+                // The bar moves within a file as its audio is decoded (in bytes of the file).
+                let size = unit.size_bytes();
+                let (pb, credit) = (pb.clone(), credited[k].clone());
+                let unit_opts = opts.clone().with_progress(Some(Progress(Arc::new(
+                    move |done: u64, total: Option<u64>| {
+                        if let Some(t) = total.filter(|&t| t > 0) {
+                            let want = (size as f64 * (done as f64 / t as f64).min(1.0)) as u64;
+                            let before = credit.fetch_max(want, Ordering::Relaxed);
+                            if want > before {
+                                pb.inc(want - before);
+                            }
+                        }
+                    },
+                ))));
                 let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    check_unit(unit, opts, stop)
+                    check_unit(unit, &unit_opts, stop)
                 }))
                 .unwrap_or_else(|_| {
                     let err = loudqc::Error::from(io::Error::other(
@@ -401,7 +419,10 @@ pub fn run(
                 // Machine output goes to stdout or a file; people still want problems on stderr.
                 pb.suspend(|| eprintln!("loudqc: {}", err.message));
             }
-            pb.inc(unit.size_bytes());
+            pb.inc(
+                unit.size_bytes()
+                    .saturating_sub(credited[k].load(Ordering::Relaxed)),
+            );
             pb.set_message(format!(
                 "{}/{} programs · {:.2} h audio",
                 tally.written,

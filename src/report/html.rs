@@ -92,22 +92,116 @@ pub fn write_html(w: &mut dyn Write, reports: &[FileReport]) -> io::Result<()> {
         fails,
         esc(&version)
     );
-    for r in reports {
-        file_section(&mut s, r);
+    if reports.len() > 1 {
+        programs_table(&mut s, reports);
+    }
+    for (k, r) in reports.iter().enumerate() {
+        file_section(&mut s, r, k);
     }
     s.push_str("</body></html>\n");
     w.write_all(s.as_bytes())
 }
 
-fn file_section(s: &mut String, r: &FileReport) {
-    let (vclass, vtext) = match r.verdict {
+/// The batch overview: every programme, its verdict, the deciding readings, linked to its
+/// section.
+fn programs_table(s: &mut String, reports: &[FileReport]) {
+    s.push_str(
+        "<table class=\"programs\"><thead><tr><th>Programme</th><th>Verdict</th>\
+         <th>Integrated</th><th>Dialog-gated</th><th>True peak</th><th>Blockers</th><th>Issues</th>\
+         </tr></thead><tbody>\n",
+    );
+    for (k, r) in reports.iter().enumerate() {
+        let (vclass, vtext) = verdict_label(r.verdict);
+        let count = |sev: Severity| r.findings.iter().filter(|f| f.severity == sev).count();
+        let l = r.loudness.as_ref();
+        let _ = writeln!(
+            s,
+            "<tr class=\"program\" data-verdict=\"{vclass}\"><td><a href=\"#p{k}\">{}</a></td>\
+             <td><span class=\"verdict {vclass}\">{vtext}</span></td><td class=\"num\">{}</td>\
+             <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+             <td class=\"num\">{}</td></tr>",
+            esc(&r.file),
+            num(l.and_then(|l| l.integrated_lufs), "LUFS"),
+            num(l.and_then(|l| l.dialog_gated_lufs), "LUFS"),
+            num(l.and_then(|l| l.true_peak_dbtp), "dBTP"),
+            count(Severity::Blocker),
+            count(Severity::Issue),
+        );
+    }
+    s.push_str("</tbody></table>\n");
+}
+
+fn verdict_label(v: Verdict) -> (&'static str, &'static str) {
+    match v {
         Verdict::Pass => ("pass", "PASS"),
         Verdict::Fail => ("fail", "FAIL"),
         Verdict::Error => ("error", "ERROR"),
-    };
+    }
+}
+
+/// Every rule of the spec with its reading, limits and outcome, and the correction hint.
+fn rules_table(s: &mut String, r: &FileReport) {
+    use crate::spec::RuleStatus;
+    if r.rules.is_empty() {
+        return;
+    }
+    s.push_str(
+        "<table class=\"rules\"><thead><tr><th>Rule</th><th>Measured</th><th>Passes</th>\
+         <th>Outcome</th></tr></thead><tbody>\n",
+    );
+    for c in &r.rules {
+        let limit = match (c.min, c.max) {
+            (Some(lo), Some(hi)) => format!("{lo:.1} to {hi:.1} {}", c.unit),
+            (Some(lo), None) => format!("≥ {lo:.1} {}", c.unit),
+            (None, Some(hi)) => format!("≤ {hi:.1} {}", c.unit),
+            (None, None) => String::new(),
+        };
+        let (class, text) = match c.status {
+            RuleStatus::Pass => ("pass", "pass"),
+            RuleStatus::Fail => ("fail", "fail"),
+            RuleStatus::NotApplicable => ("na", "n/a"),
+            RuleStatus::NotMeasured => ("na", "not measured"),
+        };
+        let decides = if c.decides && c.rule.ends_with("loudness") {
+            " (decides)"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            s,
+            "<tr class=\"rule\" data-rule=\"{}\" data-status=\"{class}\"><td>{}</td>\
+             <td class=\"num\">{}</td><td>{}</td><td><span class=\"verdict {class}\">{text}</span>{decides}</td></tr>",
+            esc(&c.rule),
+            esc(&c.rule.replace('_', " ")),
+            num(c.measured, &c.unit),
+            esc(&limit),
+        );
+    }
+    s.push_str("</tbody></table>");
+    if let Some(c) = &r.correction {
+        let _ = write!(
+            s,
+            "<p class=\"correction\">Correction: {:+.1} dB (×{:.3}) brings {} to {:.1} LUFS; true \
+             peak then {}{}.</p>",
+            c.gain_db,
+            c.gain_linear,
+            esc(&c.rule.replace('_', " ")),
+            c.target_lufs,
+            num(c.true_peak_after_dbtp, "dBTP"),
+            if c.limiter_needed {
+                ", over the limit: a true-peak limiter is needed"
+            } else {
+                ", within the limit: a gain change is enough"
+            }
+        );
+    }
+}
+
+fn file_section(s: &mut String, r: &FileReport, k: usize) {
+    let (vclass, vtext) = verdict_label(r.verdict);
     let _ = writeln!(
         s,
-        "<section class=\"file\"><h2>{} <span class=\"verdict {vclass}\" data-verdict=\"{vclass}\">{vtext}</span></h2>",
+        "<section class=\"file\" id=\"p{k}\"><h2>{} <span class=\"verdict {vclass}\" data-verdict=\"{vclass}\">{vtext}</span></h2>",
         esc(&r.file)
     );
     if let Some(e) = &r.error {
@@ -119,18 +213,11 @@ fn file_section(s: &mut String, r: &FileReport) {
         );
     }
     let p = &r.profile;
-    let (lo, hi) = p.integrated_window_lufs();
     s.push_str("<div class=\"grid\"><table class=\"facts\">");
     let mut fact = |k: &str, v: String| {
         let _ = write!(s, "<tr><td>{k}</td><td>{}</td></tr>", esc(&v));
     };
-    fact(
-        "Profile",
-        format!(
-            "{}: {:.1} LUFS ±{:.1} LU ({lo:.1} to {hi:.1}), true peak ≤ {:.1} dBTP",
-            p.name, p.integrated_target_lufs, p.integrated_tolerance_lu, p.max_true_peak_dbtp
-        ),
-    );
+    fact("Profile", format!("{}: {}", p.name, p.describe()));
     if let Some(f) = &r.format {
         fact(
             "Format",
@@ -186,6 +273,19 @@ fn file_section(s: &mut String, r: &FileReport) {
             ),
         );
         fact("Sample peak", num(l.sample_peak_dbfs, "dBFS"));
+        if r.dialog_gate.is_some() {
+            fact(
+                "Dialog-gated / speech",
+                format!(
+                    "{} / {}{}",
+                    num(l.dialog_gated_lufs, "LUFS"),
+                    num(l.speech_percent, "%"),
+                    p.dialog_window_lufs()
+                        .map(|(lo, hi)| format!(" (window {lo:.1} to {hi:.1} LUFS)"))
+                        .unwrap_or_default()
+                ),
+            );
+        }
     }
     if let Some(sig) = &r.signal {
         fact(
@@ -199,6 +299,7 @@ fn file_section(s: &mut String, r: &FileReport) {
     s.push_str("</table>");
     channel_table(s, r);
     s.push_str("</div>\n");
+    rules_table(s, r);
     match (&r.timeline, &r.format) {
         (Some(t), Some(f)) => plot(s, r, t, f.duration_s),
         _ if r.error.is_none() => s.push_str(
@@ -412,6 +513,32 @@ fn plot(s: &mut String, r: &FileReport, t: &TimelineReport, duration_s: f64) {
         y(p.max_true_peak_dbtp) - 4.0,
         p.max_true_peak_dbtp
     );
+    // The dialog-gated window, and where the speech gate heard dialogue.
+    if let Some((dlo, dhi)) = p.dialog_window_lufs() {
+        let _ = write!(
+            s,
+            "<rect class=\"limit dialog-window\" x=\"{x0:.1}\" y=\"{:.1}\" width=\"{:.1}\" \
+             height=\"{:.1}\" fill=\"#1565c0\" fill-opacity=\"0.06\"/>\
+             <text x=\"{:.1}\" y=\"{:.1}\" fill=\"#1565c0\">dialog-gated {dlo:.0} to {dhi:.0} LUFS</text>",
+            y(dhi),
+            x1 - x0,
+            (y(dlo) - y(dhi)).max(0.0),
+            x0 + 4.0,
+            y(dhi) - 4.0,
+        );
+    }
+    for [a, b] in &t.speech_s {
+        let _ = write!(
+            s,
+            "<rect class=\"speech\" x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"4\" \
+             fill=\"#1565c0\" fill-opacity=\"0.6\"><title>speech {}–{}</title></rect>",
+            x(*a),
+            y1 - 4.0,
+            (x(*b) - x(*a)).max(0.5),
+            seconds_to_clock(*a),
+            seconds_to_clock(*b)
+        );
+    }
     if let Some(i) = r.loudness.as_ref().and_then(|l| l.integrated_lufs) {
         let _ = write!(
             s,

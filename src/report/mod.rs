@@ -271,6 +271,14 @@ pub struct FileReport {
     /// reference was given. See [`crate::ident::IdentReport`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ident: Vec<IdentReport>,
+    /// Every rule of the spec with its measured value, limits and outcome (see
+    /// [`crate::spec::RuleCheck`]); empty when nothing was measured.
+    #[serde(default)]
+    pub rules: Vec<crate::spec::RuleCheck>,
+    /// The gain that brings the deciding loudness to its target, and whether true-peak
+    /// headroom allows it (`null` when the spec judges no loudness or nothing was measured).
+    #[serde(default)]
+    pub correction: Option<crate::spec::Correction>,
 }
 
 /// A stretch of a composition, in seconds from its start.
@@ -435,6 +443,10 @@ pub struct TimelineReport {
     pub short_term_lufs: Vec<Option<f64>>,
     /// True peak, dBTP (all `null` when true peak was not measured).
     pub true_peak_dbtp: Vec<Option<f64>>,
+    /// Where the speech gate heard dialogue: `[start_s, end_s]` stretches, merged (empty when
+    /// the gate was off or heard none).
+    #[serde(default)]
+    pub speech_s: Vec<[f64; 2]>,
 }
 
 impl FileReport {
@@ -460,6 +472,8 @@ impl FileReport {
             signal: None,
             timeline: None,
             ident: Vec::new(),
+            rules: Vec::new(),
+            correction: None,
         }
     }
 }

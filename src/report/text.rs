@@ -59,6 +59,74 @@ fn write_composition(w: &mut dyn Write, c: &super::CompositionReport) -> io::Res
     Ok(())
 }
 
+/// Findings of one code listed in full in the terminal before the rest are counted.
+const LISTED_PER_CODE: usize = 3;
+
+/// ` @ start-end` (SMPTE) of a finding, or nothing.
+fn place(f: &crate::spec::Finding) -> String {
+    match (&f.start_timecode, &f.end_timecode) {
+        (Some(a), Some(b)) if a != b => format!(" @ {a}-{b}"),
+        (Some(a), _) => format!(" @ {a}"),
+        _ => String::new(),
+    }
+}
+
+/// The spec's rules, one a line: value, limits, outcome.
+fn write_rules(w: &mut dyn Write, r: &FileReport) -> io::Result<()> {
+    use crate::spec::RuleStatus;
+    if r.rules.is_empty() {
+        return Ok(());
+    }
+    writeln!(w, "  rules     (spec {})", r.profile.name)?;
+    for c in &r.rules {
+        let value = c
+            .measured
+            .map_or("n/a".to_string(), |v| format!("{v:.1} {}", c.unit));
+        let limit = match (c.min, c.max) {
+            (Some(lo), Some(hi)) => format!("{lo:.1} to {hi:.1}"),
+            (Some(lo), None) => format!("≥ {lo:.1}"),
+            (None, Some(hi)) => format!("≤ {hi:.1}"),
+            (None, None) => String::new(),
+        };
+        let status = match c.status {
+            RuleStatus::Pass => "pass",
+            RuleStatus::Fail => "FAIL",
+            RuleStatus::NotApplicable => "n/a",
+            RuleStatus::NotMeasured => "not measured",
+        };
+        let decides = if c.decides && c.rule.ends_with("loudness") {
+            "  (decides)"
+        } else {
+            ""
+        };
+        writeln!(
+            w,
+            "            {:<22} {value:<12} {limit:<16} {status}{decides}",
+            c.rule.replace('_', " ")
+        )?;
+    }
+    if let Some(c) = &r.correction {
+        writeln!(
+            w,
+            "  correct   {:+.1} dB (x{:.3}) brings {} to {:.1} LUFS; true peak then {}{}",
+            c.gain_db,
+            c.gain_linear,
+            c.rule.replace('_', " "),
+            c.target_lufs,
+            num(c.true_peak_after_dbtp, "dBTP"),
+            if c.limiter_needed {
+                format!(
+                    ", over {:.1}: needs a true-peak limiter",
+                    r.profile.max_true_peak_dbtp
+                )
+            } else {
+                " (within the limit: a gain change is enough)".into()
+            }
+        )?;
+    }
+    Ok(())
+}
+
 /// Write the human summary of `r`.
 pub fn write_report(w: &mut dyn Write, r: &FileReport) -> io::Result<()> {
     let verdict = match r.verdict {
@@ -178,6 +246,7 @@ pub fn write_report(w: &mut dyn Write, r: &FileReport) -> io::Result<()> {
             writeln!(w, "            {field}: {why}")?;
         }
     }
+    write_rules(w, r)?;
     for id in &r.ident {
         writeln!(w, "  ident     {}", id.reference)?;
         for (side, m) in [("head", &id.head), ("tail", &id.tail)] {
@@ -205,20 +274,48 @@ pub fn write_report(w: &mut dyn Write, r: &FileReport) -> io::Result<()> {
             .iter()
             .map(|f| f.code.as_str().len())
             .fold(22, usize::max);
+        // Repeats are grouped: a long programme can have hundreds of overs. The first few of a
+        // code are listed with their timecodes, then a count and the worst (JSON keeps all).
+        let mut shown: Vec<crate::spec::Code> = Vec::new();
         for f in &r.findings {
-            let at = match (&f.start_timecode, &f.end_timecode) {
-                (Some(a), Some(b)) if a != b => format!(" @ {a}-{b}"),
-                (Some(a), _) => format!(" @ {a}"),
-                _ => String::new(),
-            };
-            writeln!(
-                w,
-                "    {:<7} {:<width$} {}{at}",
-                f.severity.label(),
-                f.code,
-                f.message,
-                width = code_width
-            )?;
+            if shown.contains(&f.code) {
+                continue;
+            }
+            shown.push(f.code);
+            let same: Vec<&crate::spec::Finding> = r
+                .findings
+                .iter()
+                .filter(|g| g.code == f.code && g.severity == f.severity)
+                .collect();
+            for g in same.iter().take(LISTED_PER_CODE) {
+                writeln!(
+                    w,
+                    "    {:<7} {:<width$} {}{}",
+                    g.severity.label(),
+                    g.code,
+                    g.message,
+                    place(g),
+                    width = code_width
+                )?;
+            }
+            if same.len() > LISTED_PER_CODE {
+                let worst = same
+                    .iter()
+                    .filter(|g| g.value.is_some())
+                    .max_by(|a, b| a.value.unwrap_or(0.0).total_cmp(&b.value.unwrap_or(0.0)));
+                let worst = worst
+                    .map(|g| format!("; worst {:.2}{}", g.value.unwrap_or_default(), place(g)))
+                    .unwrap_or_default();
+                writeln!(
+                    w,
+                    "    {:<7} {:<width$} … and {} more ({} in all{worst}; every one in --format json)",
+                    "",
+                    "",
+                    same.len() - LISTED_PER_CODE,
+                    same.len(),
+                    width = code_width
+                )?;
+            }
         }
     }
     writeln!(w)

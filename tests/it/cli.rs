@@ -120,7 +120,7 @@ fn inter_sample_peak_over_the_limit_fails_while_sample_peak_is_under() {
 }
 
 /// A canonical 44-byte-header PCM WAV with the given header fields and `data` bytes.
-fn raw_wav(
+pub fn raw_wav(
     tag: u16,
     channels: u16,
     rate: u32,
@@ -276,7 +276,9 @@ fn silence_gives_null_with_a_reason_never_inf() {
         .unwrap()
         .contains("silent"));
     assert!(v["loudness"]["true_peak_dbtp"].is_null());
-    assert_eq!(v["findings"][0]["code"], "LOUDNESS_UNMEASURABLE");
+    assert_eq!(v["findings"][0]["code"], "PROGRAM_SILENT");
+    assert_eq!(v["verdict"], "fail");
+    assert_eq!(code(&o), 1);
 }
 
 #[test]

@@ -16,3 +16,4 @@ mod silero;
 mod spec;
 mod support;
 mod truepeak;
+mod verdict;
