@@ -31,6 +31,9 @@ pub struct Cli {
 pub enum Command {
     /// Measure files and check them against a delivery profile.
     Check(CheckArgs),
+    /// Merge the JSON Lines outputs of a sharded batch (`check --shard`), checking that every
+    /// program of the plan appears exactly once.
+    Merge(super::merge::MergeArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
