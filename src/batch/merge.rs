@@ -22,7 +22,7 @@
 //! The merged records are in the order of a single run over the same inputs: compositions, then
 //! programs by their place in the plan.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::{self, BufRead};
 
 use crate::report::plan::{PlanLine, ShardPlan};
@@ -120,7 +120,7 @@ impl Merger {
     pub fn add(&mut self, name: &str, reader: impl BufRead) -> io::Result<()> {
         let out = self.outputs.len();
         self.outputs.push(name.to_string());
-        let mut seen_here: HashMap<String, ()> = HashMap::new();
+        let mut seen_here: HashSet<String> = HashSet::new();
         for (n, line) in reader.split(b'\n').enumerate() {
             let line = line?;
             if line.trim_ascii().is_empty() {
@@ -132,7 +132,7 @@ impl Merger {
                 if entry.is_empty() {
                     self.order.push(k.clone());
                 }
-                if seen_here.insert(k, ()).is_some() {
+                if !seen_here.insert(k) {
                     // A later record of the same program in the same output wins.
                     if let Some(pos) = entry.iter().rposition(|(o, _)| *o == out) {
                         entry.remove(pos);
@@ -232,9 +232,7 @@ impl Merger {
         let mut records = self.records;
         let take =
             |k: &str, records: &mut HashMap<String, Vec<(usize, FileReport)>>, m: &mut Merged| {
-                let Some(mut v) = records.remove(k) else {
-                    return None;
-                };
+                let mut v = records.remove(k)?;
                 if v.len() > 1 {
                     let mut outs: Vec<String> =
                         v.iter().map(|(o, _)| self.outputs[*o].clone()).collect();

@@ -83,6 +83,14 @@ fn media(dir: &Path, n: usize, loud: usize, seconds: f64) -> Vec<PathBuf> {
         .collect()
 }
 
+/// (variables set, `--shard` flag, the K it must give, the variable named in `engine.shard`)
+type Case = (
+    Vec<(&'static str, &'static str)>,
+    &'static str,
+    u64,
+    &'static str,
+);
+
 #[test]
 fn shard_auto_reads_each_scheduler_variable_like_shard_k_n() {
     let d = tmp();
@@ -102,7 +110,6 @@ fn shard_auto_reads_each_scheduler_variable_like_shard_k_n() {
             .unwrap();
         split_plan(&stdout(&o))
     };
-    // (variable set, flag, K it must give)
     let slurm = |id: &'static str| {
         vec![
             ("SLURM_ARRAY_TASK_ID", id),
@@ -112,7 +119,7 @@ fn shard_auto_reads_each_scheduler_variable_like_shard_k_n() {
             ("SLURM_ARRAY_TASK_STEP", "1"),
         ]
     };
-    let cases: Vec<(Vec<(&str, &str)>, &str, u64, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (slurm("0"), "auto", 1, "SLURM_ARRAY_TASK_ID"),
         (slurm("2"), "auto", 3, "SLURM_ARRAY_TASK_ID"),
         (slurm("1"), "auto/3", 2, "SLURM_ARRAY_TASK_ID"),
