@@ -283,12 +283,14 @@ mod tests {
     }
 
     fn plan(k: u64, n: u64, total: usize, progs: &[(usize, &str)]) -> String {
-        let mut engine = EngineInfo::default();
-        engine.shard = Some(ShardInfo {
-            index: k,
-            count: n,
-            source: "--shard".into(),
-        });
+        let engine = EngineInfo {
+            shard: Some(ShardInfo {
+                index: k,
+                count: n,
+                source: "--shard".into(),
+            }),
+            ..EngineInfo::default()
+        };
         serde_json::to_string(&PlanLine {
             plan: ShardPlan {
                 schema_version: 1,
