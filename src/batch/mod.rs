@@ -15,6 +15,7 @@
 //! the shortest, with the same blocker naming each member's length.
 
 pub mod group;
+pub mod merge;
 pub mod resume;
 pub mod shard;
 pub mod walk;
@@ -33,7 +34,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::report::{FileReport, InputFile};
 use crate::spec::{codes, Finding};
 
-pub use shard::Shard;
+pub use shard::{Shard, ShardSpec};
 pub use walk::Skipped;
 
 /// One file of a program.
@@ -110,6 +111,11 @@ pub struct Plan {
     pub units: Vec<Unit>,
     /// Programs of all shards together.
     pub all_units: usize,
+    /// Position of each of `units` in the whole plan (all shards), 0-based.
+    pub positions: Vec<usize>,
+    /// 64-bit FNV-1a of the names of all programs of all shards, in plan order, each followed
+    /// by `\n`: shards that planned the same batch agree on it.
+    pub plan_hash: u64,
     /// Files skipped while walking folders, by reason.
     pub skipped: Skipped,
 }
@@ -177,8 +183,21 @@ pub fn plan(inputs: &[PathBuf], opts: &PlanOptions) -> Plan {
         }
     }
     let all_units = units.len();
+    let mut hashed = Vec::new();
+    for u in &units {
+        hashed.extend_from_slice(u.name.as_bytes());
+        hashed.push(b'\n');
+    }
+    let plan_hash = shard::fnv1a64(&hashed);
+    let mut positions: Vec<usize> = (0..units.len()).collect();
     if let Some(shard) = opts.shard {
-        units.retain(|u| shard.contains(&u.name));
+        let keep: Vec<bool> = units.iter().map(|u| shard.contains(&u.name)).collect();
+        positions.retain(|&i| keep[i]);
+        let mut i = 0;
+        units.retain(|_| {
+            i += 1;
+            keep[i - 1]
+        });
     }
     for u in &mut units {
         for m in &mut u.members {
@@ -188,6 +207,8 @@ pub fn plan(inputs: &[PathBuf], opts: &PlanOptions) -> Plan {
     Plan {
         units,
         all_units,
+        positions,
+        plan_hash,
         skipped,
     }
 }

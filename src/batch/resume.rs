@@ -5,13 +5,15 @@
 //! changed file (new size or mtime) is therefore checked again, and its new record appended;
 //! readers should let the last record of a path win. Lines that are not whole records (a run
 //! killed mid-write) are ignored, and [`truncate_partial_line`] cuts such a tail off before
-//! appending.
+//! appending. Plan lines of a sharded batch ([`crate::report::plan`]) are not records; the
+//! last one is kept so that a resumed run appends a new one only when its plan changed.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
+use crate::report::plan::{PlanLine, ShardPlan};
 use crate::report::{FileReport, InputFile, Verdict};
 
 /// The records already in an output file, by their inputs.
@@ -21,8 +23,10 @@ pub struct ResumeIndex {
     pub verdicts: HashMap<Vec<InputFile>, Verdict>,
     /// The records themselves (kept only when asked, e.g. for `--csv`).
     pub records: HashMap<Vec<InputFile>, FileReport>,
-    /// Lines that were not whole records.
+    /// Lines that were not whole records (nor plan lines).
     pub bad_lines: usize,
+    /// The last plan line in the file (sharded batches).
+    pub last_plan: Option<ShardPlan>,
 }
 
 impl ResumeIndex {
@@ -52,7 +56,10 @@ impl ResumeIndex {
                         idx.records.insert(rec.inputs.clone(), rec);
                     }
                 }
-                _ => idx.bad_lines += usize::from(!line.trim_ascii().is_empty()),
+                _ => match serde_json::from_slice::<PlanLine>(&line) {
+                    Ok(p) => idx.last_plan = Some(p.plan),
+                    Err(_) => idx.bad_lines += usize::from(!line.trim_ascii().is_empty()),
+                },
             }
         }
         Ok(idx)

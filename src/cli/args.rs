@@ -27,10 +27,15 @@ pub struct Cli {
     pub command: Command,
 }
 
+// One value, parsed once at start-up: boxing `Check` to shrink it would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Measure files and check them against a delivery profile.
     Check(CheckArgs),
+    /// Merge the JSON Lines outputs of a sharded batch (`check --shard`), checking that every
+    /// program of the plan appears exactly once.
+    Merge(super::merge::MergeArgs),
     /// Delivery specs: list the built-in profiles, print one as a TOML spec file.
     #[command(subcommand)]
     Spec(SpecCommand),

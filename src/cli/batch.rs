@@ -14,6 +14,12 @@
 //! Exit codes over the whole batch (records resumed from `--output` included): 0 every program
 //! passes; 1 at least one fails its spec; 2 at least one could not be analysed, or a usage or
 //! output error; 130/143 interrupted. A closed stdout (`| head`) ends the batch with 0.
+//!
+//! Farms (issue 19): `--shard auto[/N]` takes K/N from the array job's environment
+//! ([`loudqc::batch::shard`]); `%k`/`%n` in `--output`, `--csv` and `--html` become K and N;
+//! with JSON output a sharded run writes its plan line first and stamps `engine.shard` on every
+//! record ([`loudqc::report::plan`]), for `loudqc merge`. `--progress json` writes one JSON line
+//! per finished program to stderr, and a summary event at the end.
 
 use std::collections::BTreeMap;
 use std::io::{self, BufRead, IsTerminal, Write};
@@ -27,9 +33,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use loudqc::analyze::{AnalyzeOptions, Progress};
 use loudqc::batch::resume::{truncate_partial_line, ResumeIndex};
-use loudqc::batch::{check_unit, plan, Outcome, PlanOptions, Shard, Unit};
+use loudqc::batch::{check_unit, plan, Outcome, PlanOptions, Shard, ShardSpec, Unit};
 use loudqc::imf::{is_imf_input, ImfBatch};
-use loudqc::report::{html, FileReport, Verdict};
+use loudqc::report::plan::{PlanLine, PlannedProgram, ShardInfo, ShardPlan};
+use loudqc::report::{html, EngineInfo, FileReport, Verdict, SCHEMA_VERSION};
 
 use super::args::OutputFormat;
 use super::output::{write_csv, Sink};
@@ -57,9 +64,72 @@ pub struct BatchArgs {
     #[arg(long, requires = "output")]
     pub resume: bool,
 
-    /// Check only shard K of N (1-based; by a hash of each program's path) for array jobs.
-    #[arg(long, value_name = "K/N")]
-    pub shard: Option<Shard>,
+    /// Check only shard K of N (1-based; by a hash of each program's path) for array jobs;
+    /// `auto` or `auto/N` takes K (and N) from SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX or
+    /// AWS_BATCH_JOB_ARRAY_INDEX. `%k`/`%n` in --output, --csv, --html become K and N.
+    #[arg(long, value_name = "K/N|auto|auto/N")]
+    pub shard: Option<ShardSpec>,
+
+    /// Progress on stderr: auto (a bar when stderr is a terminal), bar, json (one JSON line
+    /// per finished program, for wrappers), none.
+    #[arg(long, value_enum, default_value_t = Progress::Auto, value_name = "HOW")]
+    pub progress: Progress,
+}
+
+/// `--progress`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Progress {
+    /// A bar when stderr is a terminal, nothing otherwise.
+    #[default]
+    Auto,
+    /// Always a bar.
+    Bar,
+    /// One JSON object per finished program, and a summary object, on stderr.
+    Json,
+    /// Nothing but messages and the summary line.
+    None,
+}
+
+/// `%k` → K, `%n` → N, `%%` → `%` in an output path; `%k`/`%n` need a shard.
+fn expand_shard_pattern(flag: &str, p: &Path, shard: Option<Shard>) -> Result<PathBuf, String> {
+    let Some(text) = p.to_str() else {
+        return Ok(p.to_path_buf()); // not UTF-8: no pattern to expand
+    };
+    if !text.contains('%') {
+        return Ok(p.to_path_buf());
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some(m @ ('k' | 'n')) => {
+                let Some(sh) = shard else {
+                    return Err(format!(
+                        "{flag} {text}: %{m} stands for the shard {}, but there is no --shard; \
+                         add --shard K/N or --shard auto",
+                        if m == 'k' { "index K" } else { "count N" }
+                    ));
+                };
+                out.push_str(&(if m == 'k' { sh.index } else { sh.count }).to_string());
+            }
+            Some('%') => out.push('%'),
+            Some(other) => {
+                out.push('%');
+                out.push(other);
+            }
+            None => out.push('%'),
+        }
+    }
+    Ok(PathBuf::from(out))
+}
+
+/// Round to milliseconds (progress events).
+fn ms(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
 }
 
 fn verdict_code(v: Verdict) -> u8 {
@@ -134,7 +204,7 @@ impl Tally {
 /// Run `loudqc check` over `files` and the batch flags.
 pub fn run(
     mut files: Vec<PathBuf>,
-    b: BatchArgs,
+    mut b: BatchArgs,
     opts: &AnalyzeOptions,
     format: OutputFormat,
     jobs: usize,
@@ -159,6 +229,39 @@ pub fn run(
     if files.is_empty() {
         return usage("no input paths: give files or folders, or --paths-from FILE".into());
     }
+    // --shard auto: K/N from the array job's environment.
+    let resolved = match b
+        .shard
+        .map(|s| s.resolve(&|k| std::env::var(k).ok()))
+        .transpose()
+    {
+        Ok(r) => r,
+        Err(msg) => return usage(msg),
+    };
+    let shard: Option<Shard> = resolved.as_ref().map(|r| r.shard);
+    let stamp: Option<ShardInfo> = resolved.as_ref().map(|r| ShardInfo {
+        index: r.shard.index,
+        count: r.shard.count,
+        source: r.source.clone(),
+    });
+    let html_path = match outputs
+        .html
+        .as_ref()
+        .map(|p| expand_shard_pattern("--html", p, shard))
+        .transpose()
+    {
+        Ok(p) => p,
+        Err(msg) => return usage(msg),
+    };
+    for (flag, path) in [("--output", &mut b.output), ("--csv", &mut b.csv)] {
+        if let Some(p) = path {
+            match expand_shard_pattern(flag, p, shard) {
+                Ok(e) => *p = e,
+                Err(msg) => return usage(msg),
+            }
+        }
+    }
+    let progress_json = b.progress == Progress::Json;
     // IMF packages and CPL files are compositions, not folders of files: they give one record
     // per (CPL, audio sequence), written first, over one asset index of every package given.
     let (mut imf_inputs, files): (Vec<PathBuf>, Vec<PathBuf>) =
@@ -179,14 +282,12 @@ pub fn run(
     }
     let imf_given = imf_inputs.len();
     // A farm's shards split IMF inputs too (by the path as given, as files are split).
-    if let Some(sh) = b.shard {
+    if let Some(sh) = shard {
         imf_inputs.retain(|p| sh.contains(&p.display().to_string()));
     }
     let plan = plan(
         &files,
-        &PlanOptions::new()
-            .with_group(!b.no_group)
-            .with_shard(b.shard),
+        &PlanOptions::new().with_group(!b.no_group).with_shard(shard),
     );
     if plan.skipped.total() > 0 {
         eprintln!(
@@ -245,6 +346,38 @@ pub fn run(
         },
     };
 
+    // A sharded batch's plan line, first (a resumed run writes it again only if it changed).
+    if let Some(st) = &stamp {
+        let line = PlanLine {
+            plan: ShardPlan {
+                schema_version: SCHEMA_VERSION,
+                engine: EngineInfo {
+                    shard: Some(st.clone()),
+                    ..EngineInfo::default()
+                },
+                plan_programs: plan.all_units,
+                plan_hash: ShardPlan::hash_text(plan.plan_hash),
+                programs: plan
+                    .units
+                    .iter()
+                    .zip(&plan.positions)
+                    .map(|(u, &at)| PlannedProgram {
+                        at,
+                        file: u.name.clone(),
+                    })
+                    .collect(),
+            },
+        };
+        if !(b.resume && index.last_plan.as_ref() == Some(&line.plan)) {
+            if let Err(e) = sink.write_plan(&line) {
+                if e.kind() == io::ErrorKind::BrokenPipe {
+                    return ExitCode::SUCCESS;
+                }
+                return usage(format!("cannot write the plan line: {e}"));
+            }
+        }
+    }
+
     // Signals: the first sets `stop`; the second (with `stop` set) exits at once.
     let stop = Arc::new(AtomicBool::new(false));
     let signal = Arc::new(AtomicUsize::new(0));
@@ -263,7 +396,12 @@ pub fn run(
     };
 
     let total_bytes: u64 = todo.iter().map(|&i| plan.units[i].size_bytes()).sum();
-    let pb = if io::stderr().is_terminal() {
+    let bar = match b.progress {
+        Progress::Auto => io::stderr().is_terminal(),
+        Progress::Bar => true,
+        Progress::Json | Progress::None => false,
+    };
+    let pb = if bar {
         let pb = ProgressBar::new(total_bytes.max(1));
         if let Ok(style) =
             ProgressStyle::with_template("{bar:30.cyan/blue} {msg} · {elapsed} · ETA {eta}")
@@ -300,7 +438,7 @@ pub fn run(
     let mut imf_record_count = 0usize;
     let mut imf_resumed: Vec<Verdict> = Vec::new();
     // Records for the HTML report (with their timelines), in output order.
-    let mut for_html: Option<Vec<FileReport>> = outputs.html.as_ref().map(|_| Vec::new());
+    let mut for_html: Option<Vec<FileReport>> = html_path.as_ref().map(|_| Vec::new());
     if !imf_inputs.is_empty() {
         let imf = ImfBatch::new(&imf_inputs, &opts.assetmaps);
         let mut records: Vec<FileReport> = imf.assetmap_errors(&opts.profile);
@@ -318,6 +456,7 @@ pub fn run(
                 continue;
             }
             let mut r = r.clone();
+            r.engine.shard = stamp.clone();
             if let Some(all) = &mut for_html {
                 all.push(r.clone());
             }
@@ -390,6 +529,7 @@ pub fn run(
         // Emit in order: hold finished records until those before them are written.
         let mut pending: BTreeMap<usize, Outcome> = BTreeMap::new();
         let mut emit_next = 0usize;
+        let mut done_bytes = 0u64;
         let mut emit = |outcome: Outcome, k: usize, tally: &mut Tally| {
             let Outcome::Done(r) = outcome else { return };
             if write_error.is_some() || broken_pipe {
@@ -397,6 +537,7 @@ pub fn run(
             }
             let unit = &plan.units[todo[k]];
             let mut r = r;
+            r.engine.shard = stamp.clone();
             if let Some(all) = &mut for_html {
                 all.push((*r).clone());
             }
@@ -423,6 +564,27 @@ pub fn run(
                 unit.size_bytes()
                     .saturating_sub(credited[k].load(Ordering::Relaxed)),
             );
+            done_bytes += unit.size_bytes();
+            if progress_json {
+                // ETA as the bar's: by bytes, at this run's pace so far.
+                let elapsed_s = started.elapsed().as_secs_f64();
+                let eta_s = (done_bytes > 0).then(|| {
+                    ms(elapsed_s * total_bytes.saturating_sub(done_bytes) as f64
+                        / done_bytes as f64)
+                });
+                let event = serde_json::json!({
+                    "event": "progress",
+                    "done": tally.written,
+                    "total": todo.len(),
+                    "file": r.file,
+                    "verdict": r.verdict,
+                    "audio_h": tally.audio_s / 3600.0,
+                    "elapsed_s": ms(elapsed_s),
+                    "eta_s": eta_s,
+                    "shard": stamp.as_ref().map(|s| format!("{}/{}", s.index, s.count)),
+                });
+                eprintln!("{event}");
+            }
             pb.set_message(format!(
                 "{}/{} programs · {:.2} h audio",
                 tally.written,
@@ -499,7 +661,7 @@ pub fn run(
         0
     });
 
-    if let (Some(path), Some(records)) = (&outputs.html, &for_html) {
+    if let (Some(path), Some(records)) = (&html_path, &for_html) {
         let written = std::fs::File::create(path).and_then(|f| {
             let mut w = io::BufWriter::new(f);
             html::write_html(&mut w, records)?;
@@ -552,11 +714,15 @@ pub fn run(
     if resumed > 0 {
         line.push_str(&format!("; {resumed} already in {out_name} (--resume)"));
     }
-    if let Some(s) = b.shard {
+    if let Some(r) = &resolved {
         line.push_str(&format!(
-            "; shard {s} of {} programs",
+            "; shard {} of {} programs",
+            r.shard,
             plan.all_units + imf_given
         ));
+        if !r.read.is_empty() {
+            line.push_str(&format!(" (--shard auto: {})", r.read.join(", ")));
+        }
     }
     let sig = signal.load(Ordering::Relaxed);
     if sig != 0 {
@@ -576,9 +742,32 @@ pub fn run(
             }
         ));
     }
-    eprintln!("{line}");
-    if sig != 0 {
-        return ExitCode::from((128 + sig).min(255) as u8);
+    let exit = if sig != 0 {
+        (128 + sig).min(255) as u8
+    } else {
+        worst
+    };
+    if progress_json {
+        let event = serde_json::json!({
+            "event": "summary",
+            "programs": plan.units.len() + imf_records,
+            "pass": tally.pass + resumed_tally.pass,
+            "fail": tally.fail + resumed_tally.fail,
+            "error": tally.error + resumed_tally.error,
+            "resumed": resumed,
+            "not_checked": todo.len() - tally.written,
+            "audio_h": tally.audio_s / 3600.0,
+            "elapsed_s": ms(wall_s),
+            "shard": stamp.as_ref().map(|s| format!("{}/{}", s.index, s.count)),
+            "interrupted_by": match sig {
+                0 => None,
+                s if s == signal_hook::consts::SIGTERM as usize => Some("SIGTERM"),
+                _ => Some("SIGINT"),
+            },
+            "exit_code": exit,
+        });
+        eprintln!("{event}");
     }
-    ExitCode::from(worst)
+    eprintln!("{line}");
+    ExitCode::from(exit)
 }

@@ -6,6 +6,7 @@
 
 mod args;
 mod batch;
+mod merge;
 mod output;
 
 use std::path::{Path, PathBuf};
@@ -47,6 +48,7 @@ pub fn run() -> ExitCode {
             };
             batch::run(files, batch_args, &opts, format, jobs, &outputs)
         }
+        Command::Merge(args) => merge::run(args),
         Command::Spec(cmd) => spec_command(cmd),
     }
 }

@@ -11,6 +11,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use loudqc::report::plan::PlanLine;
 use loudqc::report::{json, text, FileReport};
 
 use super::args::OutputFormat;
@@ -72,6 +73,22 @@ impl Sink {
             _ => json::write_line(&mut buf, r)?,
         }
         match self {
+            Sink::Stdout(_) => {
+                let mut out = io::stdout().lock();
+                out.write_all(&buf)?;
+                out.flush()
+            }
+            Sink::Atomic { tmp, .. } => tmp.as_file_mut().write_all(&buf),
+            Sink::Append(f) => f.write_all(&buf),
+        }
+    }
+
+    /// Write a sharded batch's plan line (JSON outputs only; the text format has none).
+    pub fn write_plan(&mut self, plan: &PlanLine) -> io::Result<()> {
+        let mut buf = serde_json::to_vec(plan).map_err(io::Error::other)?;
+        buf.push(b'\n');
+        match self {
+            Sink::Stdout(OutputFormat::Text) => Ok(()),
             Sink::Stdout(_) => {
                 let mut out = io::stdout().lock();
                 out.write_all(&buf)?;

@@ -98,9 +98,15 @@
 //! `format.channel_map_source` is `file_names`). It is empty when the library was called
 //! without batch mode, and `size_bytes`/`mtime_*` are `null` when the file could not be
 //! stat'ed.
+//!
+//! Sharded batches (`--shard K/N` or `--shard auto`, see [`crate::batch::shard`]) add
+//! `"engine": {"name": "loudqc", "version": "0.1.0", "shard": {"index": 2, "count": 4,
+//! "source": "SLURM_ARRAY_TASK_ID"}}` to every record (absent otherwise), and write one plan line
+//! `{"plan": {...}}` before the records ([`plan`] has its schema); `loudqc merge` reads both.
 
 pub mod html;
 pub mod json;
+pub mod plan;
 pub mod text;
 
 use std::collections::BTreeMap;
@@ -121,6 +127,9 @@ pub struct EngineInfo {
     pub name: String,
     /// loudqc's version.
     pub version: String,
+    /// The shard that checked it (batch with `--shard`; absent otherwise). See [`plan`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<plan::ShardInfo>,
 }
 
 impl Default for EngineInfo {
@@ -128,6 +137,7 @@ impl Default for EngineInfo {
         EngineInfo {
             name: "loudqc".into(),
             version: env!("CARGO_PKG_VERSION").into(),
+            shard: None,
         }
     }
 }

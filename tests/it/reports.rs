@@ -884,17 +884,16 @@ fn glossary_documents_every_code() {
 
 /// Mirrors of the JSON schema (ripgrep `tests/json.rs` style): `deny_unknown_fields`, so a field
 /// added or renamed without updating the schema doc and these mirrors fails here.
-mod schema {
+pub(crate) mod schema {
     #![allow(dead_code)]
     use serde::Deserialize;
-    use std::collections::BTreeMap;
 
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct FileReport {
         pub schema_version: u32,
         pub file: String,
-        pub engine: BTreeMap<String, String>,
+        pub engine: Engine,
         pub profile: serde_json::Value,
         pub format: Option<serde_json::Value>,
         pub loudness: Option<serde_json::Value>,
@@ -915,6 +914,48 @@ mod schema {
         /// Only with --ident.
         #[serde(default)]
         pub ident: Option<serde_json::Value>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Engine {
+        pub name: String,
+        pub version: String,
+        /// Sharded batches only (`--shard`).
+        #[serde(default)]
+        pub shard: Option<ShardInfo>,
+    }
+
+    #[derive(Deserialize, Debug, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    pub struct ShardInfo {
+        pub index: u64,
+        pub count: u64,
+        pub source: String,
+    }
+
+    /// The plan line a sharded batch writes before its records.
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct PlanLine {
+        pub plan: Plan,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Plan {
+        pub schema_version: u32,
+        pub engine: Engine,
+        pub plan_programs: usize,
+        pub plan_hash: String,
+        pub programs: Vec<PlannedProgram>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct PlannedProgram {
+        pub at: usize,
+        pub file: String,
     }
 
     #[derive(Deserialize)]
