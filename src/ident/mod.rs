@@ -350,7 +350,8 @@ struct Mix {
     /// At the analysis rate.
     coarse: Vec<f32>,
     spectra: Spectra,
-    /// Spectra of its onset envelope.
+    /// Its onset envelope (see [`speed`]) and the envelope's spectra.
+    env: Vec<f32>,
     env_spectra: Spectra,
 }
 
@@ -372,7 +373,7 @@ fn speed_search(
         p.env_key(),
         ar,
     ) {
-        let (s, _) = speed::refine(&mix.coarse, &p.reference, ar, s, lag)?;
+        let (s, _) = speed::refine(&mix.coarse, &mix.env, &p.reference, ar, s, lag)?;
         let r = speed::rational(s);
         if r != (1, 1) {
             speeds.push(r);
@@ -716,6 +717,7 @@ fn read_window(
             Mix {
                 spectra: Spectra::new(&mut eng.planner, &coarse, n_max, n_min),
                 env_spectra: Spectra::new(&mut eng.planner, &env, e_max, e_min),
+                env,
                 coarse,
                 full,
             }
@@ -898,7 +900,13 @@ fn search_window(
     let n_full = templates[templates.len() - 1].len() as i64;
     let mut kept: Vec<(IdentMatch, (i64, i64))> = Vec::new();
     for c in top_peaks(&ncc, MAX_COPY_CANDIDATES, (n_coarse / 3).max(1)) {
-        if f64::from(ncc[c].abs()) < COPY_FLOOR {
+        // The primary's own peak was evaluated already.
+        let at_frame = win.origin + (c as f64 * f64::from(rate) / f64::from(ar)).round() as i64;
+        if f64::from(ncc[c].abs()) < COPY_FLOOR
+            || primary
+                .offset_samples
+                .is_some_and(|o| o.abs_diff(at_frame) < (n_full / 4) as u64)
+        {
             continue;
         }
         let (cm, cspan) = evaluate_at(source, &at, &[c], m.clone())?;

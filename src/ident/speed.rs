@@ -9,11 +9,12 @@
 //!    every speed of a grid of [`GRID_STEP`] steps. Envelopes tolerate a few milliseconds of
 //!    drift and the shift of every frequency by the speed, so the grid is coarse; the best
 //!    (speed, lag) is kept.
-//! 2. **Piece regression**: the reference, resampled to that speed, is cut into 0.2 s pieces;
-//!    each piece's best lag near its expected place (sub-sample, by a parabola through the NCC
-//!    peak) is a point of the time map between reference and program. The slope of a robust
-//!    straight-line fit is the residual speed error (precise to a few 10⁻⁵ over 3.5 s); two
-//!    passes.
+//! 2. **Piece regression**: the reference, resampled to that speed, is cut into pieces; each
+//!    piece's best lag near its expected place (sub-sample, by a parabola through the NCC peak)
+//!    is a point of the time map between reference and program. The slope of a robust
+//!    straight-line fit is the residual speed error. Two passes on the envelopes (0.4 s
+//!    pieces: no pitch-period side lobes to lock onto), then two on the waveform within less
+//!    than a pitch period (precise to a few 10⁻⁵ over 3.5 s).
 //!
 //! The result snaps to an exact frame-rate ratio (`SPEED_FACTORS`) when it is within
 //! [`SNAP_TOLERANCE`] of one, and is otherwise the rational `round(s·10⁵)/10⁵`.
@@ -40,10 +41,6 @@ pub const SNAP_TOLERANCE: f64 = 1.5e-4;
 const ENV_HOP_S: f64 = 0.0025;
 /// Half-width of the moving mean removed from the envelope, seconds.
 const ENV_MEAN_S: f64 = 0.05;
-/// Piece length of the regression, seconds.
-const PIECE_S: f64 = 0.2;
-/// A piece counts in the regression from this NCC.
-const PIECE_MIN_NCC: f64 = 0.5;
 /// Pieces needed for a regression.
 const MIN_PIECES: usize = 4;
 /// Denominator of a speed that is no frame-rate ratio.
@@ -190,51 +187,101 @@ fn fit(points: &[(f64, f64, f64)]) -> Option<(f64, f64)> {
     Some((md - beta * mc, beta))
 }
 
-/// Stage 2: refine `speed` (and the lag, samples at `ar` in `x`) by the piece regression.
-/// Returns the refined (speed, lag), or the input when too few pieces correlate.
+/// One regression pass: pieces of `piece` samples of `y` (every `piece / 2`), each sought in
+/// `x` within `reach` of `l + a`; a robust line through (piece start, lag − start). Returns
+/// `(α, β)`: template sample `a` sits at `α + a·(1 + β)` in `x`.
+fn regress(
+    x: &[f32],
+    y: &[f32],
+    l: f64,
+    piece: usize,
+    reach: usize,
+    min_ncc: f64,
+    tol: f64,
+) -> Option<(f64, f64)> {
+    let piece = piece.max(2);
+    let stride = (piece / 2).max(1);
+    // Mean energy of a piece: quieter pieces (decays, pauses) say little.
+    let mean_e = dot(y, y) * piece as f64 / y.len().max(1) as f64;
+    let mut pts = Vec::new();
+    let mut a = 0;
+    while a + piece <= y.len() {
+        let yp = &y[a..a + piece];
+        if dot(yp, yp) >= 0.1 * mean_e {
+            if let Some((d, r)) = piece_lag(x, yp, l + a as f64, reach) {
+                if r >= min_ncc {
+                    pts.push((a as f64, d - a as f64, r * r));
+                }
+            }
+        }
+        a += stride;
+    }
+    if pts.len() < MIN_PIECES {
+        return None;
+    }
+    let (mut alpha, mut beta) = fit(&pts)?;
+    // Robust: drop pieces off the line by more than `tol` (a pitch-period side lobe, a piece
+    // of the bed), refit.
+    pts.retain(|p| (p.1 - alpha - beta * p.0).abs() <= tol);
+    if pts.len() < MIN_PIECES {
+        return None;
+    }
+    (alpha, beta) = fit(&pts)?;
+    (beta.abs() < 0.05).then_some((alpha, beta))
+}
+
+/// Stage 2: refine `speed` (and the lag, samples at `ar` in `x`) by piece regressions: two on
+/// the onset envelopes (`x_env` is `x`'s; no pitch-period side lobes there, so the lag is
+/// pinned to a fraction of a millisecond), then two on the waveform with a reach shorter than
+/// a pitch period. Returns the refined (speed, lag), or the last good one when too few pieces
+/// correlate.
 pub(crate) fn refine(
     x: &[f32],
+    x_env: &[f32],
     reference: &Reference,
     ar: u32,
     speed: f64,
     lag: usize,
 ) -> Result<(f64, f64)> {
+    let h = env_hop(ar) as f64;
+    let secs = |v: f64, per: f64| ((v * f64::from(ar) / per).round() as usize).max(1);
     let (mut s, mut l) = (speed, lag as f64);
-    for reach_s in [0.010, 0.003] {
+    // (envelope?, piece s, reach s, min NCC, tolerance in samples)
+    let passes = [
+        (true, 0.4, 0.025, 0.4, 1.5 * h),
+        (true, 0.4, 0.008, 0.4, 1.0 * h),
+        (false, 0.2, 0.0015, 0.3, 1.5),
+        (false, 0.4, 0.0006, 0.3, 1.0),
+    ];
+    for (env, piece_s, reach_s, min_ncc, tol) in passes {
         let (num, den) = rational(s);
         let t = reference.mono_template(ar, num, den)?;
-        let y = &t[0];
-        let piece = ((PIECE_S * f64::from(ar)).round() as usize).max(1);
-        let reach = ((reach_s * f64::from(ar)).round() as usize).max(2);
-        let mut pts = Vec::new();
-        let mean_e = dot(y, y) / (y.len() / piece).max(1) as f64;
-        for a in (0..y.len().saturating_sub(piece)).step_by(piece) {
-            let yp = &y[a..a + piece];
-            if dot(yp, yp) < 0.1 * mean_e {
-                continue;
-            }
-            if let Some((d, r)) = piece_lag(x, yp, l + a as f64, reach) {
-                if r >= PIECE_MIN_NCC {
-                    pts.push(((a + piece / 2) as f64, d - a as f64, r * r));
-                }
-            }
-        }
-        if pts.len() < MIN_PIECES {
-            break;
-        }
-        let Some((mut alpha, mut beta)) = fit(&pts) else {
+        let fit = if env {
+            let ye = envelope(&t[0], ar);
+            regress(
+                x_env,
+                &ye,
+                l / h,
+                secs(piece_s, h),
+                secs(reach_s, h),
+                min_ncc,
+                tol / h,
+            )
+            .map(|(alpha, beta)| (alpha * h, beta))
+        } else {
+            regress(
+                x,
+                &t[0],
+                l,
+                secs(piece_s, 1.0),
+                secs(reach_s, 1.0),
+                min_ncc,
+                tol,
+            )
+        };
+        let Some((alpha, beta)) = fit else {
             break;
         };
-        // Robust: drop pieces off the line by more than 1.5 samples (a pitch-period side lobe
-        // is several samples away), refit.
-        pts.retain(|p| (p.1 - alpha - beta * p.0).abs() <= 1.5);
-        if pts.len() >= MIN_PIECES {
-            if let Some(f) = fit(&pts) {
-                (alpha, beta) = f;
-            }
-        } else {
-            break;
-        }
         // Template sample c sits at program sample α + c·(1 + β): the program plays the
         // template 1/(1+β) times faster.
         let ns = s / (1.0 + beta);

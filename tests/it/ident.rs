@@ -898,8 +898,8 @@ fn search_with(p: &Program, policy: Policy, window_s: Option<f64>) -> Vec<IdentR
 fn bars_and_tone(p: &mut Program, at: usize, len: usize) {
     let rate = f64::from(p.rate);
     for c in &mut p.chans {
-        for i in at..(at + len).min(c.len()) {
-            c[i] = 0.1 * (2.0 * std::f64::consts::PI * 1000.0 * i as f64 / rate).sin() as f32;
+        for (i, v) in c.iter_mut().enumerate().skip(at).take(len) {
+            *v = 0.1 * (2.0 * std::f64::consts::PI * 1000.0 * i as f64 / rate).sin() as f32;
         }
     }
 }
