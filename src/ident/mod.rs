@@ -355,15 +355,14 @@ struct Mix {
     env_spectra: Spectra,
 }
 
+/// A speed (`num/den`), the cache key of its coarse template and the template's NCC at every
+/// lag.
+type SpeedNcc = ((u32, u32), usize, Vec<f32>);
+
 /// The speed search on one mix (see [`speed`]): unchanged speed and the speed the envelope
 /// grid and piece regression find; for each the coarse NCC of the mono template at every lag.
 /// Returns `(speed, cache key, NCC)` of the one whose NCC peaks higher.
-fn speed_search(
-    eng: &mut Engine,
-    mix: &Mix,
-    p: &Prepared,
-    ar: u32,
-) -> Result<((u32, u32), usize, Vec<f32>)> {
+fn speed_search(eng: &mut Engine, mix: &Mix, p: &Prepared, ar: u32) -> Result<SpeedNcc> {
     let mut speeds = vec![(1u32, 1u32)];
     if let Some((s, lag, _)) = speed::envelope_grid(
         &mut eng.planner,
@@ -379,7 +378,7 @@ fn speed_search(
             speeds.push(r);
         }
     }
-    let mut best: Option<((u32, u32), usize, f32, Vec<f32>)> = None;
+    let mut best: Option<(SpeedNcc, f32)> = None;
     for sp in speeds {
         let key = eng.speed_key(p.id, sp);
         let tmpl = if sp == (1, 1) {
@@ -390,12 +389,11 @@ fn speed_search(
         let y: &[f32] = tmpl.as_ref().map_or(&p.coarse, |t| &t[0]);
         let (ncc, _) = eng.correlate(&mix.spectra, key, y, false);
         let peak = ncc.iter().fold(0.0f32, |a, v| a.max(v.abs()));
-        if best.as_ref().is_none_or(|b| peak > b.2) {
-            best = Some((sp, key, peak, ncc));
+        if best.as_ref().is_none_or(|b| peak > b.1) {
+            best = Some(((sp, key, ncc), peak));
         }
     }
-    let (sp, key, _, ncc) = best.expect("unchanged speed tried");
-    Ok((sp, key, ncc))
+    Ok(best.expect("unchanged speed tried").0)
 }
 
 /// The channel mixes searched: every channel but LFE, and for more than two channels also the
@@ -843,15 +841,15 @@ fn search_window(
     };
 
     // 1. Speed search and coarse NCC per mix; keep the mix whose NCC peaks highest.
-    let mut best: Option<(usize, (u32, u32), usize, f32, Vec<f32>)> = None;
+    let mut best: Option<(usize, f32, SpeedNcc)> = None;
     for (mi, mix) in win.mixes.iter().enumerate() {
-        let (sp, key, ncc) = speed_search(eng, mix, p, ar)?;
-        let peak = ncc.iter().fold(0.0f32, |a, v| a.max(v.abs()));
-        if best.as_ref().is_none_or(|b| peak > b.3) {
-            best = Some((mi, sp, key, peak, ncc));
+        let found = speed_search(eng, mix, p, ar)?;
+        let peak = found.2.iter().fold(0.0f32, |a, v| a.max(v.abs()));
+        if best.as_ref().is_none_or(|b| peak > b.1) {
+            best = Some((mi, peak, found));
         }
     }
-    let Some((mi, (num, den), key, _, ncc)) = best else {
+    let Some((mi, _, ((num, den), key, ncc))) = best else {
         return Ok(m);
     };
     if ncc.is_empty() {
