@@ -305,7 +305,7 @@ pub fn analyze_source(mut source: Box<dyn AudioSource>, opts: &AnalyzeOptions) -
         Some(io) if !io.references.is_empty() => {
             let reports =
                 ident::search_source(source.as_mut(), measurements.frames, &map.labels(), io)?;
-            let f = ident::findings(&reports, io.policy);
+            let f = crate::spec::ident::findings(&reports, io.policy);
             (reports, f)
         }
         _ => (Vec::new(), Vec::new()),

@@ -40,6 +40,8 @@ pub mod codes {
     pub use super::Code::*;
 }
 
+pub mod ident;
+
 /// How bad a finding is, in delivery-QC practice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -5,11 +5,14 @@
 //! few short body windows are read, by seeking, so the cost does not grow with the program's
 //! length. For each window and reference:
 //!
-//! 1. **Coarse search** at [`ANALYSIS_RATE_HZ`]: the window's mono mix (all channels but LFE)
-//!    and the reference's mono downmix, both resampled with rubato, are correlated by FFT
-//!    overlap-save at every lag, once per playback speed in [`SPEED_FACTORS`] (frame-rate
-//!    conversions; 0.1 % of speed already breaks a plain waveform correlation over a few
-//!    seconds). The speed with the highest normalised correlation (NCC) wins.
+//! 1. **Coarse search** at [`ANALYSIS_RATE_HZ`]: the window's mono mixes (all channels but
+//!    LFE; for more than two channels also the front pair and the centre alone) and the
+//!    reference's mono downmix, both resampled with rubato. The playback speed is searched over
+//!    any linear change in [`speed::SPEED_RANGE`] (0.9–1.1×; see [`speed`]: an onset-envelope
+//!    grid, then a piece-lag regression; 0.01 % of speed already breaks a plain waveform
+//!    correlation over a few seconds); the template at that speed and at unchanged speed are
+//!    correlated by FFT overlap-save at every lag (normalised correlation, NCC), and the mix
+//!    and speed with the highest peak win.
 //! 2. **Lag candidates** from both the NCC and the GCC-PHAT (whitened) correlation: plain NCC
 //!    of tonal idents has side lobes at pitch periods, the whitened one does not.
 //! 3. **Exact lag** at the program's rate: NCC by direct dot products around each candidate,
@@ -20,12 +23,16 @@
 //!    matching span (a maximum-sum segment of the least-squares fit gain, sample-exact) gives
 //!    cuts at either end; per-channel correlation decides whether the channels still match the
 //!    reference's (remix); least squares per channel give `gain_db`.
-//! 5. **Decision** against a null baseline: the best score of the reference against a few body
+//! 5. **Copies**: the other NCC peaks of the winning mix and speed are evaluated as the best
+//!    one was; each found one that does not overlap a copy already kept is another copy
+//!    (`count`, `copies`: a double ident).
+//! 6. **Decision** against a null baseline: the best score of the reference against a few body
 //!    windows of the same program (music that merely resembles the ident scores there too), and
 //!    absolute floors. Peak z-scores are never used: they are large on programs with no ident.
 
 pub mod reference;
 mod search;
+pub mod speed;
 pub mod synth;
 
 use std::sync::Arc;
@@ -35,7 +42,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::decode::AudioSource;
 use crate::error::Result;
-use crate::spec::{codes, Finding};
 
 pub use reference::Reference;
 
@@ -45,9 +51,9 @@ use search::{dot, piece_sums, top_peaks, PieceSums, Spectra, TemplateCache};
 /// to find the lag to a few program samples and to tell the speeds apart.
 pub const ANALYSIS_RATE_HZ: u32 = 8_000;
 
-/// Playback speeds tried, as `num/den` (the program plays the ident `num/den` times faster):
-/// unchanged, 24→25 fps (PAL speed-up), 25→24, 23.976→24 (×1001/1000… written as
-/// 1001/1000) and 24→23.976.
+/// Frame-rate conversion speeds, as `num/den` (the program plays the ident `num/den` times
+/// faster): unchanged, 24→25 fps (PAL speed-up), 25→24, 23.976→24 (1001/1000) and
+/// 24→23.976. A speed found within [`speed::SNAP_TOLERANCE`] of one is reported as exactly it.
 pub const SPEED_FACTORS: [(u32, u32); 5] = [(1, 1), (25, 24), (24, 25), (1001, 1000), (1000, 1001)];
 
 /// Default search margin beyond the reference's length at each end, seconds.
@@ -92,6 +98,12 @@ const CHANNEL_CARRIES: f64 = 0.4;
 
 /// Body windows read for the null baseline.
 const BODY_WINDOWS: usize = 3;
+
+/// Correlation peaks examined for further copies of a found ident in its window.
+const MAX_COPY_CANDIDATES: usize = 8;
+/// A peak is examined as a further copy from this coarse |NCC| (a whole copy under a bed
+/// scores 0.6 and more, a copy cut to half of its energy about 0.7 of that).
+const COPY_FLOOR: f64 = 0.3;
 
 /// What to do about idents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -210,6 +222,47 @@ pub struct IdentMatch {
     pub window_end_s: f64,
     /// How the found ident differs from the reference.
     pub alterations: Vec<Alteration>,
+    /// Copies of the ident found in this window (`present` or `partial` each), the one the
+    /// fields above describe (the best-scoring) among them: 0 when not found, 2 or more for a
+    /// double ident.
+    #[serde(default)]
+    pub count: usize,
+    /// Each copy, in time order (`count` entries).
+    #[serde(default)]
+    pub copies: Vec<IdentCopy>,
+}
+
+/// One copy of the ident in a window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdentCopy {
+    /// Where the copy's first sample is (or would be, when its start was cut), seconds from
+    /// the start of the file (or composition).
+    pub offset_s: f64,
+    /// `offset_s` in samples at the program's rate.
+    pub offset_samples: i64,
+    /// Normalised correlation of the whole reference at this copy, 0..1.
+    pub score: f64,
+    /// Level relative to the reference, dB (`null` when no channel carries it clearly).
+    pub gain_db: Option<f64>,
+    /// Fraction of the reference that matches in place, 0..1.
+    pub coverage: f64,
+    /// Cut short at either end (a second ident trimmed by the edit).
+    pub partial: bool,
+    /// Seconds missing at the copy's start.
+    pub cut_start_s: f64,
+    /// Seconds missing at the copy's end.
+    pub cut_end_s: f64,
+    /// Playback speed relative to the reference (1 = unchanged).
+    pub speed_factor: f64,
+    /// Length of the whole (uncut) copy at its speed, seconds.
+    pub duration_s: f64,
+}
+
+impl IdentCopy {
+    /// Where the copy's last present sample ends, seconds.
+    pub fn end_s(&self) -> f64 {
+        self.offset_s + self.duration_s - self.cut_end_s
+    }
 }
 
 /// The search result for one reference: `ident[i]` in the JSON report.
@@ -232,41 +285,45 @@ enum Side {
     Tail,
 }
 
-impl Side {
-    fn name(self) -> &'static str {
-        match self {
-            Side::Head => "head",
-            Side::Tail => "tail",
-        }
-    }
-}
-
 /// A reference prepared for one program rate.
 struct Prepared {
     /// Index among the references (names its templates in the cache).
     id: usize,
     reference: Arc<Reference>,
-    /// Mono templates at the analysis rate, one per speed factor (each a one-element list).
-    coarse: Vec<reference::Planar>,
+    /// Mono template at the analysis rate, unchanged speed.
+    coarse: Vec<f32>,
+    /// Its onset envelope (see [`speed`]).
+    env: Vec<f32>,
     /// Nominal length at the program rate, frames.
     frames: usize,
 }
 
 impl Prepared {
-    /// The cache key of its coarse template for speed `k`.
-    fn key(&self, k: usize) -> usize {
-        self.id * SPEED_FACTORS.len() + k
+    /// The first cache key of its envelope grid templates.
+    fn env_key(&self) -> usize {
+        ENV_KEYS + self.id * ENV_KEYS_PER_REFERENCE
     }
 }
+
+/// Cache keys: envelope grid templates from here (speed templates are numbered below).
+const ENV_KEYS: usize = 1 << 32;
+const ENV_KEYS_PER_REFERENCE: usize = 1 << 12;
 
 /// FFT plans and template spectra, reused across windows, mixes and references.
 #[derive(Default)]
 struct Engine {
     planner: RealFftPlanner<f32>,
     cache: TemplateCache,
+    /// Cache keys of the coarse templates at each (reference, speed).
+    speed_keys: std::collections::HashMap<(usize, u32, u32), usize>,
 }
 
 impl Engine {
+    fn speed_key(&mut self, id: usize, (num, den): (u32, u32)) -> usize {
+        let next = self.speed_keys.len();
+        *self.speed_keys.entry((id, num, den)).or_insert(next)
+    }
+
     fn correlate(
         &mut self,
         spectra: &Spectra,
@@ -290,7 +347,53 @@ struct Window {
 /// One mix of a window's channels: at the program's rate and at the analysis rate.
 struct Mix {
     full: Vec<f32>,
+    /// At the analysis rate.
+    coarse: Vec<f32>,
     spectra: Spectra,
+    /// Its onset envelope (see [`speed`]) and the envelope's spectra.
+    env: Vec<f32>,
+    env_spectra: Spectra,
+}
+
+/// A speed (`num/den`), the cache key of its coarse template and the template's NCC at every
+/// lag.
+type SpeedNcc = ((u32, u32), usize, Vec<f32>);
+
+/// The speed search on one mix (see [`speed`]): unchanged speed and the speed the envelope
+/// grid and piece regression find; for each the coarse NCC of the mono template at every lag.
+/// Returns `(speed, cache key, NCC)` of the one whose NCC peaks higher.
+fn speed_search(eng: &mut Engine, mix: &Mix, p: &Prepared, ar: u32) -> Result<SpeedNcc> {
+    let mut speeds = vec![(1u32, 1u32)];
+    if let Some((s, lag, _)) = speed::envelope_grid(
+        &mut eng.planner,
+        &mut eng.cache,
+        &mix.env_spectra,
+        &p.env,
+        p.env_key(),
+        ar,
+    ) {
+        let (s, _) = speed::refine(&mix.coarse, &mix.env, &p.reference, ar, s, lag)?;
+        let r = speed::rational(s);
+        if r != (1, 1) {
+            speeds.push(r);
+        }
+    }
+    let mut best: Option<(SpeedNcc, f32)> = None;
+    for sp in speeds {
+        let key = eng.speed_key(p.id, sp);
+        let tmpl = if sp == (1, 1) {
+            None
+        } else {
+            Some(p.reference.mono_template(ar, sp.0, sp.1)?)
+        };
+        let y: &[f32] = tmpl.as_ref().map_or(&p.coarse, |t| &t[0]);
+        let (ncc, _) = eng.correlate(&mix.spectra, key, y, false);
+        let peak = ncc.iter().fold(0.0f32, |a, v| a.max(v.abs()));
+        if best.as_ref().is_none_or(|b| peak > b.1) {
+            best = Some(((sp, key, ncc), peak));
+        }
+    }
+    Ok(best.expect("unchanged speed tried").0)
 }
 
 /// The channel mixes searched: every channel but LFE, and for more than two channels also the
@@ -348,16 +451,15 @@ pub fn search_source(
 
     let mut prepared = Vec::new();
     for r in &opts.references {
-        let coarse = SPEED_FACTORS
-            .iter()
-            .map(|&(num, den)| r.mono_template(ar, num, den))
-            .collect::<Result<Vec<_>>>()?;
+        let coarse = r.mono_template(ar, 1, 1)?[0].clone();
+        let env = speed::envelope(&coarse, ar);
         let frames =
             (r.frames() as f64 * f64::from(rate) / f64::from(r.rate_hz())).round() as usize;
         prepared.push(Prepared {
             id: prepared.len(),
             reference: Arc::clone(r),
             coarse,
+            env,
             frames,
         });
     }
@@ -365,7 +467,8 @@ pub fn search_source(
         return Ok(Vec::new());
     }
     let longest = prepared.iter().map(|p| p.frames).max().unwrap_or(0);
-    // Longest template: the slowest speed (24/25) stretches it by 4 %.
+    // Padding and body windows as for a template slowed by 4 % (24/25); slower idents (to
+    // 0.9×) are still found, their inner end read from the program beyond the window.
     let longest_stretched = longest + longest / 20 + 1;
     let pad = longest_stretched / 2;
     let window_frames = |p: &Prepared| -> u64 {
@@ -438,6 +541,28 @@ pub fn search_source(
                 }
             }
         }
+        // Further copies seen from both windows: the one holding it as its primary keeps it,
+        // else the head when it starts in the program's first half.
+        let near = |a: &IdentCopy, b: &IdentCopy| {
+            a.offset_samples.abs_diff(b.offset_samples) < longest as u64 / 2
+        };
+        let half = (t / 2) as i64;
+        let (hp, tp) = (h.offset_samples, tl.offset_samples);
+        let h_copies = h.copies.clone();
+        h.copies.retain(|c| {
+            Some(c.offset_samples) == hp
+                || !tl.copies.iter().any(|d| {
+                    near(c, d) && (Some(d.offset_samples) == tp || c.offset_samples >= half)
+                })
+        });
+        tl.copies.retain(|c| {
+            Some(c.offset_samples) == tp
+                || !h_copies.iter().any(|d| {
+                    near(c, d) && (Some(d.offset_samples) == hp || c.offset_samples < half)
+                })
+        });
+        h.count = h.copies.len();
+        tl.count = tl.copies.len();
     }
     Ok(prepared
         .iter()
@@ -467,6 +592,8 @@ fn clear(m: &mut IdentMatch) {
     m.channels_match = None;
     m.ident_channels.clear();
     m.alterations.clear();
+    m.count = 0;
+    m.copies.clear();
 }
 
 /// Read `frames` frames from `start` of every channel (zeros outside the file).
@@ -502,12 +629,23 @@ fn read_channels(
     Ok(out)
 }
 
-/// Shortest and longest coarse template of all references and speeds.
-fn template_range(prepared: &[Prepared]) -> (usize, usize) {
-    let lens = prepared
-        .iter()
-        .flat_map(|p| p.coarse.iter().map(|c| c[0].len()));
-    (lens.clone().min().unwrap_or(1), lens.max().unwrap_or(1))
+/// Shortest and longest coarse template and envelope of all references over
+/// [`speed::SPEED_RANGE`]: `((n_min, n_max), (env_min, env_max))`.
+fn template_range(prepared: &[Prepared]) -> ((usize, usize), (usize, usize)) {
+    let (lo, hi) = speed::SPEED_RANGE;
+    let range = |lens: &mut dyn Iterator<Item = usize>| {
+        let lens: Vec<usize> = lens.collect();
+        let min = lens.iter().min().copied().unwrap_or(1);
+        let max = lens.iter().max().copied().unwrap_or(1);
+        (
+            ((min as f64 / hi).floor() as usize).max(1),
+            (max as f64 / lo).ceil() as usize + 2,
+        )
+    };
+    (
+        range(&mut prepared.iter().map(|p| p.coarse.len())),
+        range(&mut prepared.iter().map(|p| p.env.len())),
+    )
 }
 
 /// Read program frames `[start, end)` as weighted mono mixes, with `front` and `back` zeros.
@@ -560,7 +698,7 @@ fn read_window(
     pad: usize,
     total: u64,
     mixes: &[Vec<f32>],
-    (n_min, n_max): (usize, usize),
+    ((n_min, n_max), (e_min, e_max)): ((usize, usize), (usize, usize)),
     (rate, ar): (u32, u32),
 ) -> Result<Window> {
     let read_start = start.saturating_sub(pad as u64);
@@ -572,9 +710,15 @@ fn read_window(
     let mixes = fulls
         .into_iter()
         .zip(coarse)
-        .map(|(full, coarse)| Mix {
-            spectra: Spectra::new(&mut eng.planner, &coarse, n_max, n_min),
-            full,
+        .map(|(full, coarse)| {
+            let env = speed::envelope(&coarse, ar);
+            Mix {
+                spectra: Spectra::new(&mut eng.planner, &coarse, n_max, n_min),
+                env_spectra: Spectra::new(&mut eng.planner, &env, e_max, e_min),
+                env,
+                coarse,
+                full,
+            }
         })
         .collect();
     Ok(Window {
@@ -617,12 +761,12 @@ fn body_null(
         )?;
         for (i, p) in prepared.iter().enumerate() {
             for mix in &win.mixes {
-                for (k, tmpl) in p.coarse.iter().enumerate() {
-                    let (ncc, _) = eng.correlate(&mix.spectra, p.key(k), &tmpl[0], false);
-                    let best = ncc.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-                    let cur = nulls[i].unwrap_or(0.0f64);
-                    nulls[i] = Some(cur.max(f64::from(best)));
-                }
+                // The same speed search as in the windows, so that the baseline has had as
+                // many chances to match as the window.
+                let (_, _, ncc) = speed_search(eng, mix, p, ar)?;
+                let best = ncc.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+                let cur = nulls[i].unwrap_or(0.0f64);
+                nulls[i] = Some(cur.max(f64::from(best)));
             }
         }
     }
@@ -670,7 +814,7 @@ fn search_window(
 ) -> Result<IdentMatch> {
     let threshold = FOUND_SCORE.max(null.map_or(0.0, |n| n + FOUND_MARGIN));
     let review = REVIEW_SCORE.max(null.map_or(0.0, |n| n + REVIEW_MARGIN));
-    let mut m = IdentMatch {
+    let m = IdentMatch {
         status: IdentStatus::Absent,
         found: false,
         offset_s: None,
@@ -692,30 +836,30 @@ fn search_window(
         window_start_s: win.start_frame as f64 / f64::from(rate),
         window_end_s: win.end_frame as f64 / f64::from(rate),
         alterations: Vec::new(),
+        count: 0,
+        copies: Vec::new(),
     };
 
-    // 1. Coarse NCC per mix and speed; keep the best.
-    let mut best: Option<(usize, usize, f32, Vec<f32>)> = None;
+    // 1. Speed search and coarse NCC per mix; keep the mix whose NCC peaks highest.
+    let mut best: Option<(usize, f32, SpeedNcc)> = None;
     for (mi, mix) in win.mixes.iter().enumerate() {
-        for (k, tmpl) in p.coarse.iter().enumerate() {
-            let (ncc, _) = eng.correlate(&mix.spectra, p.key(k), &tmpl[0], false);
-            let peak = ncc.iter().fold(0.0f32, |a, v| a.max(v.abs()));
-            if best.as_ref().is_none_or(|b| peak > b.2) {
-                best = Some((mi, k, peak, ncc));
-            }
+        let found = speed_search(eng, mix, p, ar)?;
+        let peak = found.2.iter().fold(0.0f32, |a, v| a.max(v.abs()));
+        if best.as_ref().is_none_or(|b| peak > b.1) {
+            best = Some((mi, peak, found));
         }
     }
-    let Some((mi, k, _, ncc)) = best else {
+    let Some((mi, _, ((num, den), key, ncc))) = best else {
         return Ok(m);
     };
     if ncc.is_empty() {
         return Ok(m);
     }
-    let (num, den) = SPEED_FACTORS[k];
     let mix = &win.mixes[mi];
+    let coarse_tmpl = p.reference.mono_template(ar, num, den)?;
 
     // 2. Candidates from NCC and GCC-PHAT (2 ms apart at least).
-    let (_, gcc) = eng.correlate(&mix.spectra, p.key(k), &p.coarse[k][0], true);
+    let (_, gcc) = eng.correlate(&mix.spectra, key, &coarse_tmpl[0], true);
     let sep = (ar as usize / 500).max(1);
     let mut cands = top_peaks(&ncc, 4, sep);
     for c in top_peaks(gcc.as_deref().unwrap_or(&[]), 4, sep) {
@@ -724,21 +868,156 @@ fn search_window(
         }
     }
 
+    // 3–4. The best candidate is the primary copy.
+    let templates = p.reference.templates(rate, num, den)?;
+    let energies: Vec<f64> = templates.iter().map(|t| dot(t, t)).collect();
+    let at = At {
+        win,
+        mix,
+        p,
+        templates: &templates,
+        energies: &energies,
+        side,
+        total,
+        labels,
+        weights,
+        rate,
+        ar,
+        speed: (num, den),
+        threshold,
+        review,
+    };
+    let (mut primary, span) = evaluate_at(source, &at, &cands, m.clone())?;
+    let Some(span) = span.filter(|_| primary.found) else {
+        return Ok(primary);
+    };
+    // 5. Further copies: the other correlation peaks (at least a third of the ident apart),
+    //    each evaluated as the primary was; a found one whose present span does not overlap
+    //    a copy already kept by more than a quarter of the ident is another copy.
+    let n_coarse = coarse_tmpl[0].len();
+    let n_full = templates[templates.len() - 1].len() as i64;
+    let mut kept: Vec<(IdentMatch, (i64, i64))> = Vec::new();
+    for c in top_peaks(&ncc, MAX_COPY_CANDIDATES, (n_coarse / 3).max(1)) {
+        // The primary's own peak was evaluated already.
+        let at_frame = win.origin + (c as f64 * f64::from(rate) / f64::from(ar)).round() as i64;
+        if f64::from(ncc[c].abs()) < COPY_FLOOR
+            || primary
+                .offset_samples
+                .is_some_and(|o| o.abs_diff(at_frame) < (n_full / 4) as u64)
+        {
+            continue;
+        }
+        let (cm, cspan) = evaluate_at(source, &at, &[c], m.clone())?;
+        let Some(cspan) = cspan.filter(|_| cm.found) else {
+            continue;
+        };
+        let overlaps = |s: &(i64, i64)| (s.1.min(cspan.1) - s.0.max(cspan.0)) * 4 > n_full;
+        if overlaps(&span) || kept.iter().any(|(_, s)| overlaps(s)) {
+            continue;
+        }
+        kept.push((cm, cspan));
+    }
+    let mut all: Vec<(&IdentMatch, (i64, i64))> = vec![(&primary, span)];
+    all.extend(kept.iter().map(|(cm, s)| (cm, *s)));
+    all.sort_by_key(|(_, s)| s.0);
+    let copies: Vec<IdentCopy> = all
+        .iter()
+        .map(|(cm, _)| to_copy(cm, n_full as f64 / f64::from(rate)))
+        .collect();
+    // The tail's end gap: from the last copy's end.
+    if side == Side::Tail {
+        if let Some((_, s)) = all.last() {
+            primary.end_gap_s = Some(round3((total as i64 - s.1) as f64 / f64::from(rate)));
+        }
+    }
+    primary.count = copies.len();
+    primary.copies = copies;
+    Ok(primary)
+}
+
+/// The copy a found match describes.
+fn to_copy(m: &IdentMatch, duration_s: f64) -> IdentCopy {
+    IdentCopy {
+        offset_s: m.offset_s.unwrap_or(0.0),
+        offset_samples: m.offset_samples.unwrap_or(0),
+        score: m.score,
+        gain_db: m.gain_db,
+        coverage: m.coverage,
+        partial: m.status == IdentStatus::Partial,
+        cut_start_s: m.cut_start_s.unwrap_or(0.0),
+        cut_end_s: m.cut_end_s.unwrap_or(0.0),
+        speed_factor: m.speed_factor.unwrap_or(1.0),
+        duration_s: round3(duration_s),
+    }
+}
+
+/// How a speed came about, for the alteration's message.
+fn speed_note(num: u32, den: u32) -> String {
+    if SPEED_FACTORS.contains(&(num, den)) {
+        format!(" ({num}/{den}): a frame-rate conversion")
+    } else {
+        String::new()
+    }
+}
+
+/// What one evaluation of a window at a speed needs.
+struct At<'a> {
+    win: &'a Window,
+    mix: &'a Mix,
+    p: &'a Prepared,
+    /// The reference's channels and mono downmix at the program's rate and this speed.
+    templates: &'a [Vec<f32>],
+    energies: &'a [f64],
+    side: Side,
+    total: u64,
+    labels: &'a [String],
+    weights: &'a [f32],
+    rate: u32,
+    /// Rate of the candidate lags.
+    ar: u32,
+    speed: (u32, u32),
+    threshold: f64,
+    review: f64,
+}
+
+/// Evaluate the window at the best of the coarse lag candidates `cands`: exact lag, in-place
+/// pieces, decision, span, channels, alterations. Returns the match (from `m`, the blank one)
+/// and, when found or in review, the present span `[start, end)` in program frames.
+fn evaluate_at(
+    source: &mut dyn AudioSource,
+    at: &At<'_>,
+    cands: &[usize],
+    mut m: IdentMatch,
+) -> Result<(IdentMatch, Option<(i64, i64)>)> {
     // 3. Exact lag at the program's rate: mono template around each candidate, then every
     //    template near the best of each.
-    let templates = p.reference.templates(rate, num, den)?;
+    let At {
+        win,
+        mix,
+        p,
+        templates,
+        energies,
+        side,
+        total,
+        labels,
+        weights,
+        rate,
+        ar,
+        speed: (num, den),
+        threshold,
+        review,
+    } = *at;
     let ref_ch = templates.len() - 1;
-    let energies: Vec<f64> = templates.iter().map(|t| dot(t, t)).collect();
     let n = templates[ref_ch].len();
     if n == 0 || n > mix.full.len() {
-        return Ok(m);
+        return Ok((m, None));
     }
     let max_lag = mix.full.len() - n;
     let ratio = f64::from(rate) / f64::from(ar);
     let reach = ratio.ceil() as i64 + 2;
     // (lag, template, ncc)
     let mut chosen: Option<(usize, usize, f64)> = None;
-    for &c in &cands {
+    for &c in cands {
         let centre = (c as f64 * ratio).round() as i64;
         let lo = (centre - reach).max(0) as usize;
         let hi = ((centre + reach).max(0) as usize).min(max_lag);
@@ -767,7 +1046,7 @@ fn search_window(
         }
     }
     let Some((mut lag, ti, r)) = chosen else {
-        return Ok(m);
+        return Ok((m, None));
     };
     let y = &templates[ti];
     let sign = if r < 0.0 { -1.0 } else { 1.0 };
@@ -857,7 +1136,7 @@ fn search_window(
     if !found && !in_review {
         m.score = round3(m.score);
         m.matched_score = round3(m.matched_score);
-        return Ok(m);
+        return Ok((m, None));
     }
 
     // Contiguous span [b, e): maximum-sum segment of 2g·x·y − g²·y² (the drop in squared
@@ -903,7 +1182,7 @@ fn search_window(
         .filter(|(a, z)| a < z)
         .collect();
     let (ch_match, carriers, gain, notes) =
-        channel_check(&chans, &templates, weights, labels, &ranges, sign);
+        channel_check(&chans, templates, weights, labels, &ranges, sign);
     m.channels_match = ch_match;
     m.ident_channels = carriers;
     m.gain_db = gain.map(|g| round3(20.0 * g.abs().log10()));
@@ -984,14 +1263,19 @@ fn search_window(
         alt(
             "speed",
             format!(
-                "played at {f:.4}× the reference's speed ({num}/{den}): a frame-rate conversion"
+                "played at {f:.4}× the reference's speed{}",
+                speed_note(num, den)
             ),
             Some(f),
         );
     }
     m.score = round3(m.score);
     m.matched_score = round3(m.matched_score);
-    Ok(m)
+    let span = (
+        offset + cut_start as i64,
+        offset + n as i64 - cut_end as i64,
+    );
+    Ok((m, Some(span)))
 }
 
 fn round3(v: f64) -> f64 {
@@ -1083,13 +1367,37 @@ fn channel_check(
         ea > 0.0 && eb > 0.0 && dot(a, bb) / (ea * eb).sqrt() < 0.98
     };
     let k = ref_ch.min(chans.len());
-    let paired_carry = paired && (0..k).any(|c| carries[c]);
+    // The reference channel each program channel should carry when it carries the ident: its
+    // own for the same layout and for the first `k` channels; for a stereo reference in a
+    // wider programme, by label, the left one in every left channel (L, Ls, Lrs…) and the
+    // right one in every right channel; none (any, or the fold) in C and the others.
+    let expected = |c: usize| -> Option<usize> {
+        if c < k {
+            return Some(c);
+        }
+        if ref_ch == 2 && chans.len() > 2 {
+            let l = label(c);
+            if l == "LFE" || l.starts_with("LFE") {
+                None
+            } else if l.starts_with('L') {
+                Some(0)
+            } else if l.starts_with('R') {
+                Some(1)
+            } else {
+                None
+            }
+        } else {
+            None
+        }
+    };
+    let paired_carry = paired && (0..chans.len()).any(|c| carries[c] && expected(c).is_some());
     let mut ok = true;
     if ref_distinct && paired_carry {
-        for c in 0..k {
+        for c in 0..chans.len() {
             if weights.get(c).copied().unwrap_or(1.0) == 0.0 {
                 continue;
             }
+            let Some(want) = expected(c) else { continue };
             let (jbest, vbest) =
                 rho[c][..ref_ch]
                     .iter()
@@ -1102,19 +1410,23 @@ fn channel_check(
                         }
                     });
             if !carries[c] || vbest < CHANNEL_CARRIES {
-                ok = false;
-                notes.push(format!(
-                    "channel {} no longer carries the reference's channel {}",
-                    label(c),
-                    c + 1
-                ));
-            } else if jbest != c {
+                // Only the paired channels must carry it (a stereo ident need not be in the
+                // surrounds).
+                if c < k {
+                    ok = false;
+                    notes.push(format!(
+                        "channel {} no longer carries the reference's channel {}",
+                        label(c),
+                        want + 1
+                    ));
+                }
+            } else if jbest != want {
                 ok = false;
                 notes.push(format!(
                     "channel {} carries the reference's channel {} instead of {} (channels swapped)",
                     label(c),
                     jbest + 1,
-                    c + 1
+                    want + 1
                 ));
             }
         }
@@ -1150,125 +1462,4 @@ fn channel_check(
     let gain = (yy > 0.0 && !carriers.is_empty()).then(|| xy / yy);
     let decided = if carriers.is_empty() { None } else { Some(ok) };
     (decided, carriers, gain, notes)
-}
-
-/// Findings from the ident reports under `policy`: `IDENT_PRESENT` (forbid),
-/// `IDENT_MISSING` / `IDENT_ALTERED` (require), `IDENT_REVIEW` (either, when the evidence is in
-/// between). Each carries the ident's place (`at_s`: its first present sample).
-pub fn findings(reports: &[IdentReport], policy: Policy) -> Vec<Finding> {
-    let mut out = Vec::new();
-    let at = |m: &IdentMatch| {
-        m.offset_s
-            .map(|o| (o + m.cut_start_s.unwrap_or(0.0)).max(0.0))
-    };
-    let place = |f: Finding, m: &IdentMatch| match at(m) {
-        Some(s) => f.at(s),
-        None => f,
-    };
-    for side in [Side::Head, Side::Tail] {
-        let get = |r: &IdentReport| -> IdentMatch {
-            match side {
-                Side::Head => r.head.clone(),
-                Side::Tail => r.tail.clone(),
-            }
-        };
-        let describe = |r: &IdentReport, m: &IdentMatch| {
-            format!(
-                "ident {} {} (score {:.2}, coverage {:.2})",
-                r.reference,
-                match m.status {
-                    IdentStatus::Present => "present",
-                    IdentStatus::Partial => "partly present",
-                    IdentStatus::Review => "possibly present",
-                    IdentStatus::Absent => "absent",
-                },
-                m.score,
-                m.coverage
-            )
-        };
-        match policy {
-            Policy::Forbid => {
-                for r in reports {
-                    let m = get(r);
-                    match m.status {
-                        IdentStatus::Present | IdentStatus::Partial => out.push(place(
-                            Finding::new(
-                                codes::IDENT_PRESENT,
-                                format!(
-                                    "{} at the {}; this delivery must be ident-free",
-                                    describe(r, &m),
-                                    side.name()
-                                ),
-                            )
-                            .value(m.score, Some(m.threshold)),
-                            &m,
-                        )),
-                        IdentStatus::Review => out.push(place(
-                            Finding::new(
-                                codes::IDENT_REVIEW,
-                                format!("{} at the {}: listen", describe(r, &m), side.name()),
-                            )
-                            .value(m.score, Some(m.threshold)),
-                            &m,
-                        )),
-                        IdentStatus::Absent => {}
-                    }
-                }
-            }
-            Policy::Require => {
-                // Any one reference version found at this end satisfies the requirement; the
-                // best-scoring found one is checked for alterations.
-                let best = reports
-                    .iter()
-                    .map(|r| (r, get(r)))
-                    .filter(|(_, m)| m.found)
-                    .max_by(|a, b| a.1.score.total_cmp(&b.1.score));
-                match best {
-                    Some((r, m)) => {
-                        if !m.alterations.is_empty() {
-                            let what: Vec<String> =
-                                m.alterations.iter().map(|a| a.message.clone()).collect();
-                            out.push(place(
-                                Finding::new(
-                                    codes::IDENT_ALTERED,
-                                    format!(
-                                        "{} at the {} is altered: {}",
-                                        describe(r, &m),
-                                        side.name(),
-                                        what.join("; ")
-                                    ),
-                                ),
-                                &m,
-                            ));
-                        }
-                    }
-                    None => {
-                        let review = reports
-                            .iter()
-                            .map(|r| (r, get(r)))
-                            .find(|(_, m)| m.status == IdentStatus::Review);
-                        let names: Vec<&str> =
-                            reports.iter().map(|r| r.reference.as_str()).collect();
-                        let mut f = Finding::new(
-                            codes::IDENT_MISSING,
-                            format!(
-                                "no ident ({}) at the {}{}",
-                                names.join(", "),
-                                side.name(),
-                                review
-                                    .as_ref()
-                                    .map(|(r, m)| format!("; {}: listen", describe(r, m)))
-                                    .unwrap_or_default()
-                            ),
-                        );
-                        if let Some((_, m)) = &review {
-                            f = place(f, m);
-                        }
-                        out.push(f);
-                    }
-                }
-            }
-        }
-    }
-    out
 }

@@ -166,11 +166,19 @@ impl Reference {
         planar.push(mono(&self.channels));
         // Played `num/den` faster at `rate_hz` = resampled from the reference rate to
         // rate_hz × den / num.
-        let out = Arc::new(resample(
-            &planar,
+        let (from, to) = (
             u64::from(self.rate_hz) * u64::from(num),
             u64::from(rate_hz) * u64::from(den),
-        )?);
+        );
+        let g = gcd(from, to).max(1);
+        // rubato's FFT resampler needs chunks of `from / g` frames: fine for rate and
+        // frame-rate ratios (48 000 → 8 000 × 1001/1000 is 3003:500), not for an arbitrary
+        // speed such as 1.03712 (10⁵-sized FFTs); those go through the windowed-sinc stretcher.
+        let out = Arc::new(if from / g <= MAX_RUBATO_CHUNK {
+            resample(&planar, from, to)?
+        } else {
+            stretch(&planar, from, to)
+        });
         if let Ok(mut m) = self.resampled.lock() {
             m.insert(form, Arc::clone(&out));
         }
@@ -188,6 +196,82 @@ pub(crate) fn mono(channels: &[Vec<f32>]) -> Vec<f32> {
     let k = 1.0 / channels.len().max(1) as f32;
     (0..n)
         .map(|i| channels.iter().map(|c| c[i]).sum::<f32>() * k)
+        .collect()
+}
+
+/// Largest reduced input chunk handed to rubato's FFT resampler, frames.
+const MAX_RUBATO_CHUNK: u64 = 20_000;
+
+/// Zero crossings of the sinc kernel on each side (12: about −60 dB of ripple with the
+/// Blackman window).
+const SINC_ZEROS: f64 = 12.0;
+/// Kernel phases per input sample (nearest phase used: ≤ 1/2048 sample of timing error).
+const SINC_PHASES: usize = 1024;
+
+/// Resample planar audio from rate `from` to rate `to` (any ratio, e.g. an arbitrary playback
+/// speed) by Blackman-windowed sinc interpolation, the cutoff at 0.92 of the lower Nyquist
+/// frequency. Aligned with the input (sample 0 stays at time 0), `ceil(len × to / from)`
+/// frames long.
+pub(crate) fn stretch(planar: &[Vec<f32>], from: u64, to: u64) -> Vec<Vec<f32>> {
+    let frames = planar.first().map_or(0, Vec::len);
+    if from == 0 || to == 0 || frames == 0 {
+        return planar.to_vec();
+    }
+    let step = from as f64 / to as f64; // input samples per output sample
+    let out_len = (frames as u128 * u128::from(to)).div_ceil(u128::from(from)) as usize;
+    let fc = 0.5 * (1.0 / step).min(1.0) * 0.92; // cycles per input sample
+    let half = (SINC_ZEROS / (2.0 * fc)).ceil() as usize;
+    let taps = 2 * half;
+    // table[phase][j]: the kernel at offset (j − half + 1 − phase/PHASES) input samples.
+    let table: Vec<f32> = (0..=SINC_PHASES)
+        .flat_map(|ph| {
+            let frac = ph as f64 / SINC_PHASES as f64;
+            (0..taps).map(move |j| {
+                let x = j as f64 - half as f64 + 1.0 - frac;
+                let u = x / half as f64;
+                if u.abs() >= 1.0 {
+                    return 0.0f32;
+                }
+                let arg = 2.0 * fc * x;
+                let sinc = if arg.abs() < 1e-12 {
+                    1.0
+                } else {
+                    (std::f64::consts::PI * arg).sin() / (std::f64::consts::PI * arg)
+                };
+                let w = 0.42
+                    + 0.5 * (std::f64::consts::PI * u).cos()
+                    + 0.08 * (2.0 * std::f64::consts::PI * u).cos();
+                (2.0 * fc * sinc * w) as f32
+            })
+        })
+        .collect();
+    planar
+        .iter()
+        .map(|x| {
+            (0..out_len)
+                .map(|i| {
+                    let t = i as f64 * step;
+                    let base = t.floor();
+                    let ph = ((t - base) * SINC_PHASES as f64).round() as usize;
+                    let k = &table[ph * taps..(ph + 1) * taps];
+                    // input index of tap j: base − half + 1 + j
+                    let first = base as i64 - half as i64 + 1;
+                    let (j0, j1) = (
+                        (-first).clamp(0, taps as i64) as usize,
+                        (frames as i64 - first).clamp(0, taps as i64) as usize,
+                    );
+                    if j0 >= j1 {
+                        return 0.0;
+                    }
+                    let a = (first + j0 as i64) as usize;
+                    k[j0..j1]
+                        .iter()
+                        .zip(&x[a..a + (j1 - j0)])
+                        .map(|(h, v)| h * v)
+                        .sum::<f32>()
+                })
+                .collect()
+        })
         .collect()
 }
 
@@ -285,6 +369,37 @@ mod tests {
             .unwrap()
             .0;
         assert!((peak as i64 - 44_100).abs() <= 1, "click at {peak}");
+    }
+
+    #[test]
+    fn stretch_matches_rubato_and_keeps_a_tone() {
+        // A 1 kHz tone at 48 kHz, stretched to 8 kHz at speed 1.03: a 1030 Hz tone at 8 kHz,
+        // aligned at sample 0 (phase 0).
+        let x: Vec<f32> = (0..48_000)
+            .map(|i| (2.0 * std::f64::consts::PI * 1000.0 * i as f64 / 48_000.0).sin() as f32)
+            .collect();
+        let y = stretch(std::slice::from_ref(&x), 48_000 * 103, 8_000 * 100)
+            .pop()
+            .unwrap();
+        assert_eq!(y.len(), (48_000usize * 800_000).div_ceil(4_944_000));
+        let inner = y.len() - 400;
+        for (i, &v) in y.iter().enumerate().skip(200).take(inner) {
+            let want = (2.0 * std::f64::consts::PI * 1030.0 * i as f64 / 8_000.0).sin();
+            assert!((f64::from(v) - want).abs() < 5e-3, "{i}: {v} vs {want}");
+        }
+        // Same ratio as rubato on a rational rate change: the same samples within −60 dB.
+        let a = resample(std::slice::from_ref(&x), 48_000, 44_100)
+            .unwrap()
+            .pop()
+            .unwrap();
+        let b = stretch(&[x], 48_000, 44_100).pop().unwrap();
+        assert_eq!(a.len(), b.len());
+        let worst = a[500..a.len() - 500]
+            .iter()
+            .zip(&b[500..])
+            .map(|(p, q)| (p - q).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst < 2e-3, "worst difference {worst}");
     }
 
     #[test]

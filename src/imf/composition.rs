@@ -909,6 +909,10 @@ pub fn check_plan(plan: &CompositionPlan, opts: &AnalyzeOptions) -> FileReport {
                 m.offset_samples = Some((comp * rate).round() as i64);
                 m.offset_s = Some(comp);
             }
+            for c in m.copies.iter_mut().filter(|c| c.offset_s >= 0.0) {
+                c.offset_s = to_comp(c.offset_s);
+                c.offset_samples = (c.offset_s * rate).round() as i64;
+            }
             m.window_start_s = to_comp(m.window_start_s);
             m.window_end_s = to_comp(m.window_end_s);
             // The gap after the ident, to the end of the composition (a tail slate counts).

@@ -52,7 +52,11 @@
 //!                       "coverage": 1.0, "cut_start_s": 0.0, "cut_end_s": 0.0,
 //!                       "end_gap_s": null, "speed_factor": 1.0, "channels_match": true,
 //!                       "ident_channels": ["L","R"], "null_score": 0.21, "threshold": 0.5,
-//!                       "window_start_s": 0.0, "window_end_s": 33.5, "alterations": []},
+//!                       "window_start_s": 0.0, "window_end_s": 33.5, "alterations": [],
+//!                       "count": 1, "copies": [{"offset_s": 2.0, "offset_samples": 96000,
+//!                         "score": 0.97, "gain_db": -0.02, "coverage": 1.0, "partial": false,
+//!                         "cut_start_s": 0.0, "cut_end_s": 0.0, "speed_factor": 1.0,
+//!                         "duration_s": 3.5}]},
 //!              "tail": {.. the same, with "end_gap_s"}}]
 //! }
 //! ```
@@ -510,6 +514,14 @@ pub fn ident_line(m: &crate::ident::IdentMatch) -> String {
     }
     if let Some(g) = m.gain_db {
         s += &format!("  gain {g:+.2} dB");
+    }
+    if m.count > 1 {
+        let at: Vec<String> = m
+            .copies
+            .iter()
+            .map(|c| crate::timecode::seconds_to_clock((c.offset_s + c.cut_start_s).max(0.0)))
+            .collect();
+        s += &format!("  {} COPIES at {}", m.count, at.join(", "));
     }
     if m.status != IdentStatus::Absent {
         s += &format!("  coverage {:.2}", m.coverage);

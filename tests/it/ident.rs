@@ -7,8 +7,9 @@ use loudqc::channels::ChannelMap;
 use loudqc::decode::memory::MemorySource;
 use loudqc::ident::synth::{bell_music, db_to_gain, mix_into, music_bed, Jingle};
 use loudqc::ident::{
-    findings, search_source, IdentMatch, IdentOptions, IdentReport, IdentStatus, Policy, Reference,
+    search_source, IdentMatch, IdentOptions, IdentReport, IdentStatus, Policy, Reference,
 };
+use loudqc::spec::ident::findings;
 
 const REF_RATE: u32 = 48_000;
 
@@ -881,4 +882,291 @@ fn short_and_empty_programs() {
     assert_eq!(rep.head.status, IdentStatus::Present);
     assert_eq!(rep.tail.status, IdentStatus::Absent);
     assert_eq!(rep.tail.offset_s, None);
+}
+
+// ---- issue 20: double idents, any speed, remix across channels ------------------------------
+
+fn search_with(p: &Program, policy: Policy, window_s: Option<f64>) -> Vec<IdentReport> {
+    let labels = ChannelMap::from_count(p.chans.len()).labels();
+    let mut src = MemorySource::new(p.rate, p.chans.clone()).unwrap();
+    let opts = IdentOptions::new(vec![reference()], policy).with_window_s(window_s);
+    search_source(&mut src, p.frames() as u64, &labels, &opts).unwrap()
+}
+
+/// Bars and tone: 1 kHz at −20 dBFS in every channel, `[at, at + len)`.
+fn bars_and_tone(p: &mut Program, at: usize, len: usize) {
+    let rate = f64::from(p.rate);
+    for c in &mut p.chans {
+        for (i, v) in c.iter_mut().enumerate().skip(at).take(len) {
+            *v = 0.1 * (2.0 * std::f64::consts::PI * 1000.0 * i as f64 / rate).sin() as f32;
+        }
+    }
+}
+
+#[track_caller]
+fn assert_copies(m: &IdentMatch, offsets: &[i64], partial: &[bool]) {
+    let got: Vec<i64> = m.copies.iter().map(|c| c.offset_samples).collect();
+    assert_eq!(got, offsets, "{:?}", m.copies);
+    assert_eq!(m.count, offsets.len());
+    let got: Vec<bool> = m.copies.iter().map(|c| c.partial).collect();
+    assert_eq!(got, partial, "{:?}", m.copies);
+}
+
+/// The issue's case: a 5.1 programme with the ident twice back to back at the head and twice at
+/// the tail. Every copy is counted at its sample; `require` reports IDENT_DOUBLE at both ends
+/// with each copy's timecode (it passed before), `forbid` names the copies in IDENT_PRESENT.
+#[test]
+fn double_idents_back_to_back_at_head_and_tail() {
+    let ident = ident_at(48_000);
+    let n = ident[0].len();
+    let mut p = Program::new(48_000, 6, 60.0, Some(-12.0));
+    let t = p.frames();
+    for at in [0, n, t - 2 * n, t - n] {
+        p.plant(&ident, at, 0.0, Layout::LeftRight);
+    }
+    let reps = search_with(&p, Policy::Require, None);
+    let rep = &reps[0];
+    show("double head", &rep.head);
+    show("double tail", &rep.tail);
+    assert_copies(&rep.head, &[0, n as i64], &[false, false]);
+    assert_copies(
+        &rep.tail,
+        &[(t - 2 * n) as i64, (t - n) as i64],
+        &[false, false],
+    );
+    for c in rep.head.copies.iter().chain(&rep.tail.copies) {
+        assert!(c.score > 0.9 && c.coverage > 0.95, "{c:?}");
+        assert!(c.gain_db.unwrap().abs() < 0.2, "{c:?}");
+        assert_eq!(c.speed_factor, 1.0);
+        assert_eq!(c.duration_s, 3.5);
+    }
+    assert_eq!(rep.tail.end_gap_s, Some(0.0));
+    let f = findings(&reps, Policy::Require);
+    let double: Vec<_> = f.iter().filter(|f| f.code == "IDENT_DOUBLE").collect();
+    assert_eq!(double.len(), 2, "{f:?}");
+    assert!(double
+        .iter()
+        .all(|f| f.severity == loudqc::Severity::Blocker));
+    assert_eq!(double[0].value, Some(2.0));
+    assert_eq!(double[0].start_s, Some(0.0));
+    assert_eq!(double[0].end_s, Some(7.0));
+    assert!(
+        double[0]
+            .message
+            .contains("2 copies: 00:00:00.000 (whole), 00:00:03.500 (whole)"),
+        "{}",
+        double[0].message
+    );
+    assert!(
+        double[1]
+            .message
+            .contains("00:00:53.000 (whole), 00:00:56.500 (whole)"),
+        "{}",
+        double[1].message
+    );
+    assert_eq!(double[1].at_s, Some(53.0));
+    // Forbid: one IDENT_PRESENT per end, naming the copies.
+    let f = findings(&reps, Policy::Forbid);
+    assert_eq!(f.len(), 2, "{f:?}");
+    assert!(f.iter().all(|f| f.code == "IDENT_PRESENT"));
+    assert!(
+        f[0].message.contains("2 copies: 00:00:00.000"),
+        "{}",
+        f[0].message
+    );
+}
+
+/// Triple idents, separated by gaps (2 s of silence, 3 s of bars and tone, a 2 s slate of
+/// near-silence), and a last copy cut short: all found, the partial one marked.
+#[test]
+fn triple_idents_across_gaps_and_a_partial_copy() {
+    let ident = ident_at(48_000);
+    let n = ident[0].len();
+    let r = 48_000usize;
+    let mut p = Program::new(48_000, 2, 90.0, Some(-12.0));
+    let t = p.frames();
+    // Head: ident, 2 s silence, ident, 3 s bars and tone, ident; then the programme.
+    let head = [0, n + 2 * r, 2 * n + 5 * r];
+    for c in &mut p.chans {
+        c[..3 * n + 6 * r].iter_mut().for_each(|v| *v = 0.0);
+    }
+    bars_and_tone(&mut p, 2 * n + 2 * r, 3 * r);
+    for &at in &head {
+        p.plant(&ident, at, 0.0, Layout::LeftRight);
+    }
+    // Tail: ident, 2 s slate (−70 dBFS hiss), ident, 1 s silence, the first 2 s of an ident
+    // (cut short), then 1 s to the end.
+    let cut: Vec<Vec<f32>> = ident.iter().map(|c| c[..2 * r].to_vec()).collect();
+    let tail_start = t - (2 * n + 2 * r + r + 2 * r + r);
+    let tail = [
+        tail_start,
+        tail_start + n + 2 * r,
+        tail_start + 2 * n + 3 * r,
+    ];
+    let mut rng = loudqc::ident::synth::Rng::new(5);
+    for c in &mut p.chans {
+        for v in c[tail_start..].iter_mut() {
+            *v = rng.range(-3e-4, 3e-4) as f32;
+        }
+    }
+    p.plant(&ident, tail[0], 0.0, Layout::LeftRight);
+    p.plant(&ident, tail[1], 0.0, Layout::LeftRight);
+    p.plant(&cut, tail[2], 0.0, Layout::LeftRight);
+    let reps = search_with(&p, Policy::Require, None);
+    let rep = &reps[0];
+    show("triple head", &rep.head);
+    show("triple tail", &rep.tail);
+    let want: Vec<i64> = head.iter().map(|&v| v as i64).collect();
+    assert_copies(&rep.head, &want, &[false, false, false]);
+    let want: Vec<i64> = tail.iter().map(|&v| v as i64).collect();
+    assert_copies(&rep.tail, &want, &[false, false, true]);
+    let last = &rep.tail.copies[2];
+    assert!((last.cut_end_s - 1.5).abs() <= 0.05, "{last:?}");
+    assert!(last.coverage < 0.8, "{last:?}");
+    // The end gap is measured from the last copy's end.
+    assert!(
+        (rep.tail.end_gap_s.unwrap() - 1.0).abs() <= 0.05,
+        "{:?}",
+        rep.tail
+    );
+    let f = findings(&reps, Policy::Require);
+    let double: Vec<_> = f.iter().filter(|f| f.code == "IDENT_DOUBLE").collect();
+    assert_eq!(double.len(), 2, "{f:?}");
+    assert_eq!(double[0].value, Some(3.0));
+    assert!(
+        double[1].message.contains("(partial, last 1.5"),
+        "{}",
+        double[1].message
+    );
+}
+
+/// One ident followed by programme that resembles it (the look-alike jingle as a score cue,
+/// then music in the ident's own timbre and scale): one copy, no IDENT_DOUBLE.
+#[test]
+fn single_ident_plus_similar_score_cue_is_not_a_double() {
+    let ident = ident_at(48_000);
+    let n = ident[0].len();
+    let r = 48_000usize;
+    let mut p = Program::new(48_000, 2, 60.0, Some(-12.0));
+    let t = p.frames();
+    let decoy = Jingle::decoy().render(48_000, 1.0);
+    let bells = bell_music(8.0, 4).render(48_000, 1.0);
+    p.plant(&ident, r, 0.0, Layout::LeftRight);
+    p.plant(&decoy, r + n + r / 2, 0.0, Layout::LeftRight);
+    p.plant(&bells, r + 2 * n + r, -3.0, Layout::LeftRight);
+    p.plant(&decoy, t - 2 * n - r, 0.0, Layout::LeftRight);
+    p.plant(&ident, t - n, 0.0, Layout::LeftRight);
+    let reps = search_with(&p, Policy::Require, None);
+    let rep = &reps[0];
+    show("cue head", &rep.head);
+    show("cue tail", &rep.tail);
+    assert_copies(&rep.head, &[r as i64], &[false]);
+    assert_copies(&rep.tail, &[(t - n) as i64], &[false]);
+    let f = findings(&reps, Policy::Require);
+    assert!(f.is_empty(), "{f:?}");
+}
+
+/// Any linear speed change in 0.9–1.1 (varispeed: pitch follows), not only frame-rate ratios:
+/// found at its sample, the factor reported to 2·10⁻⁴.
+#[test]
+fn speed_factors_across_0_9_to_1_1() {
+    for f in [0.9, 0.925, 0.96, 0.987, 1.0137, 1.035, 1.07, 1.1] {
+        let fast = Jingle::ident().render(48_000, f);
+        let mut p = Program::new(48_000, 2, 30.0, Some(-9.0));
+        let t = p.frames();
+        p.plant(&fast, 12_345, 0.0, Layout::LeftRight);
+        p.plant(&fast, t - fast[0].len() - 4_800, 0.0, Layout::LeftRight);
+        let rep = &search_with(&p, Policy::Require, Some(10.0))[0];
+        show(&format!("speed {f}"), &rep.head);
+        show(&format!("speed {f}"), &rep.tail);
+        for m in [&rep.head, &rep.tail] {
+            assert!(m.found, "{f}: {m:?}");
+            let got = m.speed_factor.unwrap();
+            assert!((got - f).abs() <= 2e-4, "{f}: speed {got}");
+            assert!(m.score > 0.8, "{f}: {m:?}");
+            let a = m
+                .alterations
+                .iter()
+                .find(|a| a.kind == "speed")
+                .expect("speed");
+            assert_eq!(a.value, Some(got));
+            assert_eq!(m.count, 1);
+        }
+        assert!(
+            rep.head.offset_samples.unwrap().abs_diff(12_345) <= 2,
+            "{f}"
+        );
+        assert!((rep.tail.end_gap_s.unwrap() - 0.1).abs() <= 0.002, "{f}");
+    }
+}
+
+/// A stereo ident placed in C only, and in L/R/C of a 5.1 (L→L, R→R, the fold in C): the
+/// channels the reference was mixed into are named and judged unaltered; with L and R swapped
+/// (and C the fold), or with the surrounds swapped, the remix is reported.
+#[test]
+fn stereo_ident_in_centre_and_in_lrc_of_5_1() {
+    let ident = ident_at(48_000);
+    let n = ident[0].len();
+    let fold: Vec<f32> = ident[0]
+        .iter()
+        .zip(&ident[1])
+        .map(|(a, b)| 0.5 * (a + b))
+        .collect();
+    for (name, chans, want, ok) in [
+        ("C", vec![(2, fold.clone())], vec!["C"], true),
+        (
+            "LRC",
+            vec![
+                (0, ident[0].clone()),
+                (1, ident[1].clone()),
+                (2, fold.clone()),
+            ],
+            vec!["L", "R", "C"],
+            true,
+        ),
+        (
+            "LRC swapped",
+            vec![
+                (0, ident[1].clone()),
+                (1, ident[0].clone()),
+                (2, fold.clone()),
+            ],
+            vec!["L", "R", "C"],
+            false,
+        ),
+        (
+            "all, surrounds swapped",
+            vec![
+                (0, ident[0].clone()),
+                (1, ident[1].clone()),
+                (2, fold.clone()),
+                (4, ident[1].clone()),
+                (5, ident[0].clone()),
+            ],
+            vec!["L", "R", "C", "Ls", "Rs"],
+            false,
+        ),
+    ] {
+        let mut p = Program::new(48_000, 6, 30.0, Some(-9.0));
+        let t = p.frames();
+        for at in [9_999, t - n - 48_000] {
+            for (c, x) in &chans {
+                mix_into(&mut p.chans[*c], x, at, db_to_gain(-2.0));
+            }
+        }
+        let rep = &search_with(&p, Policy::Require, Some(10.0))[0];
+        show(name, &rep.head);
+        for m in [&rep.head, &rep.tail] {
+            assert!(m.found, "{name}: {m:?}");
+            assert_eq!(m.ident_channels, want, "{name}");
+            assert_eq!(m.channels_match, Some(ok), "{name}: {m:?}");
+            assert_gain(m, -2.0, 0.2);
+            assert_eq!(
+                m.alterations.iter().any(|a| a.kind == "remixed"),
+                !ok,
+                "{name}"
+            );
+        }
+        assert_eq!(rep.head.offset_samples, Some(9_999));
+    }
 }

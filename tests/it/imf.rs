@@ -1220,3 +1220,96 @@ fn shards_split_imf_packages_exactly_once() {
     assert_eq!(std::fs::read_to_string(&out).unwrap(), first);
     assert!(stderr(&o).contains("2 already in"), "{}", stderr(&o));
 }
+
+/// Double ident on the composition timeline (issue 20): the CPL's first segment plays the ident
+/// track file, and the episode track file of the second segment starts with the same ident
+/// stitched in. Both copies are counted at their composition samples; `require` reports
+/// IDENT_DOUBLE with both timecodes; a single-segment CPL of the episode alone has one copy.
+#[test]
+fn ident_in_two_segments_is_a_double_on_the_composition_timeline() {
+    use loudqc::ident::synth::Jingle;
+    use loudqc::ident::{IdentOptions, Policy, Reference};
+    use std::sync::Arc;
+
+    let d = tmp();
+    let jingle = Jingle::ident().render(RATE, 1.0);
+    let n_id = jingle[0].len();
+    assert_eq!(n_id % 2000, 0, "the ident must be whole 24 fps frames here");
+    // The episode: 1 s of silence, the ident stitched in, then 40 s of programme.
+    let lead = 48_000;
+    let mut ep = program(13, lead + n_id + 40 * 48_000, 2);
+    for c in &mut ep {
+        for s in c.iter_mut() {
+            *s *= 0.5;
+        }
+        c[..lead + n_id].iter_mut().for_each(|v| *v = 0.0);
+    }
+    for (c, j) in ep.iter_mut().zip(&jingle) {
+        c[lead..lead + n_id].copy_from_slice(j);
+    }
+    write_track(d.path(), "EP.mxf", TF_A, &ep);
+    write_track(d.path(), "IDENT.mxf", TF_B, &jingle);
+    let (ne, ni) = (ep[0].len() as u64, n_id as u64);
+    let seg: Vec<SegSpec> = vec![
+        (
+            image(ni / 2000),
+            vec![res(Some("48000 1"), ni, 0, ni, 1, TF_B)],
+            vec![],
+        ),
+        (
+            image(ne / 2000),
+            vec![res(Some("48000 1"), ne, 0, ne, 1, TF_A)],
+            vec![],
+        ),
+    ];
+    let cpl = testkit::cpl_xml(NS16, "24 1", &seg, &stereo_descriptor());
+    write_package(
+        d.path(),
+        &[(CPL_ID, cpl)],
+        &[(TF_A, "EP.mxf"), (TF_B, "IDENT.mxf")],
+    );
+    let reference = Arc::new(Reference::from_planar("ident", RATE, jingle.clone()).unwrap());
+    let opts = AnalyzeOptions::default().with_ident(Some(IdentOptions::new(
+        vec![reference.clone()],
+        Policy::Require,
+    )));
+    let batch = ImfBatch::new(&[d.path().to_path_buf()], &[]);
+    let recs = batch.check(d.path(), &opts);
+    assert_eq!(recs.len(), 1);
+    let r = &recs[0];
+    let head = &r.ident[0].head;
+    let offsets: Vec<i64> = head.copies.iter().map(|c| c.offset_samples).collect();
+    assert_eq!(offsets, [0, (ni as usize + lead) as i64], "{head:?}");
+    assert_eq!(head.count, 2);
+    assert_close("second copy", head.copies[1].offset_s, 4.5, 1e-9);
+    let double: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.code == "IDENT_DOUBLE")
+        .collect();
+    assert_eq!(double.len(), 1, "{:?}", r.findings);
+    assert!(
+        double[0]
+            .message
+            .contains("00:00:00.000 (whole), 00:00:04.500 (whole)"),
+        "{}",
+        double[0].message
+    );
+    assert_eq!(r.verdict, Verdict::Fail);
+
+    // The episode alone (one segment): one copy at 1 s.
+    let seg: Vec<SegSpec> = vec![(
+        image(ne / 2000),
+        vec![res(Some("48000 1"), ne, 0, ne, 1, TF_A)],
+        vec![],
+    )];
+    let cpl = testkit::cpl_xml(NS16, "24 1", &seg, &stereo_descriptor());
+    let d2 = tmp();
+    write_track(d2.path(), "EP.mxf", TF_A, &ep);
+    write_package(d2.path(), &[(CPL_ID, cpl)], &[(TF_A, "EP.mxf")]);
+    let recs = ImfBatch::new(&[d2.path().to_path_buf()], &[]).check(d2.path(), &opts);
+    let head = &recs[0].ident[0].head;
+    assert_eq!(head.count, 1, "{head:?}");
+    assert_eq!(head.copies[0].offset_samples, lead as i64);
+    assert!(!recs[0].findings.iter().any(|f| f.code == "IDENT_DOUBLE"));
+}
