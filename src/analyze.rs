@@ -13,6 +13,7 @@ use crate::dialog::{self, DialogConfig, DialogGate, DialogMeasurement};
 use crate::error::{Error, Result};
 use crate::events::{self, EventConfig, EventScanner, SignalSummary};
 use crate::ident::{self, IdentOptions, IdentReport};
+use crate::integrity::{IntegrityConfig, IntegrityObservations, IntegrityScanner};
 use crate::meter::{amplitude_to_db, energy_to_lufs, Measurements, Meter, MeterConfig};
 use crate::report::{
     DialogGateReport, EngineInfo, ErrorReport, FileReport, FormatReport, LoudnessReport,
@@ -49,6 +50,8 @@ pub struct AnalyzeOptions {
     pub dialog: DialogConfig,
     /// Ident detection at head and tail (`None`: not searched).
     pub ident: Option<IdentOptions>,
+    /// Channel and signal integrity scan (`None`: off).
+    pub integrity: Option<IntegrityConfig>,
 }
 
 impl Default for AnalyzeOptions {
@@ -64,6 +67,7 @@ impl Default for AnalyzeOptions {
             timeline: false,
             dialog: DialogConfig::default(),
             ident: None,
+            integrity: Some(IntegrityConfig::default()),
         }
     }
 }
@@ -159,6 +163,8 @@ pub struct Analysis {
     pub ident: Vec<IdentReport>,
     /// Findings of the ident search under its policy.
     pub ident_findings: Vec<Finding>,
+    /// What the integrity scan observed (`None` when off).
+    pub integrity: Option<IntegrityObservations>,
 }
 
 /// Decide the channel map: the user's, else the container's, else by count.
@@ -200,6 +206,10 @@ pub fn analyze_source(mut source: Box<dyn AudioSource>, opts: &AnalyzeOptions) -
             &opts.events,
         )
     });
+    let mut integrity = opts
+        .integrity
+        .as_ref()
+        .map(|cfg| IntegrityScanner::new(info.sample_rate_hz, &map, cfg));
     let mut gate = if opts.dialog.enabled {
         Some(DialogGate::new(info.sample_rate_hz, &map, &opts.dialog)?)
     } else {
@@ -214,23 +224,31 @@ pub fn analyze_source(mut source: Box<dyn AudioSource>, opts: &AnalyzeOptions) -
     }
     // The per-sample event scan runs on the reader thread, overlapping the meter; the source
     // comes back for the ident search.
-    type Done = (u64, Option<EventScanner>, Box<dyn AudioSource>);
-    let (skipped, scanner, mut source) = std::thread::scope(|scope| -> Result<Done> {
+    type Done = (
+        u64,
+        Option<EventScanner>,
+        Option<IntegrityScanner>,
+        Box<dyn AudioSource>,
+    );
+    let (skipped, scanner, integrity, mut source) = std::thread::scope(|scope| -> Result<Done> {
         let reader = scope.spawn(move || -> Result<Done> {
             while let Ok(mut buf) = empty_rx.recv() {
                 let n = source.read(&mut buf, BLOCK_FRAMES)?;
                 if n == 0 {
                     break;
                 }
+                let refs: Vec<&[f32]> = buf.iter().map(|c| c.get(..n).unwrap_or(c)).collect();
                 if let Some(sc) = scanner.as_mut() {
-                    let refs: Vec<&[f32]> = buf.iter().map(|c| c.get(..n).unwrap_or(c)).collect();
+                    sc.push_planar(&refs);
+                }
+                if let Some(sc) = integrity.as_mut() {
                     sc.push_planar(&refs);
                 }
                 if full_tx.send(buf).is_err() {
                     break;
                 }
             }
-            Ok((source.skipped_packets(), scanner, source))
+            Ok((source.skipped_packets(), scanner, integrity, source))
         });
         let mut push_result = Ok(());
         for buf in full_rx.iter() {
@@ -280,6 +298,7 @@ pub fn analyze_source(mut source: Box<dyn AudioSource>, opts: &AnalyzeOptions) -
         dialog,
         ident,
         ident_findings,
+        integrity: integrity.map(IntegrityScanner::finish),
     })
 }
 
@@ -365,6 +384,13 @@ pub fn report_with(file: &str, a: &Analysis, opts: &AnalyzeOptions) -> FileRepor
     }
     findings.extend(a.container_findings.iter().cloned());
     findings.extend(a.ident_findings.iter().cloned());
+    findings.extend(spec::integrity::findings(
+        a.integrity.as_ref(),
+        a.dialog.as_ref(),
+        &profile.name,
+        &labels,
+        &spec::integrity::IntegrityLimits::default(),
+    ));
     if opts.events.enabled {
         findings.extend(events::findings(
             m,

@@ -5,6 +5,8 @@
 //! true peak of exactly −1.0 dBTP passes a −1.0 dBTP limit whatever the last bits of its
 //! floating-point reading, while −0.99 dBTP fails it.
 
+pub mod integrity;
+
 use serde::{Deserialize, Serialize};
 
 use crate::dialog::DialogMeasurement;
