@@ -16,8 +16,9 @@ use crate::ident::{self, IdentOptions, IdentReport};
 use crate::integrity::{IntegrityConfig, IntegrityObservations, IntegrityScanner};
 use crate::meter::{amplitude_to_db, energy_to_lufs, Measurements, Meter, MeterConfig};
 use crate::report::{
-    DialogGateReport, EngineInfo, ErrorReport, FileReport, FormatReport, LoudnessReport,
-    SignalReport, TimecodeReport, TimelineReport, Verdict, SCHEMA_VERSION,
+    DialogGateReport, EngineInfo, ErrorReport, FileReport, FormatReport, IntegrityReport,
+    LoudnessReport, PairReport, SignalReport, TimecodeReport, TimelineReport, Verdict,
+    SCHEMA_VERSION,
 };
 use crate::spec::{self, codes, Finding, Profile, Severity};
 use crate::timecode::{Fps, Timecode};
@@ -129,6 +130,11 @@ impl AnalyzeOptions {
     /// Use these speech-gate options.
     pub fn with_dialog(mut self, dialog: DialogConfig) -> Self {
         self.dialog = dialog;
+        self
+    }
+    /// Run the integrity scan with `cfg` (`None`: off).
+    pub fn with_integrity(mut self, cfg: Option<IntegrityConfig>) -> Self {
+        self.integrity = cfg;
         self
     }
     /// Search for idents at head and tail.
@@ -426,7 +432,7 @@ pub fn report_with(file: &str, a: &Analysis, opts: &AnalyzeOptions) -> FileRepor
         codec: a.info.codec.clone(),
         sample_rate_hz: a.info.sample_rate_hz,
         channels: a.info.channels,
-        channel_map: labels,
+        channel_map: labels.clone(),
         channel_map_source: match a.map.source {
             MapSource::ChannelMask => "channel_mask",
             MapSource::Container => "container",
@@ -474,7 +480,31 @@ pub fn report_with(file: &str, a: &Analysis, opts: &AnalyzeOptions) -> FileRepor
         gated_blocks: d.gated_blocks,
         min_speech_percent: d.min_speech_percent,
     });
+    let integrity = a.integrity.as_ref().map(|o| IntegrityReport {
+        pairs: o
+            .pairs
+            .iter()
+            .map(|p| PairReport {
+                channels: format!(
+                    "{}+{}",
+                    labels.get(p.left).map_or("?", String::as_str),
+                    labels.get(p.right).map_or("?", String::as_str)
+                ),
+                correlation: p.correlation,
+                downmix_gain_db: p.downmix_gain_db,
+            })
+            .collect(),
+        downmix_51_gain_db: o.downmix_51_gain_db,
+        lfe_above_band_db: o.lfe.as_ref().and_then(|b| b.above_band_db),
+        speech_s_per_channel: a
+            .dialog
+            .iter()
+            .flat_map(|d| &d.per_channel)
+            .map(|c| (c.channels.join("+"), c.speech_s))
+            .collect(),
+    });
     FileReport {
+        integrity,
         schema_version: SCHEMA_VERSION,
         file: file.to_string(),
         engine: EngineInfo::default(),

@@ -223,38 +223,103 @@ impl Biquad {
     }
 }
 
-/// A 4th-order Butterworth high-pass: two sections with Q = 1/(2·cos(π/8)) and 1/(2·cos(3π/8)).
+/// Rate the band split runs at, about: the input is decimated to it by block means (a boxcar,
+/// whose nulls at multiples of the new rate keep what folds back near 0 Hz small); energy
+/// above the split up to ~3 kHz is all a full-band LFE needs to show, at an eighth of the cost.
+pub const BAND_RATE_HZ: u32 = 6000;
+
+/// A 4th-order Butterworth high-pass: two sections with Q = 1/(2·cos(π/8)) and 1/(2·cos(3π/8)),
+/// on the input decimated by block means to about [`BAND_RATE_HZ`].
 #[derive(Debug, Clone)]
-struct HighPass4([Biquad; 2]);
+struct HighPass4 {
+    s: [Biquad; 2],
+    /// Input samples per decimated sample.
+    dec: usize,
+    acc: f32,
+    n_acc: usize,
+}
 
 impl HighPass4 {
     fn new(rate_hz: u32, f0: f64) -> HighPass4 {
+        let dec = (rate_hz / BAND_RATE_HZ).max(1) as usize;
+        let rate = rate_hz / dec as u32;
         let q1 = 1.0 / (2.0 * (std::f64::consts::PI / 8.0).cos());
         let q2 = 1.0 / (2.0 * (3.0 * std::f64::consts::PI / 8.0).cos());
-        HighPass4([
-            Biquad::highpass(rate_hz, f0, q1),
-            Biquad::highpass(rate_hz, f0, q2),
-        ])
+        HighPass4 {
+            s: [
+                Biquad::highpass(rate, f0, q1),
+                Biquad::highpass(rate, f0, q2),
+            ],
+            dec,
+            acc: 0.0,
+            n_acc: 0,
+        }
     }
-    /// Energy of the filtered `x`.
-    fn energy(&mut self, x: &[f32]) -> f64 {
-        let [s1, s2] = &mut self.0;
-        let mut e = 0.0;
-        for &v in x {
-            let v = if v.is_finite() { f64::from(v) } else { 0.0 };
+    /// Energy of the filtered and of the unfiltered decimated `x` (block means), `[high, all]`.
+    fn energy(&mut self, x: &[f32]) -> [f64; 2] {
+        let [s1, s2] = &mut self.s;
+        let (mut e, mut all) = (0.0, 0.0);
+        let dec = self.dec;
+        let mut run = |v: f32| {
+            let v = f64::from(v) / dec as f64;
             let y = s2.run(s1.run(v));
             e += y * y;
+            all += v * v;
+        };
+        let mut x = x;
+        if self.n_acc > 0 {
+            let take = (dec - self.n_acc).min(x.len());
+            self.acc += x[..take].iter().map(|v| finite(*v)).sum::<f32>();
+            self.n_acc += take;
+            x = &x[take..];
+            if self.n_acc == dec {
+                run(std::mem::take(&mut self.acc));
+                self.n_acc = 0;
+            }
+        }
+        let mut it = x.chunks_exact(dec);
+        for c in &mut it {
+            run(c.iter().map(|v| finite(*v)).sum::<f32>());
+        }
+        let rest = it.remainder();
+        if !rest.is_empty() {
+            self.acc = rest.iter().map(|v| finite(*v)).sum::<f32>();
+            self.n_acc = rest.len();
         }
         // Denormal guard: a filter ringing out into silence.
-        for s in [s1, s2] {
+        for s in self.s.iter_mut() {
             for z in s.z.iter_mut() {
                 if z.abs() < 1e-30 {
                     *z = 0.0;
                 }
             }
         }
-        e
+        [e, all]
     }
+}
+
+fn finite(v: f32) -> f32 {
+    if v.is_finite() {
+        v
+    } else {
+        0.0
+    }
+}
+
+/// Largest |sample| (non-finite samples count as 0), in lanes of 8 (vectorisable).
+fn peak(x: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let mut it = x.chunks_exact(8);
+    for v in &mut it {
+        for l in 0..8 {
+            lanes[l] = lanes[l].max(finite(v[l]).abs());
+        }
+    }
+    let m = it
+        .remainder()
+        .iter()
+        .fold(0.0f32, |m, &v| m.max(finite(v).abs()));
+    lanes.iter().fold(m, |a, &b| a.max(b))
 }
 
 /// Which windows belong to a stretch: hits, bridged over short runs of misses; inactive
@@ -444,9 +509,9 @@ struct PairState {
 struct BandState {
     channel: usize,
     filter: HighPass4,
-    /// Whole-programme [Σhigh, Σall].
+    /// Whole-programme [Σhigh, Σall] (of the decimated signal).
     total: [f64; 2],
-    win_high: f64,
+    win: [f64; 2],
     track: bool,
     tracker: StretchTracker,
 }
@@ -488,7 +553,7 @@ impl IntegrityScanner {
             channel: c,
             filter: HighPass4::new(rate_hz, LFE_SPLIT_HZ),
             total: [0.0; 2],
-            win_high: 0.0,
+            win: [0.0; 2],
             track,
             tracker: StretchTracker::default(),
         };
@@ -575,11 +640,7 @@ impl IntegrityScanner {
         for (st, x) in self.ch.iter_mut().zip(block) {
             let x = &x[a..b];
             st.win_energy += sum_sq(x);
-            let m = x.iter().fold(
-                0.0f32,
-                |m, &v| if v.is_finite() { m.max(v.abs()) } else { m },
-            );
-            st.peak = st.peak.max(m);
+            st.peak = st.peak.max(peak(x));
         }
         for p in self.pairs.iter_mut() {
             let (x, y) = (&block[p.left][a..b], &block[p.right][a..b]);
@@ -592,11 +653,12 @@ impl IntegrityScanner {
             .into_iter()
             .flatten()
         {
-            b_st.win_high += b_st.filter.energy(&block[b_st.channel][a..b]);
+            let [h, all] = b_st.filter.energy(&block[b_st.channel][a..b]);
+            b_st.win[0] += h;
+            b_st.win[1] += all;
         }
         if let Some([l, r, c, ls, rs]) = self.five {
             let g = BS775_DOWNMIX_GAIN;
-            let mut e = [0.0f32; 8];
             let (bl, br, bc, bls, brs) = (
                 &block[l][a..b],
                 &block[r][a..b],
@@ -604,14 +666,21 @@ impl IntegrityScanner {
                 &block[ls][a..b],
                 &block[rs][a..b],
             );
-            for k in 0..bl.len() {
-                let cc = g * bc[k];
-                let lo = bl[k] + cc + g * bls[k];
-                let ro = br[k] + cc + g * brs[k];
-                let v = lo * lo + ro * ro;
-                e[k % 8] += if v.is_finite() { v } else { 0.0 };
+            // f32 lanes of 8 per 4096 samples (vectorisable), f64 total.
+            let mut k0 = 0;
+            while k0 < bl.len() {
+                let k1 = (k0 + 4096).min(bl.len());
+                let mut e = [0.0f32; 8];
+                for k in k0..k1 {
+                    let cc = g * bc[k];
+                    let lo = bl[k] + cc + g * bls[k];
+                    let ro = br[k] + cc + g * brs[k];
+                    let v = lo * lo + ro * ro;
+                    e[k % 8] += if v.is_finite() { v } else { 0.0 };
+                }
+                self.downmix[0] += e.iter().map(|&v| f64::from(v)).sum::<f64>();
+                k0 = k1;
             }
-            self.downmix[0] += e.iter().map(|&v| f64::from(v)).sum::<f64>();
         }
     }
 
@@ -642,13 +711,13 @@ impl IntegrityScanner {
             .into_iter()
             .flatten()
         {
-            let all = self.ch[b.channel].win_energy;
-            let high = std::mem::take(&mut b.win_high);
+            let [high, all] = std::mem::take(&mut b.win);
             b.total[0] += high;
             b.total[1] += all;
             if b.track {
                 let s = [high, all, 0.0];
-                let w = if !active(all) {
+                // Block means of `dec` samples: Σ over n/dec of mean², × dec ≈ Σx².
+                let w = if !active(all * b.filter.dec as f64) {
                     Window::Inactive
                 } else if high >= self.full_band_ratio * (all - high).max(0.0) {
                     Window::Hit(s)

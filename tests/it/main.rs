@@ -8,6 +8,7 @@ mod ebu_files;
 mod hostile;
 mod ident;
 mod imf;
+mod integrity;
 mod large;
 mod meter;
 mod reference;
