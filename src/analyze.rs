@@ -13,10 +13,11 @@ use crate::dialog::{self, DialogConfig, DialogGate, DialogMeasurement};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{self, EventConfig, EventScanner, SignalSummary};
 use crate::ident::{self, IdentOptions, IdentReport};
+use crate::integrity::{IntegrityConfig, IntegrityObservations, IntegrityScanner};
 use crate::meter::{amplitude_to_db, energy_to_lufs, Measurements, Meter, MeterConfig};
 use crate::report::{
-    DialogGateReport, EngineInfo, ErrorReport, FileReport, FormatReport, LoudnessReport,
-    SignalReport, TimecodeReport, TimelineReport, SCHEMA_VERSION,
+    DialogGateReport, EngineInfo, ErrorReport, FileReport, FormatReport, IntegrityReport,
+    LoudnessReport, PairReport, SignalReport, TimecodeReport, TimelineReport, SCHEMA_VERSION,
 };
 use crate::spec::{self, Finding, Observed, Profile, Verdict};
 use crate::timecode::{Fps, Timecode};
@@ -49,6 +50,8 @@ pub struct AnalyzeOptions {
     pub dialog: DialogConfig,
     /// Ident detection at head and tail (`None`: not searched).
     pub ident: Option<IdentOptions>,
+    /// Channel and signal integrity scan (`None`: off).
+    pub integrity: Option<IntegrityConfig>,
     /// Told how far decoding has got (for progress bars).
     pub progress: Option<Progress>,
 }
@@ -78,6 +81,7 @@ impl Default for AnalyzeOptions {
             dialog: DialogConfig::default(),
             ident: None,
             progress: None,
+            integrity: Some(IntegrityConfig::default()),
         }
     }
 }
@@ -146,6 +150,11 @@ impl AnalyzeOptions {
         self.progress = progress;
         self
     }
+    /// Run the integrity scan with `cfg` (`None`: off).
+    pub fn with_integrity(mut self, cfg: Option<IntegrityConfig>) -> Self {
+        self.integrity = cfg;
+        self
+    }
     /// Search for idents at head and tail.
     pub fn with_ident(mut self, ident: Option<IdentOptions>) -> Self {
         self.ident = ident;
@@ -180,6 +189,8 @@ pub struct Analysis {
     pub ident: Vec<IdentReport>,
     /// Findings of the ident search under its policy.
     pub ident_findings: Vec<Finding>,
+    /// What the integrity scan observed (`None` when off).
+    pub integrity: Option<IntegrityObservations>,
 }
 
 /// Decide the channel map: the user's, else the container's, else by count.
@@ -221,6 +232,10 @@ pub fn analyze_source(mut source: Box<dyn AudioSource>, opts: &AnalyzeOptions) -
             &opts.events,
         )
     });
+    let mut integrity = opts
+        .integrity
+        .as_ref()
+        .map(|cfg| IntegrityScanner::new(info.sample_rate_hz, &map, cfg));
     let mut gate = if opts.dialog.enabled {
         // The spec decides how much speech a dialog-gated value needs.
         let cfg = opts
@@ -240,8 +255,13 @@ pub fn analyze_source(mut source: Box<dyn AudioSource>, opts: &AnalyzeOptions) -
     }
     // The per-sample event scan runs on the reader thread, overlapping the meter; the source
     // comes back for the ident search.
-    type Done = (u64, Option<EventScanner>, Box<dyn AudioSource>);
-    let (skipped, scanner, mut source) = std::thread::scope(|scope| -> Result<Done> {
+    type Done = (
+        u64,
+        Option<EventScanner>,
+        Option<IntegrityScanner>,
+        Box<dyn AudioSource>,
+    );
+    let (skipped, scanner, integrity, mut source) = std::thread::scope(|scope| -> Result<Done> {
         let progress = opts.progress.clone();
         let reader = scope.spawn(move || -> Result<Done> {
             let mut decoded = 0u64;
@@ -254,15 +274,18 @@ pub fn analyze_source(mut source: Box<dyn AudioSource>, opts: &AnalyzeOptions) -
                 if let Some(p) = &progress {
                     (p.0)(decoded, source.info().frames);
                 }
+                let refs: Vec<&[f32]> = buf.iter().map(|c| c.get(..n).unwrap_or(c)).collect();
                 if let Some(sc) = scanner.as_mut() {
-                    let refs: Vec<&[f32]> = buf.iter().map(|c| c.get(..n).unwrap_or(c)).collect();
+                    sc.push_planar(&refs);
+                }
+                if let Some(sc) = integrity.as_mut() {
                     sc.push_planar(&refs);
                 }
                 if full_tx.send(buf).is_err() {
                     break;
                 }
             }
-            Ok((source.skipped_packets(), scanner, source))
+            Ok((source.skipped_packets(), scanner, integrity, source))
         });
         let mut push_result = Ok(());
         for buf in full_rx.iter() {
@@ -323,6 +346,7 @@ pub fn analyze_source(mut source: Box<dyn AudioSource>, opts: &AnalyzeOptions) -
         dialog,
         ident,
         ident_findings,
+        integrity: integrity.map(IntegrityScanner::finish),
     })
 }
 
@@ -413,6 +437,13 @@ pub fn report_with(file: &str, a: &Analysis, opts: &AnalyzeOptions) -> FileRepor
     let mut findings = spec::evaluate(&obs, profile, Some(&opts.events));
     findings.extend(a.container_findings.iter().cloned());
     findings.extend(a.ident_findings.iter().cloned());
+    findings.extend(spec::integrity::findings(
+        a.integrity.as_ref(),
+        a.dialog.as_ref(),
+        &profile.name,
+        &labels,
+        &spec::integrity::IntegrityLimits::default(),
+    ));
     let verdict = spec::finalize(&mut findings, profile, Some(&a.timecode));
     let error = (verdict == Verdict::Error).then(|| ErrorReport {
         kind: "invalid_samples".into(),
@@ -429,7 +460,7 @@ pub fn report_with(file: &str, a: &Analysis, opts: &AnalyzeOptions) -> FileRepor
         codec: a.info.codec.clone(),
         sample_rate_hz: a.info.sample_rate_hz,
         channels: a.info.channels,
-        channel_map: labels,
+        channel_map: labels.clone(),
         channel_map_source: match a.map.source {
             MapSource::ChannelMask => "channel_mask",
             MapSource::Container => "container",
@@ -477,7 +508,31 @@ pub fn report_with(file: &str, a: &Analysis, opts: &AnalyzeOptions) -> FileRepor
         gated_blocks: d.gated_blocks,
         min_speech_percent: d.min_speech_percent,
     });
+    let integrity = a.integrity.as_ref().map(|o| IntegrityReport {
+        pairs: o
+            .pairs
+            .iter()
+            .map(|p| PairReport {
+                channels: format!(
+                    "{}+{}",
+                    labels.get(p.left).map_or("?", String::as_str),
+                    labels.get(p.right).map_or("?", String::as_str)
+                ),
+                correlation: p.correlation,
+                downmix_gain_db: p.downmix_gain_db,
+            })
+            .collect(),
+        downmix_51_gain_db: o.downmix_51_gain_db,
+        lfe_above_band_db: o.lfe.as_ref().and_then(|b| b.above_band_db),
+        speech_s_per_channel: a
+            .dialog
+            .iter()
+            .flat_map(|d| &d.per_channel)
+            .map(|c| (c.channels.join("+"), c.speech_s))
+            .collect(),
+    });
     FileReport {
+        integrity,
         schema_version: SCHEMA_VERSION,
         file: file.to_string(),
         engine: EngineInfo::default(),

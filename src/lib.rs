@@ -25,6 +25,7 @@ pub mod error;
 pub mod events;
 pub mod ident;
 pub mod imf;
+pub mod integrity;
 pub mod meter;
 pub mod report;
 pub mod spec;

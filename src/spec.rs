@@ -20,7 +20,7 @@
 pub mod checks;
 pub mod code;
 pub mod events;
-
+pub mod integrity;
 pub mod profile;
 
 use serde::{Deserialize, Serialize};

@@ -10,6 +10,7 @@ use loudqc::analyze::AnalyzeOptions;
 use loudqc::dialog::DialogConfig;
 use loudqc::events::EventConfig;
 use loudqc::ident::{IdentOptions, Policy, Reference};
+use loudqc::integrity::IntegrityConfig;
 use loudqc::meter::MeterConfig;
 use loudqc::spec::Profile;
 use loudqc::timecode::Fps;
@@ -131,7 +132,13 @@ pub struct CheckArgs {
     #[arg(long)]
     pub no_dialog: bool,
 
-    /// Channels to detect dialogue on, e.g. C or L,R (default: the centre where it is active, else L+R).
+    /// Do not run the channel and signal integrity scan (drop-outs, silent channels, phase,
+    /// LFE band, dual mono).
+    #[arg(long)]
+    pub no_integrity: bool,
+
+    /// Channels to detect dialogue on, mixed into one, e.g. C or L,R (default: C, L and R each
+    /// on its own).
     #[arg(long, value_name = "LIST")]
     pub dialog_channels: Option<String>,
 
@@ -338,7 +345,8 @@ impl CheckArgs {
             .with_events(events)
             .with_timecode(fps, self.tc_start)
             .with_timeline(self.timeline || self.html.is_some())
-            .with_dialog(dialog);
+            .with_dialog(dialog)
+            .with_integrity((!self.no_integrity).then(IntegrityConfig::default));
         Ok((opts, self.files, self.format, jobs))
     }
 }

@@ -3,8 +3,9 @@
 //!
 //! # Stages
 //!
-//! 1. **Downmix** each *candidate* (the centre, or the mean of L and R, see
-//!    [`super::DialogChannels`]) to one mono signal at the file's rate.
+//! 1. **Downmix** each *candidate* (automatically the centre, L and R each on its own, see
+//!    [`super::DialogChannels`]) to one mono signal at the file's rate. Every candidate is
+//!    classified (its own probabilities); the caller takes speech where any has it.
 //! 2. **Resample** the candidates to 16 kHz with rubato's synchronous FFT resampler
 //!    ([`rubato::Fft`], `FixedSync::Input`); its output delay is dropped at the start and the
 //!    tail is flushed at the end, so 16 kHz sample `n` is at time `n / 16000` s exactly.
@@ -21,8 +22,6 @@
 //!    probability is 0 and the detector restarts from the zero state after it (what the
 //!    network itself does at the start of a stream). Digital silence and near-silence cost
 //!    nothing.
-//! 5. **Centre activity** (automatic selection only): a segment whose centre channel is below
-//!    the pre-gate level over its whole length is classified on L+R instead.
 //!
 //! Memory is flat: one batch of segments of 16 kHz audio per candidate (≈ 4 MB per
 //! candidate) and one `f32` per 32 ms chunk of the program (0.9 MB for two hours).
@@ -219,8 +218,6 @@ struct SegmentOut {
 /// Streaming speech probabilities of the dialog channels.
 pub(crate) struct Engine {
     candidates: Vec<Candidate>,
-    /// Candidate index of the centre, when the centre is tried first (automatic selection).
-    centre_first: bool,
     resampler: To16k,
     /// 16 kHz audio per candidate, from chunk `buf_chunk0` on.
     buf16: Vec<Vec<f32>>,
@@ -228,10 +225,10 @@ pub(crate) struct Engine {
     /// The next segment to classify.
     next_segment: usize,
     parallel: bool,
-    /// Probability of every 32 ms chunk so far.
-    pub probs: Vec<f32>,
-    /// Mean square of every 32 ms chunk so far (of the candidate classified).
-    pub power: Vec<f32>,
+    /// Probability of every 32 ms chunk so far, per candidate.
+    pub probs: Vec<Vec<f32>>,
+    /// Mean square of every 32 ms chunk so far, per candidate.
+    pub power: Vec<Vec<f32>>,
     /// Segments classified on each candidate.
     pub segments_per_candidate: Vec<usize>,
     /// Chunks run through the network (warm-up included).
@@ -241,24 +238,18 @@ pub(crate) struct Engine {
 }
 
 impl Engine {
-    pub fn new(
-        rate_hz: u32,
-        candidates: Vec<Candidate>,
-        centre_first: bool,
-        parallel: bool,
-    ) -> Result<Engine> {
+    pub fn new(rate_hz: u32, candidates: Vec<Candidate>, parallel: bool) -> Result<Engine> {
         let n = candidates.len();
         Ok(Engine {
             resampler: To16k::new(rate_hz, n)?,
             buf16: vec![Vec::new(); n],
             segments_per_candidate: vec![0; n],
             candidates,
-            centre_first,
             buf_chunk0: 0,
             next_segment: 0,
             parallel,
-            probs: Vec::new(),
-            power: Vec::new(),
+            probs: vec![Vec::new(); n],
+            power: vec![Vec::new(); n],
             network_chunks: 0,
             mix: Vec::new(),
         })
@@ -325,19 +316,21 @@ impl Engine {
                 return;
             }
             let first = self.next_segment;
-            let segs: Vec<usize> = (first..first + n_seg).collect();
+            let n_cand = self.candidates.len();
+            let work_items: Vec<(usize, usize)> = (first..first + n_seg)
+                .flat_map(|s| (0..n_cand).map(move |c| (s, c)))
+                .collect();
             let buf = &self.buf16;
             let base = self.buf_chunk0;
-            let centre_first = self.centre_first;
-            let work = |&s: &usize| run_segment(buf, base, s, chunks_avail, centre_first);
-            let outs: Vec<SegmentOut> = if self.parallel && n_seg > 1 {
-                segs.par_iter().map(work).collect()
+            let work = |&(s, c): &(usize, usize)| run_segment(buf, base, s, chunks_avail, c);
+            let outs: Vec<SegmentOut> = if self.parallel && work_items.len() > 1 {
+                work_items.par_iter().map(work).collect()
             } else {
-                segs.iter().map(work).collect()
+                work_items.iter().map(work).collect()
             };
             for o in outs {
-                self.probs.extend_from_slice(&o.probs);
-                self.power.extend_from_slice(&o.power);
+                self.probs[o.candidate].extend_from_slice(&o.probs);
+                self.power[o.candidate].extend_from_slice(&o.power);
                 self.segments_per_candidate[o.candidate] += 1;
                 self.network_chunks += o.network_chunks;
             }
@@ -364,14 +357,14 @@ fn mean_square(x: &[f32]) -> f32 {
     x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32
 }
 
-/// Classify segment `s` (chunks `s·S .. min((s+1)·S, end)`) of `buf` (which starts at chunk
-/// `base`), after warming over the chunks before it.
+/// Classify segment `s` (chunks `s·S .. min((s+1)·S, end)`) of candidate `candidate` in `buf`
+/// (which starts at chunk `base`), after warming over the chunks before it.
 fn run_segment(
     buf: &[Vec<f32>],
     base: usize,
     s: usize,
     end: usize,
-    centre_first: bool,
+    candidate: usize,
 ) -> SegmentOut {
     let start = s * SEGMENT_CHUNKS;
     let stop = ((s + 1) * SEGMENT_CHUNKS).min(end);
@@ -381,14 +374,6 @@ fn run_segment(
         buf[cand][o..o + CHUNK_SAMPLES]
             .try_into()
             .expect("whole chunk")
-    };
-    // Automatic selection: the centre (candidate 0) if it is active anywhere in the segment.
-    let candidate = if centre_first
-        && !(start..stop).any(|c| mean_square(chunk(0, c)) >= PRE_GATE_MEAN_SQUARE)
-    {
-        1
-    } else {
-        0
     };
     let mut vad = SileroVad::new();
     let mut fresh = true;

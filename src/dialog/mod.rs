@@ -5,9 +5,14 @@
 //! dialogue is present. loudqc builds its own speech gate, reported honestly as
 //! "dialog-gated (loudqc speech gate)":
 //!
-//! 1. **Where dialogue lives** ([`DialogChannels`]): the centre of a 5.1/7.1 program when it is
-//!    active, else the mean of L and R (a mono file: its one channel); `--dialog-channels`
-//!    overrides.
+//! 1. **Where dialogue lives** ([`DialogChannels`]): the detector listens to the centre, L and
+//!    R each on its own (a mono file: its one channel) and takes speech where any of them has
+//!    it, so dialogue is found whatever the centre carries (phantom-centre dialogue over a
+//!    noisy centre) and whatever the polarity (R = −L cancels in L+R, not in L or R alone);
+//!    how much speech each listened channel had is reported ([`ChannelSpeech`]), the evidence
+//!    of the integrity rules (dialogue off centre, a swapped map). `--dialog-channels`
+//!    overrides with one mix of the channels given. Each listened channel costs one run of
+//!    the network over its non-silent chunks.
 //! 2. **Speech probability** every 32 ms from a pure-Rust Silero VAD v5 ([`silero`]) on those
 //!    channels resampled to 16 kHz (rubato), in parallel segments with an energy pre-gate
 //!    (`gate.rs`). Silero tells dialogue from music, singing and effects, which the light
@@ -141,14 +146,12 @@ impl Default for GateParams {
 pub struct DialogChannels {
     candidates: Vec<gate::Candidate>,
     labels: Vec<Vec<String>>,
-    /// The centre is tried first and L+R used where it is silent.
-    centre_first: bool,
 }
 
 impl DialogChannels {
-    /// Choose the dialog channels of `map`: `user` labels (`--dialog-channels C`, `L,R`), or
-    /// automatically the centre where it is active and else L+R (mono: the one channel;
-    /// no C, L or R: every channel that counts for loudness).
+    /// Choose the dialog channels of `map`: `user` labels (`--dialog-channels C`, `L,R`: one
+    /// mix), or automatically C, L and R each on its own (those of them in the map; mono: the
+    /// one channel; no C, L or R: the mix of every channel that counts for loudness).
     pub fn select(map: &ChannelMap, user: Option<&str>) -> Result<DialogChannels> {
         let find = |p: Position| map.positions.iter().position(|&q| q == p);
         let labels_of = |idx: &[usize]| -> Vec<String> {
@@ -159,7 +162,6 @@ impl DialogChannels {
         let one = |indices: Vec<usize>| DialogChannels {
             labels: vec![labels_of(&indices)],
             candidates: vec![gate::Candidate { indices }],
-            centre_first: false,
         };
         if let Some(spec) = user {
             let mut indices = Vec::new();
@@ -184,27 +186,18 @@ impl DialogChannels {
             }
             return Ok(one(indices));
         }
-        let lr: Vec<usize> = [Position::L, Position::R]
+        let each: Vec<usize> = [Position::C, Position::L, Position::R]
             .into_iter()
             .filter_map(find)
             .collect();
-        if let Some(c) = find(Position::C) {
-            if !lr.is_empty() {
-                return Ok(DialogChannels {
-                    labels: vec![labels_of(&[c]), labels_of(&lr)],
-                    candidates: vec![
-                        gate::Candidate { indices: vec![c] },
-                        gate::Candidate {
-                            indices: lr.clone(),
-                        },
-                    ],
-                    centre_first: true,
-                });
-            }
-            return Ok(one(vec![c]));
-        }
-        if !lr.is_empty() {
-            return Ok(one(lr));
+        if !each.is_empty() {
+            return Ok(DialogChannels {
+                labels: each.iter().map(|&i| labels_of(&[i])).collect(),
+                candidates: each
+                    .iter()
+                    .map(|&i| gate::Candidate { indices: vec![i] })
+                    .collect(),
+            });
         }
         if let Some(m) = find(Position::M) {
             return Ok(one(vec![m]));
@@ -240,7 +233,7 @@ impl std::fmt::Debug for DialogGate {
         f.debug_struct("DialogGate")
             .field("channels", &self.channels)
             .field("rate_hz", &self.rate_hz)
-            .field("chunks", &self.engine.probs.len())
+            .field("chunks", &self.engine.probs.first().map_or(0, Vec::len))
             .finish()
     }
 }
@@ -250,12 +243,7 @@ impl DialogGate {
     pub fn new(rate_hz: u32, map: &ChannelMap, config: &DialogConfig) -> Result<DialogGate> {
         crate::decode::Limits::check(rate_hz, map.len())?;
         let channels = DialogChannels::select(map, config.channels.as_deref())?;
-        let engine = gate::Engine::new(
-            rate_hz,
-            channels.candidates.clone(),
-            channels.centre_first,
-            config.parallel,
-        )?;
+        let engine = gate::Engine::new(rate_hz, channels.candidates.clone(), config.parallel)?;
         Ok(DialogGate {
             engine,
             channels,
@@ -289,8 +277,30 @@ impl DialogGate {
     /// `block_energies` (one 400 ms block per 100 ms, BS.1770-weighted over all channels).
     pub fn finish(mut self, block_energies: &[f64]) -> Result<DialogMeasurement> {
         self.engine.finish()?;
-        let speech_chunks =
-            speech_chunks(&self.engine.probs, &self.engine.power, &self.config.params);
+        // Each listened channel decides on its own; speech is where any has it.
+        let per_candidate: Vec<Vec<bool>> = self
+            .engine
+            .probs
+            .iter()
+            .zip(&self.engine.power)
+            .map(|(p, w)| speech_chunks(p, w, &self.config.params))
+            .collect();
+        let n_chunks = self.engine.probs.first().map_or(0, Vec::len);
+        let speech_chunks: Vec<bool> = (0..n_chunks)
+            .map(|i| per_candidate.iter().any(|s| s.get(i) == Some(&true)))
+            .collect();
+        // The most confident candidate's probability and power, per chunk.
+        let best = |i: usize| {
+            (0..self.engine.probs.len())
+                .max_by(|&a, &b| self.engine.probs[a][i].total_cmp(&self.engine.probs[b][i]))
+                .unwrap_or(0)
+        };
+        let (probs, power): (Vec<f32>, Vec<f32>) = (0..n_chunks)
+            .map(|i| {
+                let b = best(i);
+                (self.engine.probs[b][i], self.engine.power[b][i])
+            })
+            .unzip();
         // Block k starts at k·s100 frames, s100 = (rate + 5) / 10 as in the meter.
         let s100 = (self.rate_hz as usize + 5) / 10;
         let hop_s = s100 as f64 / f64::from(self.rate_hz);
@@ -318,8 +328,17 @@ impl DialogGate {
         } else {
             used
         };
-        m.chunk_probabilities = self.engine.probs;
-        m.chunk_power = self.engine.power;
+        m.per_channel = per_candidate
+            .into_iter()
+            .zip(&self.channels.labels)
+            .map(|(chunks, labels)| ChannelSpeech {
+                channels: labels.clone(),
+                speech_s: chunks.iter().filter(|&&s| s).count() as f64 * CHUNK_S,
+                chunks,
+            })
+            .collect();
+        m.chunk_probabilities = probs;
+        m.chunk_power = power;
         m.chunk_speech = speech_chunks;
         m.network_chunks = self.engine.network_chunks;
         Ok(m)
@@ -356,6 +375,38 @@ pub struct DialogMeasurement {
     pub network_chunks: usize,
     /// Why each `None` above is `None` (fields `dialog_gated_lufs`, `speech_percent`).
     pub unmeasured: Vec<Unmeasured>,
+    /// What each listened channel (or forced mix) heard on its own.
+    pub per_channel: Vec<ChannelSpeech>,
+}
+
+/// The speech one listened channel (or forced mix) had on its own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelSpeech {
+    /// Labels of the channel (several for a `--dialog-channels` mix).
+    pub channels: Vec<String>,
+    /// Seconds of speech.
+    pub speech_s: f64,
+    /// Speech decision of every 32 ms chunk.
+    pub chunks: Vec<bool>,
+}
+
+impl ChannelSpeech {
+    /// Speech stretches `(start_s, end_s)`, from the chunk decisions.
+    pub fn stretches(&self) -> Vec<(f64, f64)> {
+        let mut out = Vec::new();
+        let mut start = None;
+        for (i, &s) in self.chunks.iter().chain([&false]).enumerate() {
+            match (s, start) {
+                (true, None) => start = Some(i),
+                (false, Some(a)) => {
+                    out.push((a as f64 * CHUNK_S, i as f64 * CHUNK_S));
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+        out
+    }
 }
 
 impl DialogMeasurement {
@@ -407,6 +458,7 @@ impl DialogMeasurement {
             chunk_power: Vec::new(),
             network_chunks: 0,
             unmeasured,
+            per_channel: Vec::new(),
         }
     }
 
@@ -636,10 +688,12 @@ mod tests {
             DialogChannels::select(&ChannelMap::from_count(n), user).map(|d| d.labels())
         };
         assert_eq!(sel(6, None).unwrap(), ["C", "L", "R"]);
-        assert!(
+        assert_eq!(
             DialogChannels::select(&ChannelMap::from_count(6), None)
                 .unwrap()
-                .centre_first
+                .candidates
+                .len(),
+            3
         );
         assert_eq!(sel(2, None).unwrap(), ["L", "R"]);
         assert_eq!(sel(1, None).unwrap(), ["M"]);

@@ -293,6 +293,35 @@ pub struct FileReport {
     /// headroom allows it (`null` when the spec judges no loudness or nothing was measured).
     #[serde(default)]
     pub correction: Option<crate::spec::Correction>,
+    /// Channel and signal integrity measurements (absent when the scan did not run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integrity: Option<IntegrityReport>,
+}
+
+/// Channel and signal integrity measurements (issue 14); the faults are findings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IntegrityReport {
+    /// Per channel pair of the layout (L/R, Ls/Rs, Lss/Rss, Lrs/Rrs).
+    pub pairs: Vec<PairReport>,
+    /// 5.1 → 2.0 downmix gain per ITU-R BS.775, dB (0 = no cancellation; `null`: not 5.1).
+    pub downmix_51_gain_db: Option<f64>,
+    /// LFE energy above its band relative to in-band, dB (`null`: no LFE, or silent).
+    pub lfe_above_band_db: Option<f64>,
+    /// Seconds of speech the gate heard on each channel it listened to (label → s; empty
+    /// with `--no-dialog`).
+    pub speech_s_per_channel: BTreeMap<String, f64>,
+}
+
+/// One channel pair.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairReport {
+    /// The labels, e.g. `L+R`.
+    pub channels: String,
+    /// Correlation coefficient over the windows where both are active (`null`: never both).
+    pub correlation: Option<f64>,
+    /// Mono downmix gain, dB (0 uncorrelated, +3 identical, very negative when cancelling;
+    /// `null`: silent pair).
+    pub downmix_gain_db: Option<f64>,
 }
 
 /// A stretch of a composition, in seconds from its start.
@@ -467,6 +496,7 @@ impl FileReport {
     /// The report of a file that could not be analysed.
     pub fn from_error(file: &str, profile: &Profile, err: &crate::error::Error) -> FileReport {
         FileReport {
+            integrity: None,
             schema_version: SCHEMA_VERSION,
             file: file.to_string(),
             engine: EngineInfo::default(),

@@ -341,20 +341,26 @@ fn silence_is_pre_gated_and_not_classified() {
 }
 
 #[test]
-fn centre_is_used_when_active_else_left_and_right() {
+fn centre_left_and_right_are_each_listened_to() {
     let mut p = Program::new();
     p.speak(&speech_clip("en_gb_f2"));
     p.play(&music(0, 4.0, 1));
     let five = p.five_one(-20.0, -24.0);
     let (_, d) = measure(&five);
-    assert_eq!(d.channels, ["C"]);
-    // Dialogue phantom-centred in L/R and a silent centre: L+R.
+    assert_eq!(d.channels, ["C", "L", "R"]);
+    let speech_s =
+        |d: &DialogMeasurement| -> Vec<f64> { d.per_channel.iter().map(|c| c.speech_s).collect() };
+    // The speech is on C only (L and R carry the music).
+    let s = speech_s(&d);
+    assert!(s[0] > 1.0 && s[1] < 0.3 && s[2] < 0.3, "{s:?}");
+    // Dialogue phantom-centred in L/R and a silent centre: heard on L and R.
     let mut phantom = p.stereo(-20.0, -24.0);
     let n = p.len();
     phantom.extend([vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]]);
     phantom.swap(2, 4); // L R C(0) LFE(0) Ls(0) Rs(0)
     let (_, d2) = measure(&phantom);
-    assert_eq!(d2.channels, ["L", "R"]);
+    let s = speech_s(&d2);
+    assert!(s[0] == 0.0 && s[1] > 1.0 && s[2] > 1.0, "{s:?}");
     assert!(d2.speech_percent.unwrap() > 30.0);
     // Forced onto the music-only surrounds, nothing is speech.
     let map = ChannelMap::from_count(6);
@@ -522,7 +528,14 @@ fn cli_passes_on_dialogue_when_loud_music_puts_integrated_out() {
         -27.0,
         0.5,
     );
-    assert_eq!(v["dialog_gate"]["channels"], serde_json::json!(["C"]));
+    assert_eq!(
+        v["dialog_gate"]["channels"],
+        serde_json::json!(["C", "L", "R"])
+    );
+    // The speech was heard on the centre, not on the music in L and R.
+    let per = &v["integrity"]["speech_s_per_channel"];
+    assert!(per["C"].as_f64().unwrap() > 5.0, "{per}");
+    assert!(per["L"].as_f64().unwrap() < 1.0, "{per}");
     assert_eq!(v["verdict"], "pass", "{v}");
     // Without the gate the integrated value fails it.
     let o = run(&["check", "--format", "json", "--no-dialog", file]);

@@ -9,6 +9,7 @@ mod farm;
 mod hostile;
 mod ident;
 mod imf;
+mod integrity;
 mod large;
 mod meter;
 mod reference;

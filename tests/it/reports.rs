@@ -914,6 +914,26 @@ pub(crate) mod schema {
         /// Only with --ident.
         #[serde(default)]
         pub ident: Option<serde_json::Value>,
+        /// Absent with --no-integrity.
+        #[serde(default)]
+        pub integrity: Option<Integrity>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Integrity {
+        pub pairs: Vec<Pair>,
+        pub downmix_51_gain_db: Option<f64>,
+        pub lfe_above_band_db: Option<f64>,
+        pub speech_s_per_channel: BTreeMap<String, f64>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Pair {
+        pub channels: String,
+        pub correlation: Option<f64>,
+        pub downmix_gain_db: Option<f64>,
     }
 
     #[derive(Deserialize)]

@@ -1,0 +1,565 @@
+//! Integrity rules: the observations of [`crate::integrity`] and the speech gate's per-channel
+//! evidence ([`crate::dialog::ChannelSpeech`]) against [`IntegrityLimits`] → findings. Pure.
+//!
+//! Every finding names its channels (labels joined by `+`, see [`with_channels`]) and its
+//! extent (`start_s`/`end_s`; whole-programme conditions span the programme).
+
+use serde::{Deserialize, Serialize};
+
+use super::{Finding, Severity};
+use crate::dialog::DialogMeasurement;
+use crate::integrity::IntegrityObservations;
+
+/// A run of digital zero inside active programme on a channel (blocker).
+pub const DROPOUT: &str = "DROPOUT";
+/// A channel digital zero or under the silence limit over the whole programme (issue; info
+/// for the LFE).
+pub const SILENT_CHANNEL: &str = "SILENT_CHANNEL";
+/// A channel pair whose correlation stays strongly negative: one of them polarity-inverted.
+pub const OUT_OF_PHASE: &str = "OUT_OF_PHASE";
+/// The stereo → mono or 5.1 → 2.0 (ITU-R BS.775) downmix loses more than the limit.
+pub const DOWNMIX_LOSS: &str = "DOWNMIX_LOSS";
+/// The LFE carries full-band content (energy above its band past the limit).
+pub const LFE_FULL_BAND: &str = "LFE_FULL_BAND";
+/// Speech on L/R while the centre of the layout carries none.
+pub const DIALOG_OFF_CENTRE: &str = "DIALOG_OFF_CENTRE";
+/// Evidence of a swapped channel map (names the likely swap).
+pub const CHANNEL_ORDER_SUSPECT: &str = "CHANNEL_ORDER_SUSPECT";
+/// A printmaster (full mix) profile with no speech: likely an M&E delivered as the mix.
+pub const NO_DIALOG_IN_PRINTMASTER: &str = "NO_DIALOG_IN_PRINTMASTER";
+/// Speech in an M&E (music and effects, no dialogue by definition).
+pub const DIALOG_IN_ME: &str = "DIALOG_IN_ME";
+/// A stereo pair identical within the limit: fake stereo (info).
+pub const DUAL_MONO: &str = "DUAL_MONO";
+
+/// Limits of the integrity rules. Defaults are delivery-QC practice; the spec may override them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IntegrityLimits {
+    /// A channel whose peak stays under this is silent, dBFS (default −90).
+    pub silent_channel_dbfs: f64,
+    /// Shortest drop-out reported, seconds (default 0.02; the scanner keeps runs from its own
+    /// `dropout_min_s` up).
+    pub dropout_min_s: f64,
+    /// A negative-correlation stretch at or under this correlation is out of phase
+    /// (default −0.5).
+    pub out_of_phase_correlation: f64,
+    /// … when it lasts at least this long, seconds (default 1).
+    pub out_of_phase_min_s: f64,
+    /// A downmix gain under this is a loss, dB (default −3: the downmix lost half its power
+    /// to cancellation).
+    pub downmix_loss_db: f64,
+    /// LFE energy above its band at least this relative to below is full band, dB
+    /// (default −10).
+    pub lfe_full_band_db: f64,
+    /// … for at least this long, seconds (default 1).
+    pub lfe_full_band_min_s: f64,
+    /// A centre whose energy above the LFE band is under this relative to below looks like an
+    /// LFE, dB (default −20).
+    pub centre_like_lfe_db: f64,
+    /// A pair whose difference is at or under this relative to its power is dual mono, dB
+    /// (default −60).
+    pub dual_mono_db: f64,
+    /// Off-centre speech reported when a stretch has at least this much of it, seconds
+    /// (default 3).
+    pub off_centre_min_speech_s: f64,
+    /// Pauses up to this long do not split a stretch of off-centre speech or M&E speech,
+    /// seconds (default 2).
+    pub speech_bridge_s: f64,
+    /// A printmaster with less speech than this share of its programme has none, percent
+    /// (default 1).
+    pub printmaster_min_speech_percent: f64,
+    /// Speech stretches of an M&E at least this long are reported, seconds (default 1).
+    pub me_min_speech_s: f64,
+    /// Profile names of printmasters (full mixes) (default `streaming`).
+    pub printmaster_profiles: Vec<String>,
+    /// Profile names of M&E deliveries (default `streaming-me`).
+    pub me_profiles: Vec<String>,
+    /// Findings listed per code at most (default 200); the last listed says how many more.
+    pub max_listed: usize,
+}
+
+impl Default for IntegrityLimits {
+    fn default() -> Self {
+        IntegrityLimits {
+            silent_channel_dbfs: -90.0,
+            dropout_min_s: 0.02,
+            out_of_phase_correlation: -0.5,
+            out_of_phase_min_s: 1.0,
+            downmix_loss_db: -3.0,
+            lfe_full_band_db: -10.0,
+            lfe_full_band_min_s: 1.0,
+            centre_like_lfe_db: -20.0,
+            dual_mono_db: -60.0,
+            off_centre_min_speech_s: 3.0,
+            speech_bridge_s: 2.0,
+            printmaster_min_speech_percent: 1.0,
+            me_min_speech_s: 1.0,
+            printmaster_profiles: vec!["streaming".into()],
+            me_profiles: vec!["streaming-me".into()],
+            max_listed: 200,
+        }
+    }
+}
+
+/// Put `channels` on `f` (labels joined by `+`). The one place to switch when `Finding` gets
+/// its `channels` list.
+pub fn with_channels(f: Finding, channels: &[&str]) -> Finding {
+    f.on_channel(channels.join("+"))
+}
+
+/// The integrity findings of a programme: scan observations (`None` when the scan did not
+/// run), the speech gate's reading (`None` when off), the profile's name (`streaming`,
+/// `streaming-me`, …; a `+custom` suffix is ignored), the channel labels.
+pub fn findings(
+    obs: Option<&IntegrityObservations>,
+    dialog: Option<&DialogMeasurement>,
+    profile_name: &str,
+    labels: &[String],
+    limits: &IntegrityLimits,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if let Some(o) = obs.filter(|o| o.frames > 0) {
+        let end_s = o.seconds(o.frames);
+        out.extend(silent_channels(o, labels, end_s, limits));
+        out.extend(dropouts(o, labels, limits));
+        out.extend(phase(o, labels, end_s, limits));
+        out.extend(lfe(o, labels, end_s, limits));
+    }
+    if let Some(d) = dialog {
+        out.extend(speech(d, obs, labels, profile_name, limits));
+    }
+    out
+}
+
+fn db(amp: f32) -> f64 {
+    20.0 * f64::from(amp).max(1e-10).log10()
+}
+
+fn silent_channels(
+    o: &IntegrityObservations,
+    labels: &[String],
+    end_s: f64,
+    l: &IntegrityLimits,
+) -> Vec<Finding> {
+    let label = |c: usize| labels.get(c).map_or("?", String::as_str);
+    let mut out = Vec::new();
+    for (c, &peak) in o.peak.iter().enumerate() {
+        if peak > 0.0 && db(peak) >= l.silent_channel_dbfs {
+            continue;
+        }
+        let name = label(c);
+        let lfe = name == "LFE";
+        let what = if peak == 0.0 {
+            "digital zero".to_string()
+        } else {
+            format!(
+                "peak {:.1} dBFS, under {:.1} dBFS",
+                db(peak),
+                l.silent_channel_dbfs
+            )
+        };
+        let mut f = Finding::new(
+            SILENT_CHANNEL,
+            if lfe { Severity::Info } else { Severity::Issue },
+            format!(
+                "channel {name} is silent over the whole programme ({what}){}",
+                if lfe { " (an LFE may be unused)" } else { "" }
+            ),
+        )
+        .span(0.0, end_s);
+        if peak > 0.0 {
+            f = f.value(db(peak), Some(l.silent_channel_dbfs));
+        }
+        out.push(with_channels(f, &[name]));
+    }
+    out
+}
+
+fn dropouts(o: &IntegrityObservations, labels: &[String], l: &IntegrityLimits) -> Vec<Finding> {
+    let label = |c: usize| labels.get(c).map_or("?", String::as_str);
+    // Group the channels that drop out together (same run) into one finding.
+    let mut runs: Vec<(u64, u64, Vec<usize>)> = Vec::new();
+    let min = (l.dropout_min_s * f64::from(o.sample_rate_hz)).round() as u64;
+    for d in o
+        .dropouts
+        .iter()
+        .filter(|d| d.end_frame - d.start_frame >= min)
+    {
+        match runs
+            .iter_mut()
+            .find(|r| r.0 == d.start_frame && r.1 == d.end_frame)
+        {
+            Some(r) => r.2.push(d.channel),
+            None => runs.push((d.start_frame, d.end_frame, vec![d.channel])),
+        }
+    }
+    runs.sort();
+    let total = runs.len() as u64 + o.dropouts_dropped;
+    let mut out: Vec<Finding> = runs
+        .iter()
+        .take(l.max_listed)
+        .map(|(s, e, ch)| {
+            let names: Vec<&str> = ch.iter().map(|&c| label(c)).collect();
+            let (s, e) = (o.seconds(*s), o.seconds(*e));
+            with_channels(
+                Finding::new(
+                    DROPOUT,
+                    Severity::Blocker,
+                    format!(
+                        "drop-out: {:.1} ms of digital zero on {} inside active programme",
+                        (e - s) * 1000.0,
+                        names.join(", ")
+                    ),
+                )
+                .span(s, e)
+                .value(e - s, Some(l.dropout_min_s)),
+                &names,
+            )
+        })
+        .collect();
+    note_more(&mut out, total);
+    out
+}
+
+/// Tell on the last listed finding how many were not listed.
+fn note_more(out: &mut [Finding], total: u64) {
+    let listed = out.len() as u64;
+    if let Some(last) = out.last_mut() {
+        if total > listed {
+            last.message
+                .push_str(&format!(" ({} more not listed)", total - listed));
+        }
+    }
+}
+
+fn phase(
+    o: &IntegrityObservations,
+    labels: &[String],
+    end_s: f64,
+    l: &IntegrityLimits,
+) -> Vec<Finding> {
+    let label = |c: usize| labels.get(c).map_or("?", String::as_str);
+    let mut out = Vec::new();
+    for p in &o.pairs {
+        let names = [label(p.left), label(p.right)];
+        let mut listed: Vec<Finding> = p
+            .negative
+            .iter()
+            .filter(|s| {
+                o.seconds(s.end_frame - s.start_frame) >= l.out_of_phase_min_s
+                    && s.value <= l.out_of_phase_correlation
+            })
+            .map(|s| {
+                with_channels(
+                    Finding::new(
+                        OUT_OF_PHASE,
+                        Severity::Issue,
+                        format!(
+                            "{} and {} are out of phase (correlation {:.2}): one is likely \
+                             polarity-inverted",
+                            names[0], names[1], s.value
+                        ),
+                    )
+                    .span(o.seconds(s.start_frame), o.seconds(s.end_frame))
+                    .value(s.value, Some(l.out_of_phase_correlation)),
+                    &names,
+                )
+            })
+            .take(l.max_listed)
+            .collect();
+        let total = listed.len() as u64 + p.negative_dropped;
+        note_more(&mut listed, total);
+        out.extend(listed);
+        if let Some(g) = p.downmix_gain_db.filter(|&g| g < l.downmix_loss_db) {
+            out.push(with_channels(
+                Finding::new(
+                    DOWNMIX_LOSS,
+                    Severity::Issue,
+                    format!(
+                        "the mono downmix of {} and {} loses {:.1} dB to cancellation",
+                        names[0], names[1], -g
+                    ),
+                )
+                .span(0.0, end_s)
+                .value(g, Some(l.downmix_loss_db)),
+                &names,
+            ));
+        }
+        let dual = p.bit_identical || p.difference_db.is_some_and(|d| d <= l.dual_mono_db);
+        if dual && p.active_s > 0.0 {
+            let how = if p.bit_identical {
+                "bit-identical".to_string()
+            } else {
+                format!(
+                    "identical within {:.1} dB",
+                    p.difference_db.unwrap_or_default()
+                )
+            };
+            let mut f = Finding::new(
+                DUAL_MONO,
+                Severity::Info,
+                format!(
+                    "{} and {} are dual mono ({how}): fake stereo",
+                    names[0], names[1]
+                ),
+            )
+            .span(0.0, end_s);
+            if let Some(d) = p.difference_db {
+                f = f.value(d, Some(l.dual_mono_db));
+            }
+            out.push(with_channels(f, &names));
+        }
+    }
+    if let Some(g) = o.downmix_51_gain_db.filter(|&g| g < l.downmix_loss_db) {
+        out.push(with_channels(
+            Finding::new(
+                DOWNMIX_LOSS,
+                Severity::Issue,
+                format!(
+                    "the 5.1 → 2.0 downmix (ITU-R BS.775) loses {:.1} dB to cancellation",
+                    -g
+                ),
+            )
+            .span(0.0, end_s)
+            .value(g, Some(l.downmix_loss_db)),
+            &["L", "R", "C", "Ls", "Rs"],
+        ));
+    }
+    out
+}
+
+fn lfe(
+    o: &IntegrityObservations,
+    labels: &[String],
+    end_s: f64,
+    l: &IntegrityLimits,
+) -> Vec<Finding> {
+    let label = |c: usize| labels.get(c).map_or("?", String::as_str);
+    let mut out = Vec::new();
+    let Some(b) = &o.lfe else { return out };
+    let name = label(b.channel);
+    let mut listed: Vec<Finding> = b
+        .full_band
+        .iter()
+        .filter(|s| {
+            o.seconds(s.end_frame - s.start_frame) >= l.lfe_full_band_min_s
+                && s.value >= l.lfe_full_band_db
+        })
+        .take(l.max_listed)
+        .map(|s| {
+            with_channels(
+                Finding::new(
+                    LFE_FULL_BAND,
+                    Severity::Issue,
+                    format!(
+                        "{name} carries full-band content: energy above its band {:.1} dB \
+                         relative to in-band",
+                        s.value
+                    ),
+                )
+                .span(o.seconds(s.start_frame), o.seconds(s.end_frame))
+                .value(s.value, Some(l.lfe_full_band_db)),
+                &[name],
+            )
+        })
+        .collect();
+    let total = listed.len() as u64 + b.full_band_dropped;
+    note_more(&mut listed, total);
+    let lfe_full = !listed.is_empty();
+    out.extend(listed);
+    // Swap evidence: a full-band LFE while the centre is silent or carries only low
+    // frequencies (what an LFE would).
+    if let (true, Some(c)) = (lfe_full, &o.centre) {
+        let cname = label(c.channel);
+        let centre_peak = o.peak.get(c.channel).copied().unwrap_or(0.0);
+        let silent = centre_peak == 0.0 || db(centre_peak) < l.silent_channel_dbfs;
+        let like_lfe = c.above_band_db.is_some_and(|d| d < l.centre_like_lfe_db);
+        if silent || like_lfe {
+            let why = if silent {
+                format!("{cname} is silent")
+            } else {
+                format!(
+                    "{cname} carries only low frequencies ({:.1} dB above the LFE band)",
+                    c.above_band_db.unwrap_or_default()
+                )
+            };
+            out.push(with_channels(
+                Finding::new(
+                    CHANNEL_ORDER_SUSPECT,
+                    Severity::Issue,
+                    format!("{cname} and {name} look swapped: {name} is full band while {why}"),
+                )
+                .span(0.0, end_s),
+                &[cname, name],
+            ));
+        }
+    }
+    out
+}
+
+/// Stretches of `chunks` that are true, bridged over gaps up to `bridge` chunks: (first, end).
+fn chunk_stretches(chunks: &[bool], bridge: usize) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    let mut i = 0;
+    while i < chunks.len() {
+        if !chunks[i] {
+            i += 1;
+            continue;
+        }
+        let s = i;
+        while i < chunks.len() && chunks[i] {
+            i += 1;
+        }
+        match out.last_mut() {
+            Some(last) if s - last.1 <= bridge => last.1 = i,
+            _ => out.push((s, i)),
+        }
+    }
+    out
+}
+
+fn speech(
+    d: &DialogMeasurement,
+    obs: Option<&IntegrityObservations>,
+    labels: &[String],
+    profile_name: &str,
+    l: &IntegrityLimits,
+) -> Vec<Finding> {
+    use crate::dialog::CHUNK_S;
+    let mut out = Vec::new();
+    let profile = profile_name.trim_end_matches("+custom");
+    let bridge = (l.speech_bridge_s / CHUNK_S).round() as usize;
+    let end_s = obs.map_or(d.chunk_speech.len() as f64 * CHUNK_S, |o| {
+        o.seconds(o.frames)
+    });
+    let listened: Vec<String> = d
+        .per_channel
+        .iter()
+        .flat_map(|c| c.channels.clone())
+        .collect();
+    let listened_refs: Vec<&str> = listened.iter().map(String::as_str).collect();
+
+    // Dialogue off centre: the layout has a centre the gate listened to alone, L or R have
+    // speech where it has none.
+    let alone = |name: &str| {
+        d.per_channel
+            .iter()
+            .find(|c| c.channels.len() == 1 && c.channels[0] == name)
+    };
+    let has_centre = labels.iter().any(|x| x == "C");
+    if let (true, Some(c)) = (has_centre, alone("C")) {
+        let sides: Vec<_> = ["L", "R"].into_iter().filter_map(alone).collect();
+        let n = c.chunks.len();
+        let off: Vec<bool> = (0..n)
+            .map(|i| !c.chunks[i] && sides.iter().any(|s| s.chunks.get(i) == Some(&true)))
+            .collect();
+        let mut listed = Vec::new();
+        for (a, b) in chunk_stretches(&off, bridge) {
+            let speech_s = off[a..b].iter().filter(|&&v| v).count() as f64 * CHUNK_S;
+            if speech_s < l.off_centre_min_speech_s {
+                continue;
+            }
+            let names: Vec<&str> = sides
+                .iter()
+                .filter(|s| s.chunks[a..b.min(s.chunks.len())].iter().any(|&v| v))
+                .map(|s| s.channels[0].as_str())
+                .collect();
+            listed.push(with_channels(
+                Finding::new(
+                    DIALOG_OFF_CENTRE,
+                    Severity::Issue,
+                    format!(
+                        "{:.1} s of speech on {} while the centre carries none: dialogue \
+                         off centre (or C swapped with L/R)",
+                        speech_s,
+                        names.join(", ")
+                    ),
+                )
+                .span(a as f64 * CHUNK_S, (b as f64 * CHUNK_S).min(end_s))
+                .value(speech_s, Some(l.off_centre_min_speech_s)),
+                &names,
+            ));
+        }
+        let total = listed.len() as u64;
+        listed.truncate(l.max_listed);
+        note_more(&mut listed, total);
+        out.extend(listed);
+    }
+
+    let speech_percent = d.speech_percent.unwrap_or(0.0);
+    if l.printmaster_profiles.iter().any(|p| p == profile)
+        && d.gated_blocks > 0
+        && speech_percent < l.printmaster_min_speech_percent
+    {
+        out.push(with_channels(
+            Finding::new(
+                NO_DIALOG_IN_PRINTMASTER,
+                Severity::Issue,
+                format!(
+                    "no dialogue in a printmaster ({speech_percent:.1} % speech on {}): an M&E \
+                     delivered as the full mix?",
+                    listened.join(", ")
+                ),
+            )
+            .span(0.0, end_s)
+            .value(speech_percent, Some(l.printmaster_min_speech_percent)),
+            &listened_refs,
+        ));
+    }
+
+    if l.me_profiles.iter().any(|p| p == profile) {
+        let mut listed = Vec::new();
+        for (a, b) in chunk_stretches(&d.chunk_speech, bridge) {
+            let speech_s = d.chunk_speech[a..b].iter().filter(|&&v| v).count() as f64 * CHUNK_S;
+            if speech_s < l.me_min_speech_s {
+                continue;
+            }
+            let names: Vec<&str> = d
+                .per_channel
+                .iter()
+                .filter(|c| c.chunks[a.min(c.chunks.len())..b.min(c.chunks.len())].contains(&true))
+                .flat_map(|c| c.channels.iter().map(String::as_str))
+                .collect();
+            listed.push(with_channels(
+                Finding::new(
+                    DIALOG_IN_ME,
+                    Severity::Issue,
+                    format!(
+                        "{speech_s:.1} s of speech in an M&E (on {}): dialogue left in the \
+                         music-and-effects stem",
+                        names.join(", ")
+                    ),
+                )
+                .span(a as f64 * CHUNK_S, (b as f64 * CHUNK_S).min(end_s))
+                .value(speech_s, Some(l.me_min_speech_s)),
+                &names,
+            ));
+        }
+        let total = listed.len() as u64;
+        listed.truncate(l.max_listed);
+        note_more(&mut listed, total);
+        out.extend(listed);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stretches_are_bridged() {
+        let v = [
+            false, true, true, false, false, true, false, false, false, true,
+        ];
+        assert_eq!(chunk_stretches(&v, 2), [(1, 6), (9, 10)]);
+        assert_eq!(chunk_stretches(&v, 0), [(1, 3), (5, 6), (9, 10)]);
+        assert!(chunk_stretches(&[false; 4], 3).is_empty());
+    }
+
+    #[test]
+    fn channels_are_joined_once() {
+        let f = with_channels(Finding::new(DROPOUT, Severity::Blocker, "x"), &["L", "R"]);
+        assert_eq!(f.channel.as_deref(), Some("L+R"));
+    }
+}
