@@ -28,6 +28,7 @@ pub mod imf;
 pub mod meter;
 pub mod report;
 pub mod spec;
+pub mod sync;
 pub mod timecode;
 pub mod truepeak;
 

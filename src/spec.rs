@@ -11,6 +11,8 @@ use crate::dialog::DialogMeasurement;
 use crate::meter::Measurements;
 use crate::timecode::{seconds_to_clock, Timecode};
 
+pub mod sync;
+
 /// How bad a finding is, in delivery-QC practice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

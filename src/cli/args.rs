@@ -31,6 +31,8 @@ pub struct Cli {
 pub enum Command {
     /// Measure files and check them against a delivery profile.
     Check(CheckArgs),
+    /// Check audio against a picture reference: offset, drift, mismatched sections.
+    Sync(super::sync::SyncArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

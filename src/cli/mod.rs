@@ -7,6 +7,7 @@
 mod args;
 mod batch;
 mod output;
+mod sync;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -47,6 +48,7 @@ pub fn run() -> ExitCode {
             };
             batch::run(files, batch_args, &opts, format, jobs, &outputs)
         }
+        Command::Sync(args) => sync::run(args),
     }
 }
 

@@ -101,6 +101,7 @@
 
 pub mod html;
 pub mod json;
+pub mod sync;
 pub mod text;
 
 use std::collections::BTreeMap;

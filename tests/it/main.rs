@@ -15,4 +15,5 @@ mod reports;
 mod silero;
 mod spec;
 mod support;
+mod sync;
 mod truepeak;
