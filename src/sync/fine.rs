@@ -9,7 +9,6 @@ use super::features::FEATURE_RATE_HZ;
 use super::MAX_FINE;
 use crate::decode::AudioSource;
 use crate::error::Result;
-use crate::ident::reference::resample;
 
 /// Length of a fine window, seconds.
 const WINDOW_S: f64 = 1.0;
@@ -166,7 +165,12 @@ pub(crate) fn refine(
     let mut found: Vec<(f64, f64, usize)> = Vec::new();
     for &(t, j) in &places {
         let a0 = (t * ra).round() as u64;
-        let x = read_mono(audio, wa, a0, len_a)?;
+        // A source that cannot seek back (Symphonia's MP4 reader after the end, until the
+        // containers work is merged) loses its fine windows, not the alignment: the line keeps
+        // its feature-level values (±5 ms).
+        let Ok(x) = read_mono(audio, wa, a0, len_a) else {
+            continue;
+        };
         let ta = a0 as f64 / ra;
         let pred_r = ta - lines[j].lag(ta + WINDOW_S / 2.0) - MARGIN_S;
         if pred_r < 0.0 {
@@ -174,18 +178,29 @@ pub(crate) fn refine(
         }
         let r0 = (pred_r * rr).floor() as u64;
         let len_r = ((WINDOW_S + 2.0 * MARGIN_S) * rr).ceil() as usize + 2;
-        let y = read_mono(reference, wr, r0, len_r)?;
-        let y = if (ra - rr).abs() > 0.5 {
-            resample(&[y], rr as u64, ra as u64)?
-                .pop()
-                .unwrap_or_default()
-        } else {
-            y
+        let Ok(y) = read_mono(reference, wr, r0, len_r) else {
+            continue;
         };
+        // The reference read at the audio's rate along the line: linear interpolation at a
+        // stride of (1 − drift) reference periods per audio period, so neither a rate
+        // difference nor the drift smears the correlation peak (1000 ppm is 1 ms across a
+        // window: enough to decorrelate everything above a few hundred hertz).
+        let step = (1.0 - lines[j].drift) * rr / ra;
+        let n_out = ((len_r.saturating_sub(2)) as f64 / step).floor() as usize;
+        let y: Vec<f32> = (0..n_out)
+            .map(|k| {
+                let pos = k as f64 * step;
+                let i = pos.floor() as usize;
+                let f = (pos - i as f64) as f32;
+                y[i] * (1.0 - f) + y[(i + 1).min(y.len() - 1)] * f
+            })
+            .collect();
         if let Some((p, score)) = place(&x, &y) {
             if score >= MIN_SCORE {
-                let tr = r0 as f64 / rr + p / ra;
-                found.push((ta + WINDOW_S / 2.0, ta - tr, j));
+                let ic = len_a as f64 / 2.0;
+                let tc = ta + ic / ra;
+                let tr = r0 as f64 / rr + (p + ic) * step / rr;
+                found.push((tc, tc - tr, j));
             }
         }
     }
@@ -210,23 +225,58 @@ pub(crate) fn refine(
             0.5 * (v[n / 2 - 1] + v[n / 2])
         })
     };
-    let drift = median(&mut slopes).unwrap_or(lines.first().map_or(0.0, |l| l.drift));
+    let drift0 = median(&mut slopes).unwrap_or(lines.first().map_or(0.0, |l| l.drift));
+    let offset0: Vec<Option<f64>> = (0..lines.len())
+        .map(|j| {
+            let mut v: Vec<f64> = found
+                .iter()
+                .filter(|f| f.2 == j)
+                .map(|f| f.1 - drift0 * f.0)
+                .collect();
+            median(&mut v)
+        })
+        .collect();
+    // Then least squares on the windows within 0.5 ms of that robust line (the long baseline
+    // gives the drift to a fraction of a ppm): one slope, one intercept per line.
+    let inliers: Vec<&(f64, f64, usize)> = found
+        .iter()
+        .filter(|f| offset0[f.2].is_some_and(|o| (f.1 - o - drift0 * f.0).abs() <= 5e-4))
+        .collect();
+    let mut means = vec![(0.0f64, 0.0f64, 0usize); lines.len()];
+    for f in &inliers {
+        let m = &mut means[f.2];
+        m.0 += f.0;
+        m.1 += f.1;
+        m.2 += 1;
+    }
+    for m in means.iter_mut().filter(|m| m.2 > 0) {
+        m.0 /= m.2 as f64;
+        m.1 /= m.2 as f64;
+    }
+    let (mut stt, mut stl) = (0.0, 0.0);
+    for f in &inliers {
+        let m = means[f.2];
+        stt += (f.0 - m.0).powi(2);
+        stl += (f.0 - m.0) * (f.1 - m.1);
+    }
+    let drift = if slopes.is_empty() || stt < 25.0 {
+        drift0
+    } else {
+        stl / stt
+    };
     Ok(lines
         .iter()
         .enumerate()
-        .map(|(j, l)| {
-            let mut offs: Vec<f64> = found
-                .iter()
-                .filter(|f| f.2 == j)
-                .map(|f| f.1 - drift * f.0)
-                .collect();
-            match median(&mut offs) {
-                Some(o) => Line { offset: o, drift },
-                None => Line {
-                    offset: l.offset,
-                    drift,
-                },
-            }
+        .map(|(j, l)| match (means[j].2, offset0[j]) {
+            (n, _) if n > 0 => Line {
+                offset: means[j].1 - drift * means[j].0,
+                drift,
+            },
+            (_, Some(o)) => Line { offset: o, drift },
+            _ => Line {
+                offset: l.offset,
+                drift,
+            },
         })
         .collect())
 }

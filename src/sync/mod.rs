@@ -24,9 +24,11 @@
 //!    mismatched. Runs of windows are sections; their boundaries are refined with 0.5 s blocks
 //!    (±0.25 s).
 //! 6. **Fine pass** on the raw signals: up to [`MAX_FINE`] 1 s windows inside aligned sections
-//!    are read again (seek), the reference resampled to the audio's rate (rubato) when they
-//!    differ, and correlated at every sample lag within ±50 ms of the line, with parabolic
-//!    interpolation: the offset to a fraction of a sample, the drift from a Theil–Sen slope.
+//!    are read again (seek), the reference read at the audio's rate along the line (linear
+//!    interpolation at the line's drift: no smear from rates or drift), and correlated at
+//!    every sample lag within ±50 ms of the line, with parabolic interpolation: the offset to
+//!    a fraction of a sample; the drift from a Theil–Sen slope, then least squares on the
+//!    windows within 0.5 ms of it.
 //!
 //! Signs: `offset_s` is positive when the audio is late against the reference (an event of
 //! the reference at `r` s is at `r + offset_s` s in the audio); `drift_ppm` is positive when
