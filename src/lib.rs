@@ -29,6 +29,7 @@ pub mod integrity;
 pub mod meter;
 pub mod report;
 pub mod spec;
+pub mod sync;
 pub mod timecode;
 pub mod truepeak;
 

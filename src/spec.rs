@@ -42,6 +42,8 @@ pub mod codes {
 
 pub mod ident;
 
+pub mod sync;
+
 /// How bad a finding is, in delivery-QC practice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -37,6 +37,8 @@ pub enum Command {
     /// Merge the JSON Lines outputs of a sharded batch (`check --shard`), checking that every
     /// program of the plan appears exactly once.
     Merge(super::merge::MergeArgs),
+    /// Check audio against a picture reference: offset, drift, mismatched sections.
+    Sync(super::sync::SyncArgs),
     /// Delivery specs: list the built-in profiles, print one as a TOML spec file.
     #[command(subcommand)]
     Spec(SpecCommand),

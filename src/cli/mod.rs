@@ -8,6 +8,7 @@ mod args;
 mod batch;
 mod merge;
 mod output;
+mod sync;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -49,6 +50,7 @@ pub fn run() -> ExitCode {
             batch::run(files, batch_args, &opts, format, jobs, &outputs)
         }
         Command::Merge(args) => merge::run(args),
+        Command::Sync(args) => sync::run(args),
         Command::Spec(cmd) => spec_command(cmd),
     }
 }

@@ -111,6 +111,7 @@
 pub mod html;
 pub mod json;
 pub mod plan;
+pub mod sync;
 pub mod text;
 
 use std::collections::BTreeMap;

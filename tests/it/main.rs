@@ -18,5 +18,6 @@ mod silero;
 mod slurm;
 mod spec;
 mod support;
+mod sync;
 mod truepeak;
 mod verdict;

@@ -1,0 +1,263 @@
+//! The low-rate feature both signals are aligned on, computed while streaming.
+//!
+//! The mono mix (every channel but LFE, equal weights) is cut into 100 Hz hops; each hop's
+//! Hann-windowed spectrum gives the energy of [`BANDS`] log-spaced bands, and the **onset
+//! strength** of a band is the rise of its level from the previous hop, in dB, half-wave
+//! rectified and capped at [`ONSET_CAP_DB`]. Onsets are what a mix and its M&E share (the
+//! music and effects attacks), what survives a stereo downmix and AAC coding (a level rise of
+//! several dB is far above the coding noise), and they do not depend on the gain. Only the
+//! features are kept (6 × 4 bytes per 10 ms: 17 MB for two hours), so memory does not grow with
+//! the channel count or the rate.
+//!
+//! The same pass classifies each hop for the lead-in detector: silent (below −60 dBFS mean
+//! square) or tonal (a single spectral peak carries ≥ 90 % of the energy: line-up tone, sync
+//! pop).
+
+use realfft::num_complex::Complex;
+use realfft::RealFftPlanner;
+
+use crate::channels::ChannelMap;
+use crate::decode::AudioSource;
+use crate::error::Result;
+
+/// Hops per second of the feature.
+pub const FEATURE_RATE_HZ: f64 = 100.0;
+
+/// Band edges, Hz: six octave-ish bands from 60 Hz to 8 kHz (under the 128 kb/s AAC low-pass,
+/// over the LFE).
+pub const BANDS: [(f64, f64); 6] = [
+    (60.0, 250.0),
+    (250.0, 500.0),
+    (500.0, 1000.0),
+    (1000.0, 2000.0),
+    (2000.0, 4000.0),
+    (4000.0, 8000.0),
+];
+
+/// Number of bands.
+pub const NB: usize = BANDS.len();
+
+/// Largest onset counted, dB: the jump out of digital silence is one onset, not the whole
+/// window's energy.
+pub const ONSET_CAP_DB: f32 = 20.0;
+
+/// Mean square under which a hop is silent: −60 dBFS.
+pub const SILENT_MEAN_SQUARE: f64 = 1e-6;
+
+/// A hop is tonal when its strongest spectral peak (±2 bins) holds this share of the energy.
+pub const TONAL_SHARE: f64 = 0.9;
+
+/// Level floor of a band, dB (mean square 1e-10): silence.
+const FLOOR_DB: f32 = -100.0;
+
+/// What one hop looked like to the lead-in detector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HopKind {
+    Silent,
+    Tonal,
+    Content,
+}
+
+/// Features of one whole stream.
+#[derive(Debug, Clone)]
+pub(crate) struct Features {
+    /// Onset strength per hop, `NB` values per hop (hop-major).
+    pub onsets: Vec<[f32; NB]>,
+    /// Lead-in class per hop.
+    pub kinds: Vec<HopKind>,
+    /// Sample rate of the stream, Hz.
+    pub rate_hz: u32,
+    /// Frames decoded.
+    pub frames: u64,
+}
+
+impl Features {
+    /// Number of hops.
+    pub fn len(&self) -> usize {
+        self.onsets.len()
+    }
+}
+
+/// Mix-down weights: 1 for every channel, 0 for LFE.
+pub(crate) fn mono_weights(map: &ChannelMap) -> Vec<f32> {
+    let labels = map.labels();
+    let n = labels.len().max(1) as f32;
+    let w: Vec<f32> = labels
+        .iter()
+        .map(|l| if l == "LFE" { 0.0 } else { 1.0 })
+        .collect();
+    let active = w.iter().filter(|&&v| v > 0.0).count() as f32;
+    if active == 0.0 {
+        return vec![1.0 / n; labels.len()];
+    }
+    w.iter().map(|v| v / active).collect()
+}
+
+/// Read `source` to its end and compute its features.
+pub(crate) fn extract(source: &mut dyn AudioSource, weights: &[f32]) -> Result<Features> {
+    let rate = source.info().sample_rate_hz;
+    let hop_f = f64::from(rate) / FEATURE_RATE_HZ;
+    let n = (hop_f.ceil() as usize).next_power_of_two().max(64);
+    let mut planner = RealFftPlanner::<f32>::new();
+    let fft = planner.plan_fft_forward(n);
+    let window: Vec<f32> = (0..n)
+        .map(|i| (0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / n as f64).cos()) as f32)
+        .collect();
+    let win_power: f64 = window.iter().map(|&w| f64::from(w * w)).sum();
+    let bin_hz = f64::from(rate) / n as f64;
+    let band_bins: Vec<(usize, usize)> = BANDS
+        .iter()
+        .map(|&(lo, hi)| {
+            let a = ((lo / bin_hz).round() as usize).max(1);
+            let b = ((hi / bin_hz).round() as usize).clamp(a + 1, n / 2 + 1);
+            (a, b)
+        })
+        .collect();
+    let mut scratch_in = fft.make_input_vec();
+    let mut spectrum: Vec<Complex<f32>> = fft.make_output_vec();
+    let mut power = vec![0.0f64; n / 2 + 1];
+
+    let mut mono: Vec<f32> = Vec::new();
+    let mut base: u64 = 0; // file frame of mono[0]
+    let mut buf: Vec<Vec<f32>> = Vec::new();
+    let mut frames: u64 = 0;
+    let mut onsets: Vec<[f32; NB]> = Vec::new();
+    let mut kinds: Vec<HopKind> = Vec::new();
+    let mut prev = [FLOOR_DB; NB];
+    let mut k: u64 = 0;
+    let mut done = false;
+    while !done {
+        let got = source.read(&mut buf, 8192)?;
+        if got == 0 {
+            done = true;
+            // Pad so the last hops see zeros past the end.
+            mono.extend(std::iter::repeat_n(0.0, n));
+        } else {
+            let start = mono.len();
+            mono.resize(start + got, 0.0);
+            for (c, w) in buf.iter().zip(weights) {
+                if *w == 0.0 {
+                    continue;
+                }
+                for (m, &x) in mono[start..].iter_mut().zip(&c[..got]) {
+                    // Non-finite samples count as silence (they are a finding of `check`).
+                    *m += if x.is_finite() { x * w } else { 0.0 };
+                }
+            }
+            frames += got as u64;
+        }
+        loop {
+            let hop_start = (k as f64 * hop_f).floor() as u64;
+            if hop_start >= frames {
+                break;
+            }
+            let off = (hop_start - base) as usize;
+            if off + n > mono.len() {
+                break;
+            }
+            scratch_in.copy_from_slice(&mono[off..off + n]);
+            for (x, w) in scratch_in.iter_mut().zip(&window) {
+                *x *= w;
+            }
+            fft.process(&mut scratch_in, &mut spectrum)
+                .expect("buffer sizes from the plan");
+            let scale = 2.0 / (win_power * n as f64);
+            let mut total = 0.0f64;
+            let mut peak = (0usize, 0.0f64);
+            for (i, c) in spectrum.iter().enumerate() {
+                let p = f64::from(c.norm_sqr()) * scale;
+                power[i] = p;
+                total += p;
+                if i >= 2 && p > peak.1 {
+                    peak = (i, p);
+                }
+            }
+            let mut row = [0.0f32; NB];
+            for (b, &(lo, hi)) in band_bins.iter().enumerate() {
+                let e: f64 = power[lo..hi].iter().sum();
+                let db = (10.0 * (e + 1e-10).log10()) as f32;
+                row[b] = (db - prev[b]).clamp(0.0, ONSET_CAP_DB);
+                prev[b] = db;
+            }
+            onsets.push(row);
+            let around: f64 = power[peak.0.saturating_sub(2)..(peak.0 + 3).min(power.len())]
+                .iter()
+                .sum();
+            kinds.push(if total < SILENT_MEAN_SQUARE {
+                HopKind::Silent
+            } else if around >= TONAL_SHARE * total {
+                HopKind::Tonal
+            } else {
+                HopKind::Content
+            });
+            k += 1;
+        }
+        // Drop what no later hop needs.
+        let next = (k as f64 * hop_f).floor() as u64;
+        let keep_from = next.saturating_sub(base).min(mono.len() as u64) as usize;
+        mono.drain(..keep_from);
+        base += keep_from as u64;
+    }
+    Ok(Features {
+        onsets,
+        kinds,
+        rate_hz: rate,
+        frames,
+    })
+}
+
+/// Lead-in detection: the head of the stream made only of silence, line-up tone and sync
+/// pops, when it holds at least one tonal hop, ends at the first content hop. Returns the
+/// number of hops of lead-in (0: none). Only the first `max_hops` are looked at.
+pub(crate) fn lead_in_hops(kinds: &[HopKind], max_hops: usize) -> usize {
+    let mut tonal = 0usize;
+    for (i, k) in kinds.iter().take(max_hops).enumerate() {
+        match k {
+            HopKind::Silent => {}
+            HopKind::Tonal => tonal += 1,
+            HopKind::Content => return if tonal >= 2 { i } else { 0 },
+        }
+    }
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::memory::MemorySource;
+
+    #[test]
+    fn tone_then_content_is_a_lead_in_and_onsets_mark_attacks() {
+        let rate = 48_000u32;
+        let mut x = vec![0.0f32; rate as usize * 6];
+        // 2 s of 1 kHz tone at −20 dBFS, 1 s silence, then noise bursts every 0.5 s.
+        for (i, v) in x.iter_mut().enumerate().take(rate as usize * 2) {
+            *v = 0.1 * (2.0 * std::f32::consts::PI * 1000.0 * i as f32 / rate as f32).sin();
+        }
+        let mut seed = 1u32;
+        for burst in 0..6 {
+            let s = rate as usize * 3 + burst * rate as usize / 2;
+            for v in &mut x[s..s + 2400] {
+                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                *v = (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5;
+            }
+        }
+        let mut src = MemorySource::new(rate, vec![x]).unwrap();
+        let f = extract(&mut src, &[1.0]).unwrap();
+        assert_eq!(f.len(), 600);
+        let lead = lead_in_hops(&f.kinds, 6000);
+        // The first content hop's 1024-sample frame reaches into the burst at 3.0 s.
+        assert!((297..=300).contains(&lead), "lead-in {lead} hops");
+        let strongest = (0..f.len())
+            .max_by(|&a, &b| {
+                let s = |i: usize| f.onsets[i].iter().sum::<f32>();
+                s(a).total_cmp(&s(b))
+            })
+            .unwrap();
+        // Bursts start at hops 300, 350, …; the frame of hop 298 is the first to reach one.
+        assert!(
+            (298..560).contains(&strongest) && strongest % 50 >= 48,
+            "strongest onset at hop {strongest}"
+        );
+    }
+}
