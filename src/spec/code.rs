@@ -143,6 +143,36 @@ codes! {
     IDENT_ALTERED => Blocker, "the ident is altered";
     /// Something like the ident is there, but the evidence is in between: listen.
     IDENT_REVIEW => Issue, "possible ident: listen";
+    /// More than one copy of the ident at the head or the tail (`require`).
+    IDENT_DOUBLE => Blocker, "the ident is there more than once";
+    // --- Channel and signal integrity.
+    /// A run of digital zero inside otherwise active programme.
+    DROPOUT => Blocker, "a drop-out to digital zero";
+    /// A channel silent for the whole programme (info for the LFE).
+    SILENT_CHANNEL => Issue, "a silent channel";
+    /// A channel pair whose correlation stays strongly negative: polarity inversion.
+    OUT_OF_PHASE => Issue, "a channel pair out of phase";
+    /// The downmix (stereo → mono, 5.1 → 2.0 per ITU-R BS.775) loses more than the spec allows.
+    DOWNMIX_LOSS => Issue, "downmix loss";
+    /// The LFE carries full-band content.
+    LFE_FULL_BAND => Issue, "the LFE carries full-band content";
+    /// Speech on L/R while the centre carries none.
+    DIALOG_OFF_CENTRE => Issue, "dialogue off the centre";
+    /// Evidence of a swapped channel map.
+    CHANNEL_ORDER_SUSPECT => Issue, "the channel order looks swapped";
+    /// A printmaster with no speech (likely an M&E delivered as the full mix).
+    NO_DIALOG_IN_PRINTMASTER => Issue, "no dialogue in a printmaster";
+    /// Speech in an M&E.
+    DIALOG_IN_ME => Issue, "dialogue in an M&E";
+    /// A stereo pair that is the same signal twice (fake stereo).
+    DUAL_MONO => Info, "dual mono";
+    // --- Sync and conform against a picture reference (severity by the reference kind).
+    /// A global offset of a frame or more against the reference.
+    SYNC_OFFSET => Blocker, "out of sync with the reference";
+    /// A linear time-base error against the reference.
+    SYNC_DRIFT => Blocker, "drifts against the reference";
+    /// A section that does not match the reference (recut, other version, missing scene).
+    CONFORM_MISMATCH => Blocker, "a section does not match the reference";
 }
 
 impl fmt::Display for Code {

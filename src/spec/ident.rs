@@ -11,6 +11,7 @@
 //!   with double idents"), all blockers.
 //! - Either policy: evidence in between is `IDENT_REVIEW` (issue: listen).
 
+use super::Code;
 use serde::{Deserialize, Serialize};
 
 use crate::ident::{IdentCopy, IdentMatch, IdentReport, IdentStatus, Policy};
@@ -18,15 +19,15 @@ use crate::spec::{Finding, Severity};
 use crate::timecode::seconds_to_clock;
 
 /// Ident-free delivery (`--ident-policy forbid`): a reference ident was found at head or tail.
-pub const IDENT_PRESENT: &str = "IDENT_PRESENT";
+pub const IDENT_PRESENT: Code = Code::IDENT_PRESENT;
 /// `--ident-policy require`: no reference ident at head or tail.
-pub const IDENT_MISSING: &str = "IDENT_MISSING";
+pub const IDENT_MISSING: Code = Code::IDENT_MISSING;
 /// `--ident-policy require`: the ident is there but altered (gain, cut, remix, speed).
-pub const IDENT_ALTERED: &str = "IDENT_ALTERED";
+pub const IDENT_ALTERED: Code = Code::IDENT_ALTERED;
 /// Something like the ident is there, but the evidence is in between: listen.
-pub const IDENT_REVIEW: &str = "IDENT_REVIEW";
+pub const IDENT_REVIEW: Code = Code::IDENT_REVIEW;
 /// `--ident-policy require`: more than one copy of the ident at the head or at the tail.
-pub const IDENT_DOUBLE: &str = "IDENT_DOUBLE";
+pub const IDENT_DOUBLE: Code = Code::IDENT_DOUBLE;
 
 /// Limits of the ident rules.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -171,25 +172,17 @@ pub fn evaluate(reports: &[IdentReport], policy: Policy, limits: &IdentLimits) -
                                 String::new()
                             };
                             out.push(place(
-                                Finding::new(
-                                    IDENT_PRESENT,
-                                    Severity::Blocker,
-                                    format!(
+                                Finding::new(IDENT_PRESENT, format!(
                                         "{} at the {}{copies}; this delivery must be ident-free",
                                         describe(r, m),
                                         side.name()
-                                    ),
-                                )
+                                    )).severity(Severity::Blocker)
                                 .value(m.score, Some(m.threshold)),
                                 m,
                             ))
                         }
                         IdentStatus::Review => out.push(place(
-                            Finding::new(
-                                IDENT_REVIEW,
-                                Severity::Issue,
-                                format!("{} at the {}: listen", describe(r, m), side.name()),
-                            )
+                            Finding::new(IDENT_REVIEW, format!("{} at the {}: listen", describe(r, m), side.name())).severity(Severity::Issue)
                             .value(m.score, Some(m.threshold)),
                             m,
                         )),
@@ -211,16 +204,12 @@ pub fn evaluate(reports: &[IdentReport], policy: Policy, limits: &IdentLimits) -
                             let what: Vec<String> =
                                 m.alterations.iter().map(|a| a.message.clone()).collect();
                             out.push(place(
-                                Finding::new(
-                                    IDENT_ALTERED,
-                                    Severity::Blocker,
-                                    format!(
+                                Finding::new(IDENT_ALTERED, format!(
                                         "{} at the {} is altered: {}",
                                         describe(r, m),
                                         side.name(),
                                         what.join("; ")
-                                    ),
-                                ),
+                                    )).severity(Severity::Blocker),
                                 m,
                             ));
                         }
@@ -228,17 +217,13 @@ pub fn evaluate(reports: &[IdentReport], policy: Policy, limits: &IdentLimits) -
                         if copies.len() > limits.max_copies {
                             let (first, last) = (&copies[0], &copies[copies.len() - 1]);
                             out.push(
-                                Finding::new(
-                                    IDENT_DOUBLE,
-                                    Severity::Blocker,
-                                    format!(
+                                Finding::new(IDENT_DOUBLE, format!(
                                         "the ident plays {} times at the {} ({}); the delivery \
                                          must carry it once",
                                         copies.len(),
                                         side.name(),
                                         list_copies(&copies)
-                                    ),
-                                )
+                                    )).severity(Severity::Blocker)
                                 .value(copies.len() as f64, Some(limits.max_copies as f64))
                                 .at(copy_start_s(first))
                                 .span(copy_start_s(first), last.end_s().max(0.0)),
@@ -252,10 +237,7 @@ pub fn evaluate(reports: &[IdentReport], policy: Policy, limits: &IdentLimits) -
                             .find(|(_, m)| m.status == IdentStatus::Review);
                         let names: Vec<&str> =
                             reports.iter().map(|r| r.reference.as_str()).collect();
-                        let mut f = Finding::new(
-                            IDENT_MISSING,
-                            Severity::Blocker,
-                            format!(
+                        let mut f = Finding::new(IDENT_MISSING, format!(
                                 "no ident ({}) at the {}{}",
                                 names.join(", "),
                                 side.name(),
@@ -263,8 +245,7 @@ pub fn evaluate(reports: &[IdentReport], policy: Policy, limits: &IdentLimits) -
                                     .as_ref()
                                     .map(|(r, m)| format!("; {}: listen", describe(r, m)))
                                     .unwrap_or_default()
-                            ),
-                        );
+                            )).severity(Severity::Blocker);
                         if let Some((_, m)) = &review {
                             f = place(f, m);
                         }

@@ -4,6 +4,7 @@
 //! Every finding names its channels (labels joined by `+`, see [`with_channels`]) and its
 //! extent (`start_s`/`end_s`; whole-programme conditions span the programme).
 
+use super::Code;
 use serde::{Deserialize, Serialize};
 
 use super::{Finding, Severity};
@@ -11,26 +12,26 @@ use crate::dialog::DialogMeasurement;
 use crate::integrity::IntegrityObservations;
 
 /// A run of digital zero inside active programme on a channel (blocker).
-pub const DROPOUT: &str = "DROPOUT";
+pub const DROPOUT: Code = Code::DROPOUT;
 /// A channel digital zero or under the silence limit over the whole programme (issue; info
 /// for the LFE).
-pub const SILENT_CHANNEL: &str = "SILENT_CHANNEL";
+pub const SILENT_CHANNEL: Code = Code::SILENT_CHANNEL;
 /// A channel pair whose correlation stays strongly negative: one of them polarity-inverted.
-pub const OUT_OF_PHASE: &str = "OUT_OF_PHASE";
+pub const OUT_OF_PHASE: Code = Code::OUT_OF_PHASE;
 /// The stereo → mono or 5.1 → 2.0 (ITU-R BS.775) downmix loses more than the limit.
-pub const DOWNMIX_LOSS: &str = "DOWNMIX_LOSS";
+pub const DOWNMIX_LOSS: Code = Code::DOWNMIX_LOSS;
 /// The LFE carries full-band content (energy above its band past the limit).
-pub const LFE_FULL_BAND: &str = "LFE_FULL_BAND";
+pub const LFE_FULL_BAND: Code = Code::LFE_FULL_BAND;
 /// Speech on L/R while the centre of the layout carries none.
-pub const DIALOG_OFF_CENTRE: &str = "DIALOG_OFF_CENTRE";
+pub const DIALOG_OFF_CENTRE: Code = Code::DIALOG_OFF_CENTRE;
 /// Evidence of a swapped channel map (names the likely swap).
-pub const CHANNEL_ORDER_SUSPECT: &str = "CHANNEL_ORDER_SUSPECT";
+pub const CHANNEL_ORDER_SUSPECT: Code = Code::CHANNEL_ORDER_SUSPECT;
 /// A printmaster (full mix) profile with no speech: likely an M&E delivered as the mix.
-pub const NO_DIALOG_IN_PRINTMASTER: &str = "NO_DIALOG_IN_PRINTMASTER";
+pub const NO_DIALOG_IN_PRINTMASTER: Code = Code::NO_DIALOG_IN_PRINTMASTER;
 /// Speech in an M&E (music and effects, no dialogue by definition).
-pub const DIALOG_IN_ME: &str = "DIALOG_IN_ME";
+pub const DIALOG_IN_ME: Code = Code::DIALOG_IN_ME;
 /// A stereo pair identical within the limit: fake stereo (info).
-pub const DUAL_MONO: &str = "DUAL_MONO";
+pub const DUAL_MONO: Code = Code::DUAL_MONO;
 
 /// Limits of the integrity rules. Defaults are delivery-QC practice; the spec may override them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -101,10 +102,9 @@ impl Default for IntegrityLimits {
     }
 }
 
-/// Put `channels` on `f` (labels joined by `+`). The one place to switch when `Finding` gets
-/// its `channels` list.
+/// Put `channels` on `f`.
 pub fn with_channels(f: Finding, channels: &[&str]) -> Finding {
-    f.on_channel(channels.join("+"))
+    f.on_channels(channels.iter().map(|c| c.to_string()))
 }
 
 /// The integrity findings of a programme: scan observations (`None` when the scan did not
@@ -158,14 +158,10 @@ fn silent_channels(
                 l.silent_channel_dbfs
             )
         };
-        let mut f = Finding::new(
-            SILENT_CHANNEL,
-            if lfe { Severity::Info } else { Severity::Issue },
-            format!(
+        let mut f = Finding::new(SILENT_CHANNEL, format!(
                 "channel {name} is silent over the whole programme ({what}){}",
                 if lfe { " (an LFE may be unused)" } else { "" }
-            ),
-        )
+            )).severity(if lfe { Severity::Info } else { Severity::Issue })
         .span(0.0, end_s);
         if peak > 0.0 {
             f = f.value(db(peak), Some(l.silent_channel_dbfs));
@@ -202,15 +198,11 @@ fn dropouts(o: &IntegrityObservations, labels: &[String], l: &IntegrityLimits) -
             let names: Vec<&str> = ch.iter().map(|&c| label(c)).collect();
             let (s, e) = (o.seconds(*s), o.seconds(*e));
             with_channels(
-                Finding::new(
-                    DROPOUT,
-                    Severity::Blocker,
-                    format!(
+                Finding::new(DROPOUT, format!(
                         "drop-out: {:.1} ms of digital zero on {} inside active programme",
                         (e - s) * 1000.0,
                         names.join(", ")
-                    ),
-                )
+                    )).severity(Severity::Blocker)
                 .span(s, e)
                 .value(e - s, Some(l.dropout_min_s)),
                 &names,
@@ -251,15 +243,11 @@ fn phase(
             })
             .map(|s| {
                 with_channels(
-                    Finding::new(
-                        OUT_OF_PHASE,
-                        Severity::Issue,
-                        format!(
+                    Finding::new(OUT_OF_PHASE, format!(
                             "{} and {} are out of phase (correlation {:.2}): one is likely \
                              polarity-inverted",
                             names[0], names[1], s.value
-                        ),
-                    )
+                        )).severity(Severity::Issue)
                     .span(o.seconds(s.start_frame), o.seconds(s.end_frame))
                     .value(s.value, Some(l.out_of_phase_correlation)),
                     &names,
@@ -272,14 +260,10 @@ fn phase(
         out.extend(listed);
         if let Some(g) = p.downmix_gain_db.filter(|&g| g < l.downmix_loss_db) {
             out.push(with_channels(
-                Finding::new(
-                    DOWNMIX_LOSS,
-                    Severity::Issue,
-                    format!(
+                Finding::new(DOWNMIX_LOSS, format!(
                         "the mono downmix of {} and {} loses {:.1} dB to cancellation",
                         names[0], names[1], -g
-                    ),
-                )
+                    )).severity(Severity::Issue)
                 .span(0.0, end_s)
                 .value(g, Some(l.downmix_loss_db)),
                 &names,
@@ -295,14 +279,10 @@ fn phase(
                     p.difference_db.unwrap_or_default()
                 )
             };
-            let mut f = Finding::new(
-                DUAL_MONO,
-                Severity::Info,
-                format!(
+            let mut f = Finding::new(DUAL_MONO, format!(
                     "{} and {} are dual mono ({how}): fake stereo",
                     names[0], names[1]
-                ),
-            )
+                )).severity(Severity::Info)
             .span(0.0, end_s);
             if let Some(d) = p.difference_db {
                 f = f.value(d, Some(l.dual_mono_db));
@@ -312,14 +292,10 @@ fn phase(
     }
     if let Some(g) = o.downmix_51_gain_db.filter(|&g| g < l.downmix_loss_db) {
         out.push(with_channels(
-            Finding::new(
-                DOWNMIX_LOSS,
-                Severity::Issue,
-                format!(
+            Finding::new(DOWNMIX_LOSS, format!(
                     "the 5.1 → 2.0 downmix (ITU-R BS.775) loses {:.1} dB to cancellation",
                     -g
-                ),
-            )
+                )).severity(Severity::Issue)
             .span(0.0, end_s)
             .value(g, Some(l.downmix_loss_db)),
             &["L", "R", "C", "Ls", "Rs"],
@@ -348,15 +324,11 @@ fn lfe(
         .take(l.max_listed)
         .map(|s| {
             with_channels(
-                Finding::new(
-                    LFE_FULL_BAND,
-                    Severity::Issue,
-                    format!(
+                Finding::new(LFE_FULL_BAND, format!(
                         "{name} carries full-band content: energy above its band {:.1} dB \
                          relative to in-band",
                         s.value
-                    ),
-                )
+                    )).severity(Severity::Issue)
                 .span(o.seconds(s.start_frame), o.seconds(s.end_frame))
                 .value(s.value, Some(l.lfe_full_band_db)),
                 &[name],
@@ -384,11 +356,7 @@ fn lfe(
                 )
             };
             out.push(with_channels(
-                Finding::new(
-                    CHANNEL_ORDER_SUSPECT,
-                    Severity::Issue,
-                    format!("{cname} and {name} look swapped: {name} is full band while {why}"),
-                )
+                Finding::new(CHANNEL_ORDER_SUSPECT, format!("{cname} and {name} look swapped: {name} is full band while {why}")).severity(Severity::Issue)
                 .span(0.0, end_s),
                 &[cname, name],
             ));
@@ -465,16 +433,12 @@ fn speech(
                 .map(|s| s.channels[0].as_str())
                 .collect();
             listed.push(with_channels(
-                Finding::new(
-                    DIALOG_OFF_CENTRE,
-                    Severity::Issue,
-                    format!(
+                Finding::new(DIALOG_OFF_CENTRE, format!(
                         "{:.1} s of speech on {} while the centre carries none: dialogue \
                          off centre (or C swapped with L/R)",
                         speech_s,
                         names.join(", ")
-                    ),
-                )
+                    )).severity(Severity::Issue)
                 .span(a as f64 * CHUNK_S, (b as f64 * CHUNK_S).min(end_s))
                 .value(speech_s, Some(l.off_centre_min_speech_s)),
                 &names,
@@ -492,15 +456,11 @@ fn speech(
         && speech_percent < l.printmaster_min_speech_percent
     {
         out.push(with_channels(
-            Finding::new(
-                NO_DIALOG_IN_PRINTMASTER,
-                Severity::Issue,
-                format!(
+            Finding::new(NO_DIALOG_IN_PRINTMASTER, format!(
                     "no dialogue in a printmaster ({speech_percent:.1} % speech on {}): an M&E \
                      delivered as the full mix?",
                     listened.join(", ")
-                ),
-            )
+                )).severity(Severity::Issue)
             .span(0.0, end_s)
             .value(speech_percent, Some(l.printmaster_min_speech_percent)),
             &listened_refs,
@@ -521,15 +481,11 @@ fn speech(
                 .flat_map(|c| c.channels.iter().map(String::as_str))
                 .collect();
             listed.push(with_channels(
-                Finding::new(
-                    DIALOG_IN_ME,
-                    Severity::Issue,
-                    format!(
+                Finding::new(DIALOG_IN_ME, format!(
                         "{speech_s:.1} s of speech in an M&E (on {}): dialogue left in the \
                          music-and-effects stem",
                         names.join(", ")
-                    ),
-                )
+                    )).severity(Severity::Issue)
                 .span(a as f64 * CHUNK_S, (b as f64 * CHUNK_S).min(end_s))
                 .value(speech_s, Some(l.me_min_speech_s)),
                 &names,
@@ -559,7 +515,7 @@ mod tests {
 
     #[test]
     fn channels_are_joined_once() {
-        let f = with_channels(Finding::new(DROPOUT, Severity::Blocker, "x"), &["L", "R"]);
-        assert_eq!(f.channel.as_deref(), Some("L+R"));
+        let f = with_channels(Finding::new(DROPOUT, "x").severity(Severity::Blocker), &["L", "R"]);
+        assert_eq!(f.channels, ["L", "R"]);
     }
 }

@@ -8,6 +8,7 @@
 //! at `--fps` (one frame of lip sync is what a viewer can see; EBU R37 puts the detectability
 //! threshold of audio lead/lag at about +40 / −60 ms, one frame at 24/25 fps).
 
+use super::Code;
 use serde::{Deserialize, Serialize};
 
 use crate::spec::{Finding, Severity};
@@ -15,12 +16,12 @@ use crate::sync::{Alignment, SectionStatus};
 use crate::timecode::Fps;
 
 /// The audio's offset against the reference is at least the limit (one frame).
-pub const SYNC_OFFSET: &str = "SYNC_OFFSET";
+pub const SYNC_OFFSET: Code = Code::SYNC_OFFSET;
 /// The audio's time base drifts against the reference by at least the limit by the end.
-pub const SYNC_DRIFT: &str = "SYNC_DRIFT";
+pub const SYNC_DRIFT: Code = Code::SYNC_DRIFT;
 /// A section of the audio does not match the reference (inserted, deleted, replaced, or the
 /// whole programme is another one).
-pub const CONFORM_MISMATCH: &str = "CONFORM_MISMATCH";
+pub const CONFORM_MISMATCH: Code = Code::CONFORM_MISMATCH;
 
 /// What the reference is, in the delivery spec's order of preference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -182,15 +183,11 @@ pub fn findings(a: &Alignment, kind: ReferenceKind, limits: &SyncLimits) -> Vec<
     let mut out = Vec::new();
     if !a.matched {
         out.push(
-            Finding::new(
-                CONFORM_MISMATCH,
-                sev,
-                format!(
+            Finding::new(CONFORM_MISMATCH, format!(
                     "the audio does not match {against} (confidence {:.2}): another programme \
                      or version?",
                     a.confidence
-                ),
-            )
+                )).severity(sev)
             .span(a.lead_in_trimmed_s, a.audio_duration_s),
         );
         return out;
@@ -200,16 +197,12 @@ pub fn findings(a: &Alignment, kind: ReferenceKind, limits: &SyncLimits) -> Vec<
         if hundredth(f.abs()) >= limits.max_offset_frames {
             let o = a.offset_s.unwrap_or(0.0);
             out.push(
-                Finding::new(
-                    SYNC_OFFSET,
-                    sev,
-                    format!(
+                Finding::new(SYNC_OFFSET, format!(
                         "the audio is {:.1} ms ({:.2} frames at {fps} fps) {} against {against}",
                         o.abs() * 1000.0,
                         f.abs(),
                         if o > 0.0 { "late" } else { "early" }
-                    ),
-                )
+                    )).severity(sev)
                 .value(hundredth(f), Some(limits.max_offset_frames))
                 .at(a.lead_in_trimmed_s),
             );
@@ -219,17 +212,13 @@ pub fn findings(a: &Alignment, kind: ReferenceKind, limits: &SyncLimits) -> Vec<
         if hundredth(f.abs()) >= limits.max_drift_frames {
             let at = drift_exceeds_frame_at_s(a, limits).unwrap_or(a.audio_duration_s);
             out.push(
-                Finding::new(
-                    SYNC_DRIFT,
-                    sev,
-                    format!(
+                Finding::new(SYNC_DRIFT, format!(
                         "the audio drifts {:+.1} ppm against {against}: {:.2} frames at {fps} fps \
                          by the end, one frame from {:.1} s",
                         a.drift_ppm.unwrap_or(0.0),
                         f.abs(),
                         at
-                    ),
-                )
+                    )).severity(sev)
                 .value(hundredth(f), Some(limits.max_drift_frames))
                 .at(at),
             );
@@ -254,7 +243,7 @@ pub fn findings(a: &Alignment, kind: ReferenceKind, limits: &SyncLimits) -> Vec<
                 s.ref_end_s.unwrap_or(0.0)
             ),
         };
-        out.push(Finding::new(CONFORM_MISMATCH, sev, what).span(s.start_s, s.end_s));
+        out.push(Finding::new(CONFORM_MISMATCH, what).severity(sev).span(s.start_s, s.end_s));
     }
     out
 }

@@ -191,7 +191,7 @@ fn assert_found(f: &[Finding], code: &str, channel: &str, s: f64, e: f64) {
     let hits = of(f, code);
     assert_eq!(hits.len(), 1, "{code}: {f:#?}");
     let h = hits[0];
-    assert_eq!(h.channel.as_deref(), Some(channel), "{h:#?}");
+    assert_eq!(Some(h.channels.join("+")).as_deref(), Some(channel), "{h:#?}");
     let (hs, he) = (h.start_s.unwrap(), h.end_s.unwrap());
     assert!(
         (hs - s).abs() <= 0.05 && (he - e).abs() <= 0.05,
@@ -262,7 +262,7 @@ fn dropouts_found_with_channel_and_time() {
     let d = of(&f, rules::DROPOUT);
     assert_eq!(d.len(), 1, "{f:#?}");
     assert!(
-        d[0].channel.as_deref().unwrap().starts_with("L+R"),
+        Some(d[0].channels.join("+")).as_deref().unwrap().starts_with("L+R"),
         "{d:#?}"
     );
 }
@@ -329,7 +329,7 @@ fn downmix_loss_of_an_inverted_programme() {
     let f = check(&x, &no_dialog());
     let d = of(&f, rules::DOWNMIX_LOSS);
     assert_eq!(d.len(), 1, "{f:#?}");
-    assert_eq!(d[0].channel.as_deref(), Some("L+R"));
+    assert_eq!(Some(d[0].channels.join("+")).as_deref(), Some("L+R"));
     assert!(d[0].value.unwrap() < -6.0, "{d:#?}");
     assert_found(&f, rules::OUT_OF_PHASE, "L+R", 0.0, LEN_S);
     // 5.1 with R and Rs inverted: the BS.775 Lo/Ro downmix cancels C in Ro.
@@ -427,7 +427,7 @@ fn centre_and_lfe_swapped() {
     let f = check(&x, &no_dialog());
     let s = of(&f, rules::CHANNEL_ORDER_SUSPECT);
     assert_eq!(s.len(), 1, "{f:#?}");
-    assert_eq!(s[0].channel.as_deref(), Some("C+LFE"));
+    assert_eq!(Some(s[0].channels.join("+")).as_deref(), Some("C+LFE"));
     assert!(!of(&f, rules::LFE_FULL_BAND).is_empty());
 }
 
@@ -534,7 +534,7 @@ fn speech_gate_hears_phantom_centre_over_a_noisy_centre() {
     let f = check(&x, &AnalyzeOptions::default());
     let d = of(&f, rules::DIALOG_OFF_CENTRE);
     assert!(!d.is_empty(), "{f:#?}");
-    assert_eq!(d[0].channel.as_deref(), Some("L+R"));
+    assert_eq!(Some(d[0].channels.join("+")).as_deref(), Some("L+R"));
     let first = m.speech[0].0 as f64 / f64::from(RATE);
     assert!((d[0].start_s.unwrap() - first).abs() < 0.5, "{d:#?}");
 }
@@ -554,7 +554,7 @@ fn dialogue_off_centre_in_the_middle_only() {
     let f = check(&x, &AnalyzeOptions::default());
     let d = of(&f, rules::DIALOG_OFF_CENTRE);
     assert_eq!(d.len(), 1, "{f:#?}");
-    assert_eq!(d[0].channel.as_deref(), Some("L+R"));
+    assert_eq!(Some(d[0].channels.join("+")).as_deref(), Some("L+R"));
     assert!(
         d[0].start_s.unwrap() >= 7.9 && d[0].end_s.unwrap() <= 16.1,
         "{d:#?}"
@@ -576,7 +576,7 @@ fn printmaster_without_dialogue_and_m_and_e_with_it() {
     let f = check(&me, &AnalyzeOptions::default());
     let n = of(&f, rules::NO_DIALOG_IN_PRINTMASTER);
     assert_eq!(n.len(), 1, "{f:#?}");
-    assert_eq!(n[0].channel.as_deref(), Some("C+L+R"));
+    assert_eq!(Some(n[0].channels.join("+")).as_deref(), Some("C+L+R"));
     // The same M&E under the M&E profile: nothing; the full mix under it: speech.
     let mut p = Profile::streaming();
     p.name = "streaming-me".into();
@@ -586,7 +586,7 @@ fn printmaster_without_dialogue_and_m_and_e_with_it() {
     let d = of(&f, rules::DIALOG_IN_ME);
     assert!(!d.is_empty(), "{f:#?}");
     assert!(
-        d.iter().all(|x| x.channel.as_deref() == Some("C")),
+        d.iter().all(|x| Some(x.channels.join("+")).as_deref() == Some("C")),
         "{d:#?}"
     );
     let first = m.speech[0].0 as f64 / f64::from(RATE);
