@@ -53,17 +53,17 @@ pub struct AnalyzeOptions {
     /// Channel and signal integrity scan (`None`: off).
     pub integrity: Option<IntegrityConfig>,
     /// Told how far decoding has got (for progress bars).
-    pub progress: Option<Progress>,
+    pub progress: Option<ProgressFn>,
 }
 
 /// A progress callback: called from the decoding thread after each block with the frames
 /// decoded so far and the stream's length in frames when the container says.
 #[derive(Clone)]
-pub struct Progress(pub std::sync::Arc<dyn Fn(u64, Option<u64>) + Send + Sync>);
+pub struct ProgressFn(pub std::sync::Arc<dyn Fn(u64, Option<u64>) + Send + Sync>);
 
-impl std::fmt::Debug for Progress {
+impl std::fmt::Debug for ProgressFn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Progress(..)")
+        f.write_str("ProgressFn(..)")
     }
 }
 
@@ -146,7 +146,7 @@ impl AnalyzeOptions {
         self
     }
     /// Report decoding progress to `progress`.
-    pub fn with_progress(mut self, progress: Option<Progress>) -> Self {
+    pub fn with_progress(mut self, progress: Option<ProgressFn>) -> Self {
         self.progress = progress;
         self
     }

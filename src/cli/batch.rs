@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use loudqc::analyze::{AnalyzeOptions, Progress};
+use loudqc::analyze::{AnalyzeOptions, ProgressFn};
 use loudqc::batch::resume::{truncate_partial_line, ResumeIndex};
 use loudqc::batch::{check_unit, plan, Outcome, PlanOptions, Shard, ShardSpec, Unit};
 use loudqc::imf::{is_imf_input, ImfBatch};
@@ -496,7 +496,7 @@ pub fn run(
                 // The bar moves within a file as its audio is decoded (in bytes of the file).
                 let size = unit.size_bytes();
                 let (pb, credit) = (pb.clone(), credited[k].clone());
-                let unit_opts = opts.clone().with_progress(Some(Progress(Arc::new(
+                let unit_opts = opts.clone().with_progress(Some(ProgressFn(Arc::new(
                     move |done: u64, total: Option<u64>| {
                         if let Some(t) = total.filter(|&t| t > 0) {
                             let want = (size as f64 * (done as f64 / t as f64).min(1.0)) as u64;

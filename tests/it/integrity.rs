@@ -17,7 +17,7 @@ use crate::dialog_signals::{
 };
 
 /// Every integrity code.
-const CODES: [&str; 10] = [
+const CODES: [loudqc::spec::Code; 10] = [
     rules::DROPOUT,
     rules::SILENT_CHANNEL,
     rules::OUT_OF_PHASE,
@@ -178,16 +178,16 @@ fn check(chans: &[Vec<f32>], opts: &AnalyzeOptions) -> Vec<Finding> {
     report_with("mem", &a, opts)
         .findings
         .into_iter()
-        .filter(|f| CODES.contains(&f.code.as_str()))
+        .filter(|f| CODES.contains(&f.code))
         .collect()
 }
 
-fn of<'a>(f: &'a [Finding], code: &str) -> Vec<&'a Finding> {
+fn of<'a>(f: &'a [Finding], code: loudqc::spec::Code) -> Vec<&'a Finding> {
     f.iter().filter(|x| x.code == code).collect()
 }
 
 /// The one finding of `code`, on `channel`, spanning `[s, e)` to ±50 ms.
-fn assert_found(f: &[Finding], code: &str, channel: &str, s: f64, e: f64) {
+fn assert_found(f: &[Finding], code: loudqc::spec::Code, channel: &str, s: f64, e: f64) {
     let hits = of(f, code);
     assert_eq!(hits.len(), 1, "{code}: {f:#?}");
     let h = hits[0];

@@ -887,6 +887,7 @@ fn glossary_documents_every_code() {
 pub(crate) mod schema {
     #![allow(dead_code)]
     use serde::Deserialize;
+    use std::collections::BTreeMap;
 
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
