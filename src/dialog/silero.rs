@@ -32,14 +32,26 @@
 //! # Performance notes
 //!
 //! Per chunk the forward pass costs ≈ 0.63 M multiply-adds: STFT 262 k (42 %; 256 non-zero
-//! basis rows × 256 taps × 4 frames), encoder 0: 174 k (28 %; 129 input channels padded to
-//! 136, 10 live tap-frames), encoder 1: 41 k, encoder 2: 8 k, encoder 3: 8 k, LSTM 131 k
-//! (21 %), decoder 0.1 k, plus 256 `exp`/`tanh` calls for the LSTM gates. Kernel taps that only ever see the zero
-//! padding of a convolution are skipped, as are the two basis rows that are exactly zero
-//! (imaginary part of DC and Nyquist, checked at load time): both skips are exact.
-//! All products are dot products over contiguous, 8-multiple-length slices with eight
-//! independent lanes of accumulation, which LLVM vectorises; activations are time-major so
-//! the three taps of a convolution form one contiguous slice. No allocation per chunk.
+//! basis rows × 256 taps × 4 frames), encoder 0: 174 k (28 %; 129 input channels, 10 live
+//! tap-frames), encoder 1: 41 k, encoder 2: 8 k, encoder 3: 8 k, LSTM 131 k (21 %; half of it
+//! `W_ih · x`, half `W_hh · h`), decoder 0.1 k, plus 640 `exp`/`tanh` calls for the LSTM gates.
+//! Kernel taps that only ever see the zero padding of a convolution are skipped, as are the two
+//! basis rows that are exactly zero (imaginary part of DC and Nyquist, checked at load time):
+//! both skips are exact.
+//!
+//! Two paths compute this:
+//! - [`SileroVad::process_chunk`], chunk by chunk: the reference. Dot products over contiguous,
+//!   8-multiple-length slices with eight independent lanes, which LLVM vectorises for the
+//!   build target (SSE2 on generic x86-64). No allocation per chunk.
+//! - [`SileroVad::process_chunks`] / [`SileroVad::process_chunks_gated`], batched (what the
+//!   speech gate runs, issue 17): everything before the recurrence (STFT, magnitude, encoder,
+//!   and `W_ih · x + b` of the LSTM gates) is independent of the state, so it runs over
+//!   [`BATCH_CHUNKS`] chunks at once as matrix products (ndarray → matrixmultiply sgemm, which
+//!   picks AVX2/FMA or AVX-512 kernels at run time). Each output frame of each block is one GEMM
+//!   over strided row views of the chunk-major activations (no im2col copies). Only `W_hh · h`
+//!   (65 k multiply-adds) and the cell update run chunk by chunk. The sums run in another order,
+//!   so it agrees with the reference to ≈ 1e-6, and with ONNX Runtime as closely (see
+//!   `tests/it/silero.rs`); results do not depend on how the chunks are split into calls.
 
 use std::fmt;
 use std::sync::{Arc, OnceLock};
