@@ -109,7 +109,7 @@ fn bench(c: &mut Criterion) {
     let vad_reference = |x: &[f32]| {
         let mut vad = SileroVad::new();
         x.chunks_exact(CHUNK_SAMPLES)
-            .filter(|c| vad.process_chunk(c.try_into().unwrap()) > 0.5)
+            .filter(|&c| vad.process_chunk(c.try_into().unwrap()) > 0.5)
             .count()
     };
     report("bare Silero VAD batched, one thread", secs, || {
