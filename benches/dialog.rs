@@ -3,7 +3,8 @@
 //! `cargo bench --bench dialog`. Prints ×realtime for each case, on a 4-minute program: the
 //! gate alone (resample + Silero VAD on the dialog channels) on 5.1 at 48 kHz, dialogue on C
 //! over music, in parallel and on one thread, and on a stereo program half of which is digital
-//! silence (the energy pre-gate's best case); plus the bare network (`SileroVad` on 16 kHz).
+//! silence (the energy pre-gate's best case); plus the bare network (`SileroVad` on 16 kHz),
+//! batched (what the gate runs, issue 17) and chunk by chunk (the reference path).
 //!
 //! The machine is shared, so besides wall-clock ×realtime the bench prints the process CPU
 //! time (Linux `/proc/self/stat`) and ×realtime per CPU-second, which does not depend on how
@@ -105,9 +106,19 @@ fn bench(c: &mut Criterion) {
         SileroVad::new().process_chunks(x, &mut probs);
         probs.iter().filter(|&&p| p > 0.5).count()
     };
-    report("bare Silero VAD, one thread", secs, || {
+    let vad_reference = |x: &[f32]| {
+        let mut vad = SileroVad::new();
+        x.chunks_exact(CHUNK_SAMPLES)
+            .filter(|&c| vad.process_chunk(c.try_into().unwrap()) > 0.5)
+            .count()
+    };
+    report("bare Silero VAD batched, one thread", secs, || {
         format!("{} speech chunks", vad(&c16[..n]))
     });
+    report("bare Silero VAD chunk by chunk, one thread", secs, || {
+        format!("{} speech chunks", vad_reference(&c16[..n]))
+    });
+    g.bench_function("bare Silero VAD batched", |b| b.iter(|| vad(&c16[..n])));
     for (name, x, cfg) in &cases {
         report(name, secs, || format!("speech {:.1} %", run_gate(x, cfg)));
         g.bench_function(*name, |b| b.iter(|| run_gate(x, cfg)));

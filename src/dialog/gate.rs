@@ -369,38 +369,15 @@ fn run_segment(
     let start = s * SEGMENT_CHUNKS;
     let stop = ((s + 1) * SEGMENT_CHUNKS).min(end);
     let warm = start.saturating_sub(WARMUP_CHUNKS).max(base);
-    let chunk = |cand: usize, c: usize| -> &[f32; CHUNK_SAMPLES] {
-        let o = (c - base) * CHUNK_SAMPLES;
-        buf[cand][o..o + CHUNK_SAMPLES]
-            .try_into()
-            .expect("whole chunk")
-    };
-    let mut vad = SileroVad::new();
-    let mut fresh = true;
-    let mut probs = Vec::with_capacity(stop - start);
-    let mut power = Vec::with_capacity(stop - start);
-    let mut network_chunks = 0;
-    for c in warm..stop {
-        let x = chunk(candidate, c);
-        let ms = mean_square(x);
-        if c >= start {
-            power.push(ms);
-        }
-        let p = if ms < PRE_GATE_MEAN_SQUARE {
-            if !fresh {
-                vad.reset();
-                fresh = true;
-            }
-            0.0
-        } else {
-            fresh = false;
-            network_chunks += 1;
-            vad.process_chunk(x)
-        };
-        if c >= start {
-            probs.push(p);
-        }
-    }
+    // Warm-up and segment in one batched pass; a pre-gated chunk resets the detector.
+    let x = &buf[candidate][(warm - base) * CHUNK_SAMPLES..(stop - base) * CHUNK_SAMPLES];
+    let mut power: Vec<f32> = x.chunks_exact(CHUNK_SAMPLES).map(mean_square).collect();
+    let active: Vec<bool> = power.iter().map(|&ms| ms >= PRE_GATE_MEAN_SQUARE).collect();
+    let network_chunks = active.iter().filter(|&&a| a).count();
+    let mut probs = vec![0.0; stop - warm];
+    SileroVad::new().process_chunks_gated(x, &active, &mut probs);
+    probs.drain(..start - warm);
+    power.drain(..start - warm);
     SegmentOut {
         probs,
         power,

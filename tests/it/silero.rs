@@ -28,26 +28,50 @@ fn run(vad: &mut SileroVad, samples: &[f32]) -> Vec<f32> {
     probs
 }
 
+/// Largest |a - b| and where.
+fn max_abs_diff(a: &[f32], b: &[f32]) -> (f32, usize) {
+    assert_eq!(a.len(), b.len());
+    let (mut max_err, mut worst) = (0.0f32, 0);
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        let err = (x - y).abs();
+        if err > max_err {
+            (max_err, worst) = (err, i);
+        }
+    }
+    (max_err, worst)
+}
+
+/// The chunk-by-chunk reference path ([`SileroVad::process_chunk`]).
+fn run_reference(vad: &mut SileroVad, samples: &[f32]) -> Vec<f32> {
+    samples
+        .chunks_exact(CHUNK_SAMPLES)
+        .map(|c| vad.process_chunk(c.try_into().unwrap()))
+        .collect()
+}
+
 #[test]
 fn matches_onnx_runtime() {
     let samples = audio();
     let expected = golden_probs();
     assert_eq!(samples.len(), expected.len() * CHUNK_SAMPLES);
-    let got = run(&mut SileroVad::new(), &samples);
-    let (mut max_err, mut worst) = (0.0f32, 0);
-    for (i, (g, e)) in got.iter().zip(&expected).enumerate() {
-        let err = (g - e).abs();
-        if err > max_err {
-            (max_err, worst) = (err, i);
-        }
+    // The batched path (what the speech gate runs) and the chunk-by-chunk reference.
+    for (name, got) in [
+        ("batched", run(&mut SileroVad::new(), &samples)),
+        ("reference", run_reference(&mut SileroVad::new(), &samples)),
+    ] {
+        let (max_err, worst) = max_abs_diff(&got, &expected);
+        println!(
+            "{name}: max abs error vs ONNX Runtime over {} chunks: {max_err:e} (chunk {worst}: {} \
+             vs {})",
+            expected.len(),
+            got[worst],
+            expected[worst]
+        );
+        assert!(
+            max_err < 1e-4,
+            "{name}: max abs error {max_err} at chunk {worst}"
+        );
     }
-    println!(
-        "max abs error vs ONNX Runtime over {} chunks: {max_err:e} (chunk {worst}: {} vs {})",
-        expected.len(),
-        got[worst],
-        expected[worst]
-    );
-    assert!(max_err < 1e-4, "max abs error {max_err} at chunk {worst}");
     // The signal really exercises both classes.
     assert!(expected.iter().filter(|&&p| p > 0.9).count() > 100);
     assert!(expected.iter().filter(|&&p| p < 0.01).count() > 50);
@@ -72,14 +96,63 @@ fn state_is_carried_and_reset() {
 }
 
 #[test]
-fn chunking_is_streaming_equivalent() {
-    // Processing chunk by chunk via process_chunk equals process_chunks.
+fn batched_equals_chunk_by_chunk_and_does_not_depend_on_call_sizes() {
     let samples = audio();
     let all = run(&mut SileroVad::new(), &samples);
+    // Against the reference: the same network, sums in another order.
+    let reference = run_reference(&mut SileroVad::new(), &samples);
+    let (err, worst) = max_abs_diff(&all, &reference);
+    println!("batched vs chunk-by-chunk: max abs difference {err:e} (chunk {worst})");
+    assert!(err < 2e-5, "batched vs reference: {err} at chunk {worst}");
+    // Split into calls of 1, 7, 130 (more than one batch) and the rest: state and context are
+    // carried across calls, and the batch boundaries do not change a single bit.
     let mut vad = SileroVad::new();
-    for (chunk, p) in samples.chunks_exact(CHUNK_SAMPLES).zip(&all) {
-        assert_eq!(vad.process_chunk(chunk.try_into().unwrap()), *p);
+    let mut pieces = Vec::new();
+    let mut off = 0;
+    for n in [1, 7, 130, samples.len() / CHUNK_SAMPLES - 138] {
+        pieces.extend(run(&mut vad, &samples[off..off + n * CHUNK_SAMPLES]));
+        off += n * CHUNK_SAMPLES;
     }
+    assert_eq!(pieces, all);
+}
+
+#[test]
+fn gated_chunks_reset_the_detector_like_the_reference_loop() {
+    let samples = audio();
+    let n = samples.len() / CHUNK_SAMPLES;
+    // Inactive runs of various lengths, at the start, inside and at the end.
+    let active: Vec<bool> = (0..n)
+        .map(|i| !(i < 3 || (40..41).contains(&i) || (100..117).contains(&i) || i >= n - 2))
+        .collect();
+    let mut got = vec![f32::NAN; n];
+    SileroVad::new().process_chunks_gated(&samples, &active, &mut got);
+    let mut vad = SileroVad::new();
+    let expected: Vec<f32> = samples
+        .chunks_exact(CHUNK_SAMPLES)
+        .zip(&active)
+        .map(|(c, &a)| {
+            if a {
+                vad.process_chunk(c.try_into().unwrap())
+            } else {
+                vad.reset();
+                0.0
+            }
+        })
+        .collect();
+    for (i, (&g, &a)) in got.iter().zip(&active).enumerate() {
+        if !a {
+            assert_eq!(g, 0.0, "inactive chunk {i}");
+        }
+    }
+    let (err, worst) = max_abs_diff(&got, &expected);
+    assert!(
+        err < 2e-5,
+        "gated vs reference loop: {err} at chunk {worst}"
+    );
+    // The reset matters: without it the chunks after each gap would differ.
+    let mut carried = vec![0.0; n];
+    SileroVad::new().process_chunks(&samples, &mut carried);
+    assert!((117..120).any(|i| (carried[i] - got[i]).abs() > 1e-3));
 }
 
 #[test]
