@@ -41,6 +41,7 @@ impl LoopSource {
                 frames: Some(total),
                 channel_map: None,
                 bext_time_reference: None,
+                observed: Default::default(),
             },
             bed: music_bed(RATE, 10.0, 6, 7)
                 .into_iter()

@@ -364,6 +364,11 @@ pub fn report_with(file: &str, a: &Analysis, opts: &AnalyzeOptions) -> FileRepor
         );
     }
     findings.extend(a.container_findings.iter().cloned());
+    // Issue 16: container observations (unset sizes, tracks) → findings.
+    findings.extend(spec::container::evaluate(
+        &a.info.observed,
+        &spec::container::ContainerLimits::default(),
+    ));
     findings.extend(a.ident_findings.iter().cloned());
     if opts.events.enabled {
         findings.extend(events::findings(
@@ -414,6 +419,7 @@ pub fn report_with(file: &str, a: &Analysis, opts: &AnalyzeOptions) -> FileRepor
         duration_s: m.duration_s(),
         frames: m.frames,
         mca: a.mca.clone(),
+        tracks: a.info.observed.tracks.clone(),
     };
     let dialog_unmeasured = match &a.dialog {
         Some(d) => d.unmeasured.clone(),

@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod container;
+
 use crate::dialog::DialogMeasurement;
 use crate::meter::Measurements;
 use crate::timecode::{seconds_to_clock, Timecode};

@@ -34,6 +34,7 @@ impl MemorySource {
                 frames: Some(frames as u64),
                 channel_map: None,
                 bext_time_reference: None,
+                observed: Default::default(),
             },
             channels,
             pos: 0,

@@ -164,6 +164,7 @@ impl MultiMonoSource {
                 source: MapSource::FileNames,
             }),
             bext_time_reference: first.bext_time_reference,
+            observed: Default::default(),
         };
         let counters = MemberFrames(Arc::new(
             (0..sources.len()).map(|_| AtomicU64::new(0)).collect(),
@@ -294,6 +295,7 @@ mod tests {
                 frames: Some(data.len() as u64),
                 channel_map: None,
                 bext_time_reference: None,
+                observed: Default::default(),
             },
             data,
             pos: 0,

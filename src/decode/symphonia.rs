@@ -10,7 +10,7 @@ use std::io::{Read, Seek, SeekFrom};
 
 use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
 use symphonia::core::errors::Error as SymError;
-use symphonia::core::formats::probe::Hint;
+use symphonia::core::formats::probe::{Hint, Probe};
 use symphonia::core::formats::{FormatOptions, FormatReader, SeekMode, SeekTo, TrackType};
 use symphonia::core::io::{MediaSource, MediaSourceStream};
 use symphonia::core::meta::MetadataOptions;
@@ -36,6 +36,9 @@ pub struct SymphoniaSource {
     /// Frames decoded since the start (counted until the first seek).
     decoded_frames: u64,
     seeked: bool,
+    /// The container's packet durations are exact (MP4 `stts`): frames decoded past a
+    /// packet's block are padding to drop.
+    trim_to_block: bool,
 }
 
 /// Containers whose header frame count is exact (Symphonia's short names), so a stream that
@@ -52,6 +55,41 @@ fn sym_err(e: SymError) -> Error {
         SymError::DecodeError(what) => Error::malformed(what),
         SymError::LimitError(what) => Error::malformed(format!("limit reached: {what}")),
         other => Error::new(ErrorKind::Decode(other.to_string())),
+    }
+}
+
+/// The probe for `family`: Symphonia's full probe (which scans for any marker, MPEG audio
+/// sync words included) only when the first bytes name no container; otherwise a probe that
+/// knows that one container's reader, so a PCM container can never be read as MP3.
+fn probe_for(family: Option<super::Family>) -> &'static Probe {
+    use super::Family;
+    use std::sync::OnceLock;
+    use symphonia::default::formats as f;
+    fn one<P: for<'a> symphonia::core::formats::probe::ProbeableFormat<'a> + 'static>(
+        cell: &'static OnceLock<Probe>,
+    ) -> &'static Probe {
+        cell.get_or_init(|| {
+            let mut p = Probe::new();
+            p.register_format::<P>();
+            p
+        })
+    }
+    static WAVE: OnceLock<Probe> = OnceLock::new();
+    static AIFF: OnceLock<Probe> = OnceLock::new();
+    static CAF: OnceLock<Probe> = OnceLock::new();
+    static MP4: OnceLock<Probe> = OnceLock::new();
+    static FLAC: OnceLock<Probe> = OnceLock::new();
+    static OGG: OnceLock<Probe> = OnceLock::new();
+    static MKV: OnceLock<Probe> = OnceLock::new();
+    match family {
+        None => symphonia::default::get_probe(),
+        Some(Family::Wave) => one::<f::WavReader<'static>>(&WAVE),
+        Some(Family::Aiff) => one::<f::AiffReader<'static>>(&AIFF),
+        Some(Family::Caf) => one::<f::CafReader<'static>>(&CAF),
+        Some(Family::IsoMp4) => one::<f::IsoMp4Reader<'static>>(&MP4),
+        Some(Family::Flac) => one::<f::FlacReader<'static>>(&FLAC),
+        Some(Family::Ogg) => one::<f::OggReader<'static>>(&OGG),
+        Some(Family::Matroska) => one::<f::MkvReader<'static>>(&MKV),
     }
 }
 
@@ -93,16 +131,34 @@ impl SymphoniaSource {
     /// Probe `source` (a `File`, a [`KnownLength`] …; extension `ext` as a hint) and prepare its
     /// first audio track for decoding.
     pub fn open(source: impl MediaSource + 'static, ext: Option<&str>) -> Result<Self> {
-        guarded("probe", || Self::open_unguarded(source, ext))
+        let mut source = source;
+        let mut head = [0u8; 16];
+        let n = super::read_up_to(&mut source, &mut head)?;
+        source.seek(SeekFrom::Start(0))?;
+        Self::open_as(source, ext, super::Family::sniff(&head[..n]))
     }
 
-    fn open_unguarded(source: impl MediaSource + 'static, ext: Option<&str>) -> Result<Self> {
+    /// [`SymphoniaSource::open`] for a source whose first bytes name the container `family`:
+    /// only that format's reader is tried (see [`super::Family`]).
+    pub fn open_as(
+        source: impl MediaSource + 'static,
+        ext: Option<&str>,
+        family: Option<super::Family>,
+    ) -> Result<Self> {
+        guarded("probe", || Self::open_unguarded(source, ext, family))
+    }
+
+    fn open_unguarded(
+        source: impl MediaSource + 'static,
+        ext: Option<&str>,
+        family: Option<super::Family>,
+    ) -> Result<Self> {
         let mss = MediaSourceStream::new(Box::new(source), Default::default());
         let mut hint = Hint::new();
         if let Some(ext) = ext {
             hint.with_extension(ext);
         }
-        let format = symphonia::default::get_probe()
+        let format = probe_for(family)
             .probe(
                 &hint,
                 mss,
@@ -110,9 +166,14 @@ impl SymphoniaSource {
                 MetadataOptions::default(),
             )
             .map_err(|e| match e {
-                SymError::Unsupported(_) => Error::new(ErrorKind::UnsupportedFormat(
-                    "not a recognised audio container (probe found no format)".into(),
-                )),
+                SymError::Unsupported(_) => {
+                    Error::new(ErrorKind::UnsupportedFormat(match family {
+                        Some(f) => {
+                            format!("{f:?} header found, but its reader does not accept the file")
+                        }
+                        None => "not a recognised audio container (probe found no format)".into(),
+                    }))
+                }
                 other => sym_err(other),
             })?;
         let track = format
@@ -157,7 +218,7 @@ impl SymphoniaSource {
         let container = format.format_info().short_name.to_string();
         let codec = decoder.codec_info().short_name.to_string();
         let info = StreamInfo {
-            container,
+            container: container.clone(),
             codec,
             sample_rate_hz: rate,
             channels,
@@ -165,6 +226,7 @@ impl SymphoniaSource {
             frames: track.num_frames,
             channel_map,
             bext_time_reference: None,
+            observed: Default::default(),
         };
         Ok(SymphoniaSource {
             format,
@@ -178,6 +240,7 @@ impl SymphoniaSource {
             ended: false,
             decoded_frames: 0,
             seeked: false,
+            trim_to_block: container == "isomp4",
         })
     }
 
@@ -239,17 +302,39 @@ impl SymphoniaSource {
                             buf.num_planes()
                         )));
                     }
-                    let frames = buf.frames();
-                    self.decoded_frames += frames as u64;
+                    let decoded = buf.frames();
                     for ch in self.pending.iter_mut() {
                         ch.clear();
-                        ch.resize(frames, 0.0);
+                        ch.resize(decoded, 0.0);
                     }
                     buf.copy_to_slice_planar::<f32, _>(&mut self.pending);
-                    self.pending_pos = 0;
+                    // Encoder priming and padding the container marks for trimming (an MP4
+                    // edit list, Ogg granule positions …). Some decoders (MP3, Vorbis) trim
+                    // them themselves; the others (AAC, ALAC, PCM) hand out every decoded
+                    // frame, which is when the packet's whole block is what came out.
+                    let (head, mut tail) = (packet.trim_start.get(), packet.trim_end.get());
+                    let block = packet.block_dur().get();
+                    // MP4 also marks padding by shortening the last sample's duration (`stts`):
+                    // what a decoder yields past the packet's block is padding.
+                    if self.trim_to_block && block > 0 && decoded as u64 > block {
+                        tail += decoded as u64 - block;
+                    }
+                    let (head, frames) = if head + tail > 0
+                        && decoded as u64 == block + (tail - packet.trim_end.get())
+                    {
+                        let end = decoded - tail as usize;
+                        for ch in self.pending.iter_mut() {
+                            ch.truncate(end);
+                        }
+                        (head as usize, end)
+                    } else {
+                        (0, decoded)
+                    };
+                    self.decoded_frames += (frames - head) as u64;
+                    self.pending_pos = head;
                     if self.skip_frames > 0 {
-                        let drop = self.skip_frames.min(frames as u64) as usize;
-                        self.pending_pos = drop;
+                        let drop = self.skip_frames.min((frames - head) as u64) as usize;
+                        self.pending_pos += drop;
                         self.skip_frames -= drop as u64;
                     }
                     if self.pending_pos < frames {

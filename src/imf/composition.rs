@@ -631,6 +631,7 @@ impl CompositionSource {
             frames: Some(frames),
             channel_map: Some(a.map.clone()),
             bext_time_reference: None,
+            observed: Default::default(),
         };
         let mut s = CompositionSource {
             resources: a.resources.clone(),

@@ -115,6 +115,7 @@ pub(crate) fn stream_info(info: &MxfAudioInfo, frames: u64) -> StreamInfo {
         frames: Some(frames),
         channel_map: has_labels.then_some(map),
         bext_time_reference: None,
+        observed: Default::default(),
     }
 }
 
