@@ -46,11 +46,64 @@ pub struct TrackState {
     next_sample: u32,
     /// The current sample byte position relative to the start of the track.
     next_sample_pos: u64,
+    /// loudqc patch: the media time range the edit list presents.
+    edit: Option<Edit>,
+}
+
+/// loudqc patch: the part of a track's media that its edit list presents (ISO/IEC 14496-12
+/// §8.6.6), in media timescale units: `[start, end)`. Encoders put their priming (AAC: 1024
+/// or 2112 frames) before `start` and their padding after `end`; a decoder that honours the
+/// edit trims both, so the decode lines up with the presentation timeline.
+#[derive(Debug, Clone, Copy)]
+struct Edit {
+    start: u64,
+    end: Option<u64>,
+}
+
+impl Edit {
+    /// The edit of `trak`: its first non-empty edit (leading empty edits, which only delay the
+    /// track's presentation, are skipped; later edits are not supported and ignored).
+    fn of(trak: &TrakAtom, movie_timescale: NonZero<u32>) -> Option<Edit> {
+        let elst = trak.edts.as_ref()?.elst.as_ref()?;
+        let e = elst.entries.iter().find(|e| e.media_time >= 0)?;
+        let start = e.media_time as u64;
+        let media_ts = u128::from(trak.mdia.mdhd.timescale.get());
+        let movie_ts = u128::from(movie_timescale.get());
+        let end = (e.segment_duration > 0).then(|| {
+            let len = (u128::from(e.segment_duration) * media_ts + movie_ts / 2) / movie_ts;
+            start.saturating_add(u64::try_from(len).unwrap_or(u64::MAX))
+        });
+        if start == 0 && end.is_none() {
+            return None;
+        }
+        Some(Edit { start, end })
+    }
+
+    /// Frames to trim from the start and end of a sample at media time `ts` lasting `dur`.
+    fn trims(&self, ts: u64, dur: u64) -> (u64, u64) {
+        let head = self.start.saturating_sub(ts).min(dur);
+        let tail = match self.end {
+            Some(end) => (ts.saturating_add(dur)).saturating_sub(end).min(dur - head),
+            None => 0,
+        };
+        (head, tail)
+    }
 }
 
 impl TrackState {
-    pub fn make(track_num: usize, trak: &TrakAtom, timespan: &TimeSpan) -> (Self, Track) {
+    pub fn make(
+        track_num: usize,
+        trak: &TrakAtom,
+        timespan: &TimeSpan,
+        movie_timescale: NonZero<u32>,
+    ) -> (Self, Track) {
         let mut track = Track::new(trak.tkhd.id);
+        let edit = Edit::of(trak, movie_timescale);
+
+        // loudqc patch: the track language (ISO 639-2/T from the mdhd atom).
+        if !trak.mdia.mdhd.language.is_empty() {
+            track.with_language(&trak.mdia.mdhd.language);
+        }
 
         // Create the codec parameters using the sample description atom.
         if let Some(codec_params) = trak.mdia.minf.stbl.stsd.make_codec_params() {
@@ -69,7 +122,21 @@ impl TrackState {
         if let Some(CodecParameters::Audio(audio)) = &track.codec_params {
             if let Some(sample_rate) = audio.sample_rate {
                 if sample_rate == timespan.timescale.get() {
-                    track.with_num_frames(timespan.duration.get());
+                    let total = timespan.duration.get();
+                    match edit {
+                        // loudqc patch: the frames the edit presents, priming and padding not
+                        // counted.
+                        Some(e) => {
+                            let end = e.end.unwrap_or(total).min(total);
+                            let start = e.start.min(end);
+                            track.with_num_frames(end - start);
+                            track.with_delay(u32::try_from(start).unwrap_or(u32::MAX));
+                            track.with_padding(u32::try_from(total - end).unwrap_or(u32::MAX));
+                        }
+                        None => {
+                            track.with_num_frames(total);
+                        }
+                    }
                 }
             }
         }
@@ -80,6 +147,7 @@ impl TrackState {
             cur_seg: 0,
             next_sample: 0,
             next_sample_pos: 0,
+            edit,
         };
 
         (state, track)
@@ -315,7 +383,8 @@ impl<'s> IsoMp4Reader<'s> {
                 TimeSpan::new(trak.mdia.mdhd.timescale, duration)
             };
 
-            let (track_state, track) = TrackState::make(t, trak, &timespan);
+            let (track_state, track) =
+                TrackState::make(t, trak, &timespan, moov.mvhd.timescale);
 
             tracks.push(track);
             track_states.push(track_state);
@@ -510,6 +579,22 @@ impl<'s> IsoMp4Reader<'s> {
     }
 
     fn seek_track_by_ts(&mut self, track_num: usize, ts: Timestamp) -> Result<SeekedTo> {
+        // loudqc patch: `ts` is a presentation time; with an edit list the media time is later
+        // by the edit's start, and the result is given back in presentation time.
+        let edit_start = match self.track_states.get(track_num).and_then(|s| s.edit) {
+            Some(e) => i64::try_from(e.start).unwrap_or(i64::MAX),
+            None => 0,
+        };
+        let mut seeked = self.seek_track_by_media_ts(
+            track_num,
+            Timestamp::new(ts.get().saturating_add(edit_start)),
+        )?;
+        seeked.required_ts = ts;
+        seeked.actual_ts = Timestamp::new(seeked.actual_ts.get().saturating_sub(edit_start));
+        Ok(seeked)
+    }
+
+    fn seek_track_by_media_ts(&mut self, track_num: usize, ts: Timestamp) -> Result<SeekedTo> {
         debug!("seeking track_num={track_num} to frame_ts={ts}");
 
         struct SeekLocation {
@@ -651,6 +736,26 @@ impl FormatReader for IsoMp4Reader<'_> {
 
         let data =
             self.iter.read_raw_boxed_slice_exact(sample_info.pos, sample_info.len as usize)?;
+
+        // loudqc patch: honour the edit list. Timestamps become presentation times (the edit
+        // start is time 0) and the frames outside the edit are marked for trimming.
+        if let Some(edit) = self.track_states[next_sample_info.track_num].edit {
+            let ts = next_sample_info.ts.get().max(0) as u64;
+            let dur = next_sample_info.dur.get();
+            let (head, tail) = edit.trims(ts, dur);
+            let pts = Timestamp::new(
+                next_sample_info.ts.get().saturating_sub(i64::try_from(edit.start).unwrap_or(i64::MAX)),
+            );
+            let mut packet = Packet::new(
+                next_sample_info.track_id,
+                pts,
+                Duration::new(dur - head - tail),
+                data,
+            );
+            packet.trim_start = Duration::new(head);
+            packet.trim_end = Duration::new(tail);
+            return Ok(Some(packet));
+        }
 
         Ok(Some(Packet::new(
             next_sample_info.track_id,

@@ -14,8 +14,10 @@ use crate::atoms::{decode_error, limits::*};
 #[allow(dead_code)]
 #[derive(Debug)]
 pub struct ElstEntry {
-    segment_duration: u64,
-    media_time: i64,
+    /// Duration of the edit in movie (mvhd) timescale units.
+    pub segment_duration: u64,
+    /// Start of the edit in media (mdhd) timescale units; -1 for an empty edit.
+    pub media_time: i64,
     media_rate_int: i16,
     media_rate_frac: i16,
 }
@@ -24,7 +26,7 @@ pub struct ElstEntry {
 #[allow(dead_code)]
 #[derive(Debug)]
 pub struct ElstAtom {
-    entries: Vec<ElstEntry>,
+    pub entries: Vec<ElstEntry>,
 }
 
 impl Atom for ElstAtom {

@@ -270,6 +270,8 @@ pub enum AtomType {
     WorkTag,
     WriterTag,
     XidTag,
+    /// loudqc patch: QuickTime/CoreAudio channel layout (`chan`).
+    ChannelLayout,
     Other([u8; 4]),
 }
 
@@ -285,6 +287,7 @@ impl From<[u8; 4]> for AtomType {
             b"avcC" => AtomType::AvcConfiguration,
             b"btrt" => AtomType::BitRate,
             b"ec-3" => AtomType::AudioSampleEntryEc3,
+            b"chan" => AtomType::ChannelLayout,
             b"clap" => AtomType::CleanAperture,
             b"co64" => AtomType::ChunkOffset64,
             b"ctts" => AtomType::CompositionTimeToSample,

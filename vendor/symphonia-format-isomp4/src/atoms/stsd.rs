@@ -298,6 +298,10 @@ impl Atom for AudioSampleEntry {
             }
         };
 
+        // loudqc patch: the `enda` flag (in `wave`) and the `chan` layout.
+        let mut little_endian = None;
+        let mut chan = None;
+
         while let Some(entry_header) = it.next_header()? {
             match entry_header.atom_type {
                 AtomType::Esds => {
@@ -328,7 +332,11 @@ impl Atom for AudioSampleEntry {
                     // The QuickTime WAVE (aka. siDecompressionParam) atom may contain many
                     // different types of sub-atoms to store decoder parameters.
                     let atom = it.read_atom::<WaveAtom>()?;
+                    little_endian = atom.little_endian;
                     atom.fill_audio_sample_entry(&mut entry)?;
+                }
+                AtomType::ChannelLayout => {
+                    chan = Some(it.read_atom::<ChanAtom>()?);
                 }
                 _ => {
                     debug!("unknown audio sample entry sub-atom: {:?}.", entry_header.atom_type());
@@ -339,6 +347,19 @@ impl Atom for AudioSampleEntry {
         // A MP3 sample entry has no codec-specific atom.
         if header.atom_type == AtomType::AudioSampleEntryMp3 {
             entry.codec_id = CODEC_ID_MP3;
+        }
+
+        // loudqc patch: `in24`, `in32`, `fl32`, `fl64` are big-endian unless `enda` is set.
+        if version < 2 && qt_endian_switchable(header.atom_type) && little_endian != Some(true) {
+            entry.codec_id = pcm_big_endian(entry.codec_id);
+        }
+
+        // loudqc patch: a `chan` layout positions PCM channels (other codecs carry their own).
+        if is_pcm_codec {
+            if let Some(channels) = chan.as_ref().and_then(|c| chan_channels(c, entry.num_channels))
+            {
+                entry.channels = Some(channels);
+            }
         }
 
         Ok(entry)
@@ -430,11 +451,108 @@ fn lpcm_codec_id(bits_per_sample: u32, lpcm_flags: u32) -> AudioCodecId {
 }
 
 /// Gets the audio channels for a version 0 or 1 sample entry.
+///
+/// loudqc patch: any channel count up to 32 (QuickTime writers, ffmpeg among them, store 5.1 and
+/// 7.1 PCM in version 1 entries such as `in24`), positioned like version 2 LPCM until a `chan`
+/// atom says otherwise.
 fn pcm_channels(num_channels: u32) -> Result<Channels> {
     match num_channels {
         1 => Ok(Channels::Positioned(Position::FRONT_LEFT)),
         2 => Ok(Channels::Positioned(Position::FRONT_LEFT | Position::FRONT_RIGHT)),
-        _ => decode_error("isomp4: invalid number of channels"),
+        _ => lpcm_channels(num_channels),
+    }
+}
+
+/// Is `codec` one of the codecs of the `in24`, `in32`, `fl32` and `fl64` sample entries, which
+/// QuickTime stores big-endian unless an `enda` atom says little-endian (QuickTime File Format,
+/// "Sound Sample Description Extensions": `enda`)?
+fn qt_endian_switchable(atype: AtomType) -> bool {
+    matches!(
+        atype,
+        AtomType::AudioSampleEntryS24
+            | AtomType::AudioSampleEntryS32
+            | AtomType::AudioSampleEntryF32
+            | AtomType::AudioSampleEntryF64
+    )
+}
+
+/// The big-endian twin of a little-endian PCM codec.
+fn pcm_big_endian(codec: AudioCodecId) -> AudioCodecId {
+    match codec {
+        CODEC_ID_PCM_S24LE => CODEC_ID_PCM_S24BE,
+        CODEC_ID_PCM_S32LE => CODEC_ID_PCM_S32BE,
+        CODEC_ID_PCM_F32LE => CODEC_ID_PCM_F32BE,
+        CODEC_ID_PCM_F64LE => CODEC_ID_PCM_F64BE,
+        other => other,
+    }
+}
+
+/// Channels from a QuickTime/CoreAudio `chan` atom (an `AudioChannelLayout`, Apple Core Audio
+/// `CoreAudioBaseTypes.h`) for `num_channels` channels, when it names positions in the order
+/// Symphonia's bit mask implies (the WAVE order; CoreAudio's channel bitmap bits are the WAVE
+/// speaker bits). `None` leaves the count-based default.
+pub(crate) fn chan_channels(chan: &ChanAtom, num_channels: u32) -> Option<Channels> {
+    // kAudioChannelLayoutTag_UseChannelDescriptions, _UseChannelBitmap.
+    const USE_DESCRIPTIONS: u32 = 0;
+    const USE_BITMAP: u32 = 1 << 16;
+    let mask = match chan.layout_tag {
+        USE_BITMAP => chan.bitmap,
+        USE_DESCRIPTIONS => {
+            // kAudioChannelLabel_Left (1) … _TopCenterSurround (12) are bits 0 … 11.
+            let mut mask = 0u32;
+            for &label in &chan.labels {
+                if !(1..=12).contains(&label) {
+                    return None;
+                }
+                let bit = 1u32 << (label - 1);
+                if bit <= mask {
+                    return None; // repeated, or not in mask order
+                }
+                mask |= bit;
+            }
+            mask
+        }
+        // Predefined layouts in WAVE order: Mono, Stereo, MPEG_3_0_A, Quadraphonic,
+        // MPEG_5_0_A, MPEG_5_1_A, MPEG_7_1_C (tag = code << 16 | channel count).
+        t if t == (100 << 16 | 1) => 0x4,
+        t if t == (101 << 16 | 2) => 0x3,
+        t if t == (113 << 16 | 3) => 0x7,
+        t if t == (108 << 16 | 4) => 0x33,
+        t if t == (117 << 16 | 5) => 0x37,
+        t if t == (121 << 16 | 6) => 0x3F,
+        t if t == (128 << 16 | 8) => 0x63F,
+        _ => return None,
+    };
+    if mask.count_ones() != num_channels {
+        return None;
+    }
+    Position::from_bits(u64::from(mask)).map(Channels::Positioned)
+}
+
+/// QuickTime/CoreAudio channel layout atom (`chan`).
+#[derive(Debug, Default)]
+pub struct ChanAtom {
+    pub layout_tag: u32,
+    pub bitmap: u32,
+    /// Channel labels of the channel descriptions, in order.
+    pub labels: Vec<u32>,
+}
+
+impl Atom for ChanAtom {
+    fn read<R: ReadAtom>(it: &mut AtomIterator<R>, _header: &AtomHeader) -> Result<Self> {
+        let (_, _) = it.read_extended_header()?;
+        let layout_tag = it.read_u32()?;
+        let bitmap = it.read_u32()?;
+        let count = it.read_u32()?;
+        // At most 64 descriptions are read (more than any speaker layout); the rest is skipped
+        // with the atom.
+        let mut labels = Vec::with_capacity(count.min(64) as usize);
+        for _ in 0..count.min(64) {
+            labels.push(it.read_u32()?);
+            // Flags and three coordinates.
+            it.ignore_bytes(16)?;
+        }
+        Ok(ChanAtom { layout_tag, bitmap, labels })
     }
 }
 
