@@ -49,6 +49,8 @@ pub struct AnalyzeOptions {
     pub dialog: DialogConfig,
     /// Ident detection at head and tail (`None`: not searched).
     pub ident: Option<IdentOptions>,
+    /// Audio tracks to measure, 1-based (`--track N`, repeatable); empty: loudqc chooses.
+    pub tracks: Vec<usize>,
 }
 
 impl Default for AnalyzeOptions {
@@ -64,6 +66,7 @@ impl Default for AnalyzeOptions {
             timeline: false,
             dialog: DialogConfig::default(),
             ident: None,
+            tracks: Vec::new(),
         }
     }
 }
@@ -132,6 +135,11 @@ impl AnalyzeOptions {
         self.ident = ident;
         self
     }
+    /// Measure these audio tracks (1-based; empty: loudqc chooses).
+    pub fn with_tracks(mut self, tracks: Vec<usize>) -> Self {
+        self.tracks = tracks;
+        self
+    }
 }
 
 /// The measurements of one stream, with what it was.
@@ -174,7 +182,10 @@ pub fn resolve_map(info: &StreamInfo, user: Option<&str>) -> Result<ChannelMap> 
 
 /// Decode and measure a file.
 pub fn analyze_path(path: &Path, opts: &AnalyzeOptions) -> Result<Analysis> {
-    let source = decode::open_path(path)?;
+    let source = decode::open_path_with(
+        path,
+        &decode::OpenOptions::default().with_tracks(opts.tracks.clone()),
+    )?;
     analyze_source(source, opts).map_err(|e| e.with_path(path))
 }
 

@@ -243,10 +243,33 @@ impl<T: Read + Seek + Send + Sync> ReadSeek for T {}
 /// Open a file for decoding: loudqc's RIFF reader for PCM/float WAV, BWF and RF64, Symphonia
 /// for everything else. Errors name the file.
 pub fn open_path(path: &Path) -> Result<Box<dyn AudioSource>> {
-    open_file(path).map_err(|e| e.with_path(path))
+    open_path_with(path, &OpenOptions::default())
 }
 
-fn open_file(path: &Path) -> Result<Box<dyn AudioSource>> {
+/// How to open a file. `#[non_exhaustive]`: start from `OpenOptions::default()`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OpenOptions {
+    /// Audio tracks to measure, by number (1-based in file order among the audio tracks:
+    /// `--track N`); several are measured as one programme, in the order given. Empty: loudqc
+    /// chooses (tracks forming one programme, else the default track).
+    pub tracks: Vec<usize>,
+}
+
+impl OpenOptions {
+    /// Measure these tracks (see [`OpenOptions::tracks`]).
+    pub fn with_tracks(mut self, tracks: Vec<usize>) -> Self {
+        self.tracks = tracks;
+        self
+    }
+}
+
+/// [`open_path`] with options (track choice).
+pub fn open_path_with(path: &Path, opts: &OpenOptions) -> Result<Box<dyn AudioSource>> {
+    open_file(path, opts).map_err(|e| e.with_path(path))
+}
+
+fn open_file(path: &Path, opts: &OpenOptions) -> Result<Box<dyn AudioSource>> {
     let mut file = File::open(path)?;
     let meta = file.metadata()?;
     if meta.is_dir() {
@@ -268,6 +291,7 @@ fn open_file(path: &Path) -> Result<Box<dyn AudioSource>> {
         Box::new(file),
         meta.len(),
         path.extension().and_then(|e| e.to_str()),
+        &opts.tracks,
     )
 }
 
@@ -281,7 +305,7 @@ pub fn open_reader<R: ReadSeek + 'static>(
 ) -> Result<Box<dyn AudioSource>> {
     let len = reader.seek(SeekFrom::End(0))?;
     reader.seek(SeekFrom::Start(0))?;
-    open_boxed(Box::new(reader), len, ext_hint)
+    open_boxed(Box::new(reader), len, ext_hint, &[])
 }
 
 /// A container recognised by its first bytes. A file that starts like one of these is decoded
@@ -339,6 +363,7 @@ fn open_boxed(
     mut reader: Box<dyn ReadSeek>,
     len: u64,
     ext_hint: Option<&str>,
+    tracks: &[usize],
 ) -> Result<Box<dyn AudioSource>> {
     if len == 0 {
         return Err(Error::malformed("empty file (0 bytes)"));
@@ -347,6 +372,13 @@ fn open_boxed(
     let n = read_up_to(&mut reader, &mut magic)?;
     let family = Family::sniff(&magic[..n]);
     if family == Some(Family::Wave) {
+        if tracks.iter().any(|&t| t != 1) {
+            return Err(Error::invalid(
+                "audio track (--track)",
+                "1 (a WAVE file has one audio track)",
+                tracks.iter().find(|&&t| t != 1).copied().unwrap_or(0),
+            ));
+        }
         match wav::WavSource::open(reader, len)? {
             wav::Opened::Native(src) => return Ok(src),
             // A compressed WAVE codec: let Symphonia try it.
@@ -357,8 +389,13 @@ fn open_boxed(
         check_caf_desc(&mut reader)?;
     }
     reader.seek(SeekFrom::Start(0))?;
-    symphonia::SymphoniaSource::open_as(symphonia::KnownLength::new(reader, len), ext_hint, family)
-        .map(|s| Box::new(s) as Box<dyn AudioSource>)
+    symphonia::SymphoniaSource::open_as(
+        symphonia::KnownLength::new(reader, len),
+        ext_hint,
+        family,
+        tracks,
+    )
+    .map(|s| Box::new(s) as Box<dyn AudioSource>)
 }
 
 /// Check a CAF file's `desc` chunk (Apple CAF spec: always the first chunk) against [`Limits`]
