@@ -176,9 +176,9 @@ fn walk_riff(r: &mut BufReader<Box<dyn ReadSeek>>, len: u64, hdr: &[u8]) -> Resu
             b"data" => {
                 let block_align = out.fmt.as_ref().map(|f| f.block_align);
                 // RF64 (EBU Tech 3306 §4): the ds64 size is the real one; ffmpeg on a pipe
-                // leaves it 0 (or all ones).
+                // leaves it 0 (any other oversize, all ones included, is an error below).
                 let unset = if is_rf64 && size32 == u32::MAX {
-                    size == 0 || size == u64::MAX
+                    size == 0 && remaining > 0
                 } else {
                     riff_size_unset(size32, remaining, block_align)
                 };
