@@ -54,6 +54,8 @@ pub struct AnalyzeOptions {
     pub integrity: Option<IntegrityConfig>,
     /// Told how far decoding has got (for progress bars).
     pub progress: Option<ProgressFn>,
+    /// Audio tracks to measure, 1-based (`--track N`, repeatable); empty: loudqc chooses.
+    pub tracks: Vec<usize>,
 }
 
 /// A progress callback: called from the decoding thread after each block with the frames
@@ -82,6 +84,7 @@ impl Default for AnalyzeOptions {
             ident: None,
             progress: None,
             integrity: Some(IntegrityConfig::default()),
+            tracks: Vec::new(),
         }
     }
 }
@@ -160,6 +163,11 @@ impl AnalyzeOptions {
         self.ident = ident;
         self
     }
+    /// Measure these audio tracks (1-based; empty: loudqc chooses).
+    pub fn with_tracks(mut self, tracks: Vec<usize>) -> Self {
+        self.tracks = tracks;
+        self
+    }
 }
 
 /// The measurements of one stream, with what it was.
@@ -206,7 +214,10 @@ pub fn resolve_map(info: &StreamInfo, user: Option<&str>) -> Result<ChannelMap> 
 
 /// Decode and measure a file.
 pub fn analyze_path(path: &Path, opts: &AnalyzeOptions) -> Result<Analysis> {
-    let source = decode::open_path(path)?;
+    let source = decode::open_path_with(
+        path,
+        &decode::OpenOptions::default().with_tracks(opts.tracks.clone()),
+    )?;
     analyze_source(source, opts).map_err(|e| e.with_path(path))
 }
 
@@ -436,6 +447,11 @@ pub fn report_with(file: &str, a: &Analysis, opts: &AnalyzeOptions) -> FileRepor
         .with_stream(&a.info, a.skipped_packets, a.decoded_packets);
     let mut findings = spec::evaluate(&obs, profile, Some(&opts.events));
     findings.extend(a.container_findings.iter().cloned());
+    // Issue 16: container observations (unset sizes, tracks) → findings.
+    findings.extend(spec::container::evaluate(
+        &a.info.observed,
+        &spec::container::ContainerLimits::default(),
+    ));
     findings.extend(a.ident_findings.iter().cloned());
     findings.extend(spec::integrity::findings(
         a.integrity.as_ref(),
@@ -474,6 +490,7 @@ pub fn report_with(file: &str, a: &Analysis, opts: &AnalyzeOptions) -> FileRepor
         duration_s: m.duration_s(),
         frames: m.frames,
         mca: a.mca.clone(),
+        tracks: a.info.observed.tracks.clone(),
     };
     let dialog_unmeasured = match &a.dialog {
         Some(d) => d.unmeasured.clone(),

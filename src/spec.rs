@@ -26,6 +26,8 @@ pub mod profile;
 use serde::{Deserialize, Serialize};
 
 use crate::decode::StreamInfo;
+pub mod container;
+
 use crate::dialog::DialogMeasurement;
 use crate::events::{EventConfig, SignalSummary};
 use crate::meter::Measurements;
@@ -445,16 +447,6 @@ pub fn evaluate(obs: &Observed, profile: &Profile, events: Option<&EventConfig>)
                     mask.count_ones(),
                     s.channels,
                     obs.labels.join(" ")
-                ),
-            ));
-        }
-        if s.size_fields_unset {
-            out.push(Finding::new(
-                codes::SIZE_FIELDS_UNSET,
-                format!(
-                    "the {} size fields are unset (written to a pipe or not finalised): read to \
-                     the end of the file",
-                    s.container
                 ),
             ));
         }

@@ -271,7 +271,7 @@ impl AudioSource for Cancellable {
 }
 
 /// Refuse special files before opening them (opening a FIFO blocks until a writer comes).
-fn open_regular(path: &Path) -> Result<Box<dyn AudioSource>> {
+fn open_regular(path: &Path, tracks: &[usize]) -> Result<Box<dyn AudioSource>> {
     if let Ok(m) = std::fs::metadata(path) {
         if !m.is_file() && !m.is_dir() {
             return Err(Error::new(ErrorKind::Io(io::Error::new(
@@ -281,7 +281,11 @@ fn open_regular(path: &Path) -> Result<Box<dyn AudioSource>> {
             .with_path(path));
         }
     }
-    decode::open_path(path)
+    // Issue 16: `--track` chooses the audio tracks of a multi-track file.
+    decode::open_path_with(
+        path,
+        &decode::OpenOptions::default().with_tracks(tracks.to_vec()),
+    )
 }
 
 /// Check one program end to end. Never fails: problems are error records. Returns
@@ -314,7 +318,7 @@ fn check_file(
     tripped: &Arc<AtomicBool>,
 ) -> FileReport {
     let path = &unit.members[0].path;
-    let analysis = open_regular(path).and_then(|src| {
+    let analysis = open_regular(path, &opts.tracks).and_then(|src| {
         let src = Cancellable {
             inner: src,
             cancel: cancel.clone(),
@@ -341,7 +345,7 @@ fn check_set(
 ) -> FileReport {
     let mut sources = Vec::with_capacity(unit.members.len());
     for m in &unit.members {
-        match open_regular(&m.path) {
+        match open_regular(&m.path, &[]) {
             Ok(s) => sources.push(s),
             Err(e) => return FileReport::from_error(&unit.name, &opts.profile, &e),
         }

@@ -181,6 +181,12 @@ pub struct CheckArgs {
     #[arg(long, value_name = "HH:MM:SS:FF")]
     pub tc_start: Option<String>,
 
+    /// Measure audio track N of multi-track files (1 = first audio track); repeat to measure
+    /// several as one programme (--track 1 --track 2). Default: tracks that form one programme
+    /// (e.g. six mono tracks → 5.1), else the first.
+    #[arg(long = "track", value_name = "N")]
+    pub tracks: Vec<usize>,
+
     /// True-peak overs and clipping runs closer than this are one finding, seconds.
     #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
     pub over_gap: f64,
@@ -348,7 +354,8 @@ impl CheckArgs {
             .with_timecode(fps, self.tc_start)
             .with_timeline(self.timeline || self.html.is_some())
             .with_dialog(dialog)
-            .with_integrity((!self.no_integrity).then(IntegrityConfig::default));
+            .with_integrity((!self.no_integrity).then(IntegrityConfig::default))
+            .with_tracks(self.tracks);
         Ok((opts, self.files, self.format, jobs))
     }
 }

@@ -13,6 +13,7 @@
 pub mod memory;
 pub mod multimono;
 pub mod symphonia;
+pub mod w64;
 pub mod wav;
 
 use std::fs::File;
@@ -76,9 +77,117 @@ pub struct StreamInfo {
     /// A WAVE_FORMAT_EXTENSIBLE channel mask whose bit count differs from the channel count
     /// (the map then comes from the count).
     pub channel_mask_mismatch: Option<u32>,
-    /// The container's size fields were unset (0 or 0xFFFFFFFF, as written to a pipe) and the
-    /// stream was read to the end of the file.
+    /// What the container says about itself (size fields, tracks): observations that
+    /// [`crate::spec::container`] turns into findings.
+    pub observed: ContainerObservations,
+}
+
+/// Facts about a file's container, as the decoder saw them: no severities here (the rules are
+/// in [`crate::spec::container`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContainerObservations {
+    /// The data size field held an "unknown length" marker (0, all ones, or sox's
+    /// `0x7ffff000`): the writer streamed to a pipe or the recording was never finalised. The
+    /// audio was read to the end of the file.
     pub size_fields_unset: bool,
+    /// Every audio track of a multi-track container (QuickTime/MP4, Matroska), in file order;
+    /// empty for single-stream formats.
+    pub tracks: Vec<TrackInfo>,
+    /// The [`TrackInfo::index`] of each track measured, in channel order.
+    pub measured_tracks: Vec<usize>,
+    /// How the measured tracks were chosen.
+    pub selection: TrackSelection,
+    /// With [`TrackSelection::Combined`]: the channel map came from the track names (else
+    /// from the track order).
+    pub combined_by_names: bool,
+}
+
+/// How the tracks of a multi-track file were chosen for measurement.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrackSelection {
+    /// The first audio track (the file has one, or its tracks do not form one programme).
+    #[default]
+    Default,
+    /// Several tracks whose rates and lengths agree and whose channels add up to a known
+    /// layout (six mono tracks → 5.1), measured as one programme.
+    Combined,
+    /// The tracks the user named (`--track N`).
+    User,
+}
+
+/// One audio track of a multi-track file, as the report's `format.tracks` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TrackInfo {
+    /// Track number, 1-based in file order among the audio tracks (what `--track` takes).
+    pub index: usize,
+    /// `track N` with the name, for messages.
+    #[serde(skip)]
+    pub label: String,
+    /// Codec (`pcm_s24le`, `aac`, …).
+    pub codec: String,
+    /// Channel count.
+    pub channels: usize,
+    /// Sample rate, Hz.
+    pub sample_rate_hz: u32,
+    /// Length in frames, when the container says.
+    pub frames: Option<u64>,
+    /// Language (ISO 639-2 or RFC 5646 as the container stores it), when set.
+    pub language: Option<String>,
+    /// The track's name or title, when set.
+    pub name: Option<String>,
+    /// Whether this track was measured.
+    pub measured: bool,
+}
+
+impl TrackInfo {
+    /// Track `index` (1-based) with no language or name.
+    pub fn new(
+        index: usize,
+        codec: &str,
+        channels: usize,
+        sample_rate_hz: u32,
+        frames: Option<u64>,
+    ) -> TrackInfo {
+        TrackInfo {
+            index,
+            label: format!("track {index}"),
+            codec: codec.to_string(),
+            channels,
+            sample_rate_hz,
+            frames,
+            language: None,
+            name: None,
+            measured: false,
+        }
+    }
+
+    /// Set the language.
+    pub fn with_language(mut self, language: Option<String>) -> TrackInfo {
+        self.language = language.filter(|l| !l.is_empty() && l != "und");
+        self
+    }
+
+    /// Set the name (and the label used in messages).
+    pub fn with_name(mut self, name: Option<String>) -> TrackInfo {
+        self.name = name.filter(|n| !n.trim().is_empty());
+        self.label = match &self.name {
+            Some(n) => format!("track {} \"{n}\"", self.index),
+            None => format!("track {}", self.index),
+        };
+        self
+    }
+
+    /// One line for messages: `track 2 "M&E" (aac, 2 ch, eng)`.
+    pub fn describe(&self) -> String {
+        let mut s = format!("{} ({}, {} ch", self.label, self.codec, self.channels);
+        if let Some(l) = &self.language {
+            s.push_str(", ");
+            s.push_str(l);
+        }
+        s.push(')');
+        s
+    }
 }
 
 impl StreamInfo {
@@ -143,10 +252,33 @@ impl<T: Read + Seek + Send + Sync> ReadSeek for T {}
 /// Open a file for decoding: loudqc's RIFF reader for PCM/float WAV, BWF and RF64, Symphonia
 /// for everything else. Errors name the file.
 pub fn open_path(path: &Path) -> Result<Box<dyn AudioSource>> {
-    open_file(path).map_err(|e| e.with_path(path))
+    open_path_with(path, &OpenOptions::default())
 }
 
-fn open_file(path: &Path) -> Result<Box<dyn AudioSource>> {
+/// How to open a file. `#[non_exhaustive]`: start from `OpenOptions::default()`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OpenOptions {
+    /// Audio tracks to measure, by number (1-based in file order among the audio tracks:
+    /// `--track N`); several are measured as one programme, in the order given. Empty: loudqc
+    /// chooses (tracks forming one programme, else the default track).
+    pub tracks: Vec<usize>,
+}
+
+impl OpenOptions {
+    /// Measure these tracks (see [`OpenOptions::tracks`]).
+    pub fn with_tracks(mut self, tracks: Vec<usize>) -> Self {
+        self.tracks = tracks;
+        self
+    }
+}
+
+/// [`open_path`] with options (track choice).
+pub fn open_path_with(path: &Path, opts: &OpenOptions) -> Result<Box<dyn AudioSource>> {
+    open_file(path, opts).map_err(|e| e.with_path(path))
+}
+
+fn open_file(path: &Path, opts: &OpenOptions) -> Result<Box<dyn AudioSource>> {
     let mut file = File::open(path)?;
     let meta = file.metadata()?;
     if meta.is_dir() {
@@ -168,6 +300,7 @@ fn open_file(path: &Path) -> Result<Box<dyn AudioSource>> {
         Box::new(file),
         meta.len(),
         path.extension().and_then(|e| e.to_str()),
+        &opts.tracks,
     )
 }
 
@@ -181,36 +314,97 @@ pub fn open_reader<R: ReadSeek + 'static>(
 ) -> Result<Box<dyn AudioSource>> {
     let len = reader.seek(SeekFrom::End(0))?;
     reader.seek(SeekFrom::Start(0))?;
-    open_boxed(Box::new(reader), len, ext_hint)
+    open_boxed(Box::new(reader), len, ext_hint, &[])
 }
 
-/// Open `reader` of `len` bytes: the RIFF reader if it is a PCM/float RIFF/RF64 WAVE, else
-/// Symphonia.
+/// A container recognised by its first bytes. A file that starts like one of these is decoded
+/// as that format or refused with that format's error: it never falls through to Symphonia's
+/// byte-by-byte scan, which finds MPEG audio sync words inside PCM data (issue 13: a Wave64
+/// mis-probed as MP3 read as 0 s, or as garbage at +162 LUFS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// RIFF/RF64/BW64 WAVE, or Sony Wave64 (loudqc's reader; compressed WAVE codecs go to
+    /// Symphonia's WAVE reader only).
+    Wave,
+    /// `FORM` … `AIFF`/`AIFC`.
+    Aiff,
+    /// Apple Core Audio Format (`caff`).
+    Caf,
+    /// ISO base media / QuickTime (`ftyp` at offset 4).
+    IsoMp4,
+    /// Native FLAC (`fLaC`).
+    Flac,
+    /// Ogg (`OggS`).
+    Ogg,
+    /// Matroska / WebM (EBML magic).
+    Matroska,
+}
+
+impl Family {
+    /// Recognise `head` (the first 16 bytes of a file, or fewer if it is shorter).
+    pub fn sniff(head: &[u8]) -> Option<Family> {
+        let at = |o: usize, m: &[u8]| head.get(o..o + m.len()) == Some(m);
+        if w64::is_w64(head)
+            || ((at(0, b"RIFF") || at(0, b"RF64") || at(0, b"BW64")) && at(8, b"WAVE"))
+        {
+            Some(Family::Wave)
+        } else if at(0, b"FORM") && (at(8, b"AIFF") || at(8, b"AIFC")) {
+            Some(Family::Aiff)
+        } else if at(0, b"caff") {
+            Some(Family::Caf)
+        } else if at(4, b"ftyp") {
+            Some(Family::IsoMp4)
+        } else if at(0, b"fLaC") {
+            Some(Family::Flac)
+        } else if at(0, b"OggS") {
+            Some(Family::Ogg)
+        } else if at(0, &[0x1A, 0x45, 0xDF, 0xA3]) {
+            Some(Family::Matroska)
+        } else {
+            None
+        }
+    }
+}
+
+/// Open `reader` of `len` bytes: the RIFF/Wave64 reader if it is a PCM/float WAVE, else
+/// Symphonia (restricted to the container the first bytes name, when they name one).
 fn open_boxed(
     mut reader: Box<dyn ReadSeek>,
     len: u64,
     ext_hint: Option<&str>,
+    tracks: &[usize],
 ) -> Result<Box<dyn AudioSource>> {
     if len == 0 {
         return Err(Error::malformed("empty file (0 bytes)"));
     }
-    let mut magic = [0u8; 12];
+    let mut magic = [0u8; 16];
     let n = read_up_to(&mut reader, &mut magic)?;
-    let is_riff =
-        n >= 12 && matches!(&magic[0..4], b"RIFF" | b"RF64" | b"BW64") && &magic[8..12] == b"WAVE";
-    if is_riff {
+    let family = Family::sniff(&magic[..n]);
+    if family == Some(Family::Wave) {
+        if tracks.iter().any(|&t| t != 1) {
+            return Err(Error::invalid(
+                "audio track (--track)",
+                "1 (a WAVE file has one audio track)",
+                tracks.iter().find(|&&t| t != 1).copied().unwrap_or(0),
+            ));
+        }
         match wav::WavSource::open(reader, len)? {
             wav::Opened::Native(src) => return Ok(src),
             // A compressed WAVE codec: let Symphonia try it.
             wav::Opened::NotPcm(back) => reader = back,
         }
     }
-    if n >= 4 && &magic[0..4] == b"caff" {
+    if family == Some(Family::Caf) {
         check_caf_desc(&mut reader)?;
     }
     reader.seek(SeekFrom::Start(0))?;
-    symphonia::SymphoniaSource::open(symphonia::KnownLength::new(reader, len), ext_hint)
-        .map(|s| Box::new(s) as Box<dyn AudioSource>)
+    symphonia::SymphoniaSource::open_as(
+        symphonia::KnownLength::new(reader, len),
+        ext_hint,
+        family,
+        tracks,
+    )
+    .map(|s| Box::new(s) as Box<dyn AudioSource>)
 }
 
 /// Check a CAF file's `desc` chunk (Apple CAF spec: always the first chunk) against [`Limits`]

@@ -8,35 +8,57 @@
 
 use std::io::{Read, Seek, SeekFrom};
 
-use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
+use symphonia::core::codecs::audio::{
+    AudioCodecId, AudioCodecParameters, AudioDecoder, AudioDecoderOptions,
+};
 use symphonia::core::errors::Error as SymError;
-use symphonia::core::formats::probe::Hint;
-use symphonia::core::formats::{FormatOptions, FormatReader, SeekMode, SeekTo, TrackType};
+use symphonia::core::formats::probe::{Hint, Probe};
+use symphonia::core::formats::{FormatOptions, FormatReader, SeekMode, SeekTo, Track, TrackType};
 use symphonia::core::io::{MediaSource, MediaSourceStream};
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::units::Timestamp;
 
-use super::{AudioSource, Limits, ReadSeek, StreamInfo};
+use super::{
+    AudioSource, ContainerObservations, Limits, ReadSeek, StreamInfo, TrackInfo, TrackSelection,
+};
 use crate::channels::{ChannelMap, MapSource};
 use crate::error::{Error, ErrorKind, Result};
 
-/// A stream decoded by Symphonia.
+/// A stream decoded by Symphonia: one audio track, or several read in lockstep as one
+/// programme (multi-track files, see [`super::TrackSelection`]).
 pub struct SymphoniaSource {
     format: Box<dyn FormatReader>,
-    decoder: Box<dyn AudioDecoder>,
-    track_id: u32,
+    /// One lane per track measured, in channel order.
+    lanes: Vec<Lane>,
     info: StreamInfo,
-    /// Decoded frames not yet handed out, planar, from `pending_pos`.
-    pending: Vec<Vec<f32>>,
-    pending_pos: usize,
-    /// Frames still to drop after an accurate seek landed early.
-    skip_frames: u64,
     skipped_packets: u64,
     decoded_packets: u64,
     ended: bool,
-    /// Frames decoded since the start (counted until the first seek).
+    /// Frames decoded since the start by the first lane (counted until the first seek).
     decoded_frames: u64,
     seeked: bool,
+    /// The container's packet durations are exact (MP4 `stts`): frames decoded past a
+    /// packet's block are padding to drop.
+    trim_to_block: bool,
+}
+
+/// One track being decoded: its decoder and the frames decoded but not handed out yet.
+struct Lane {
+    track_id: u32,
+    decoder: Box<dyn AudioDecoder>,
+    /// First channel of this track in the programme.
+    first_channel: usize,
+    /// Decoded frames, planar, handed out from `pos`.
+    pending: Vec<Vec<f32>>,
+    pos: usize,
+    /// Frames still to drop after an accurate seek landed early.
+    skip_frames: u64,
+}
+
+impl Lane {
+    fn available(&self) -> usize {
+        self.pending.first().map_or(0, |p| p.len()) - self.pos
+    }
 }
 
 /// Containers whose header frame count is exact (Symphonia's short names), so a stream that
@@ -53,6 +75,96 @@ fn sym_err(e: SymError) -> Error {
         SymError::DecodeError(what) => Error::malformed(what),
         SymError::LimitError(what) => Error::malformed(format!("limit reached: {what}")),
         other => Error::new(ErrorKind::Decode(other.to_string())),
+    }
+}
+
+/// A codec's name in words, for reports and errors ("AAC", "E-AC-3", "Opus"), never a raw id.
+pub fn codec_name(id: AudioCodecId) -> String {
+    use symphonia::core::codecs::audio::well_known::*;
+    let name = match id {
+        CODEC_ID_AAC => "AAC",
+        CODEC_ID_AC3 => "AC-3 (Dolby Digital)",
+        CODEC_ID_EAC3 => "E-AC-3 (Dolby Digital Plus)",
+        CODEC_ID_AC4 => "AC-4",
+        CODEC_ID_DCA => "DTS",
+        CODEC_ID_OPUS => "Opus",
+        CODEC_ID_VORBIS => "Vorbis",
+        CODEC_ID_SPEEX => "Speex",
+        CODEC_ID_MP1 => "MPEG-1 Layer I",
+        CODEC_ID_MP2 => "MPEG-1 Layer II",
+        CODEC_ID_MP3 => "MP3",
+        CODEC_ID_FLAC => "FLAC",
+        CODEC_ID_ALAC => "ALAC (Apple Lossless)",
+        CODEC_ID_WAVPACK => "WavPack",
+        CODEC_ID_MONKEYS_AUDIO => "Monkey's Audio",
+        CODEC_ID_TTA => "TTA",
+        CODEC_ID_WMA => "WMA",
+        CODEC_ID_ATRAC1 | CODEC_ID_ATRAC3 | CODEC_ID_ATRAC3PLUS | CODEC_ID_ATRAC9 => "ATRAC",
+        CODEC_ID_PCM_ALAW => "PCM A-law",
+        CODEC_ID_PCM_MULAW => "PCM µ-law",
+        CODEC_ID_ADPCM_MS | CODEC_ID_ADPCM_IMA_WAV | CODEC_ID_ADPCM_IMA_QT => "ADPCM",
+        _ => return format!("an audio codec Symphonia does not name ({id:?})"),
+    };
+    name.to_string()
+}
+
+/// What to do about a codec loudqc cannot decode.
+fn unsupported_codec_advice(id: AudioCodecId, channels: usize) -> String {
+    use symphonia::core::codecs::audio::well_known::*;
+    let name = codec_name(id);
+    match id {
+        CODEC_ID_AAC if channels > 2 => format!(
+            "{name} with {channels} channels: loudqc's AAC decoder (Symphonia) reads mono and \
+             stereo AAC-LC only; measure the PCM master, or decode to WAV first \
+             (ffmpeg -i IN -c:a pcm_s24le OUT.wav)"
+        ),
+        CODEC_ID_AAC => format!(
+            "{name} of a profile Symphonia does not decode (HE-AAC/HE-AACv2 or another); \
+             decode to WAV first (ffmpeg -i IN -c:a pcm_s24le OUT.wav)"
+        ),
+        CODEC_ID_AC3 | CODEC_ID_EAC3 | CODEC_ID_AC4 | CODEC_ID_DCA | CODEC_ID_OPUS => format!(
+            "{name}: no maintained pure-Rust decoder is built into loudqc; decode to WAV \
+             first (ffmpeg -i IN -c:a pcm_s24le OUT.wav) and check the WAV"
+        ),
+        _ => format!(
+            "{name} has no decoder in loudqc; decode to WAV first (ffmpeg -i IN -c:a pcm_s24le \
+             OUT.wav)"
+        ),
+    }
+}
+
+/// The probe for `family`: Symphonia's full probe (which scans for any marker, MPEG audio
+/// sync words included) only when the first bytes name no container; otherwise a probe that
+/// knows that one container's reader, so a PCM container can never be read as MP3.
+fn probe_for(family: Option<super::Family>) -> &'static Probe {
+    use super::Family;
+    use std::sync::OnceLock;
+    use symphonia::default::formats as f;
+    fn one<P: for<'a> symphonia::core::formats::probe::ProbeableFormat<'a> + 'static>(
+        cell: &'static OnceLock<Probe>,
+    ) -> &'static Probe {
+        cell.get_or_init(|| {
+            let mut p = Probe::new();
+            p.register_format::<P>();
+            p
+        })
+    }
+    static WAVE: OnceLock<Probe> = OnceLock::new();
+    static AIFF: OnceLock<Probe> = OnceLock::new();
+    static CAF: OnceLock<Probe> = OnceLock::new();
+    static MP4: OnceLock<Probe> = OnceLock::new();
+    static FLAC: OnceLock<Probe> = OnceLock::new();
+    static OGG: OnceLock<Probe> = OnceLock::new();
+    static MKV: OnceLock<Probe> = OnceLock::new();
+    match family {
+        None => symphonia::default::get_probe(),
+        Some(Family::Wave) => one::<f::WavReader<'static>>(&WAVE),
+        Some(Family::Aiff) => one::<f::AiffReader<'static>>(&AIFF),
+        Some(Family::Caf) => one::<f::CafReader<'static>>(&CAF),
+        Some(Family::IsoMp4) => one::<f::IsoMp4Reader<'static>>(&MP4),
+        Some(Family::Flac) => one::<f::FlacReader<'static>>(&FLAC),
+        Some(Family::Ogg) => one::<f::OggReader<'static>>(&OGG),
+        Some(Family::Matroska) => one::<f::MkvReader<'static>>(&MKV),
     }
 }
 
@@ -94,16 +206,41 @@ impl SymphoniaSource {
     /// Probe `source` (a `File`, a [`KnownLength`] …; extension `ext` as a hint) and prepare its
     /// first audio track for decoding.
     pub fn open(source: impl MediaSource + 'static, ext: Option<&str>) -> Result<Self> {
-        guarded("probe", || Self::open_unguarded(source, ext))
+        let mut source = source;
+        let mut head = [0u8; 16];
+        let n = super::read_up_to(&mut source, &mut head)?;
+        source.seek(SeekFrom::Start(0))?;
+        Self::open_as(source, ext, super::Family::sniff(&head[..n]), &[])
     }
 
-    fn open_unguarded(source: impl MediaSource + 'static, ext: Option<&str>) -> Result<Self> {
+    /// [`SymphoniaSource::open`] for a source whose first bytes name the container `family`:
+    /// only that format's reader is tried (see [`super::Family`]).
+    ///
+    /// `tracks` chooses audio tracks by number (1-based, `--track`); empty = loudqc chooses:
+    /// tracks that form one programme together, else the default track.
+    pub fn open_as(
+        source: impl MediaSource + 'static,
+        ext: Option<&str>,
+        family: Option<super::Family>,
+        tracks: &[usize],
+    ) -> Result<Self> {
+        guarded("probe", || {
+            Self::open_unguarded(source, ext, family, tracks)
+        })
+    }
+
+    fn open_unguarded(
+        source: impl MediaSource + 'static,
+        ext: Option<&str>,
+        family: Option<super::Family>,
+        wanted: &[usize],
+    ) -> Result<Self> {
         let mss = MediaSourceStream::new(Box::new(source), Default::default());
         let mut hint = Hint::new();
         if let Some(ext) = ext {
             hint.with_extension(ext);
         }
-        let format = symphonia::default::get_probe()
+        let format = probe_for(family)
             .probe(
                 &hint,
                 mss,
@@ -111,42 +248,135 @@ impl SymphoniaSource {
                 MetadataOptions::default(),
             )
             .map_err(|e| match e {
-                SymError::Unsupported(_) => Error::new(ErrorKind::UnsupportedFormat(
-                    "not a recognised audio container (probe found no format)".into(),
-                )),
+                SymError::Unsupported(_) => {
+                    Error::new(ErrorKind::UnsupportedFormat(match family {
+                        Some(f) => {
+                            format!("{f:?} header found, but its reader does not accept the file")
+                        }
+                        None => "not a recognised audio container (probe found no format)".into(),
+                    }))
+                }
                 other => sym_err(other),
             })?;
-        let track = format
+        // Every audio track, in file order (video, subtitles … are ignored).
+        let audio: Vec<&Track> = format
+            .tracks()
+            .iter()
+            .filter(|t| t.codec_params.as_ref().and_then(|p| p.audio()).is_some())
+            .collect();
+        if audio.is_empty() {
+            return Err(ErrorKind::NoAudioTrack.into());
+        }
+        let params_of = |t: &Track| -> AudioCodecParameters {
+            t.codec_params
+                .as_ref()
+                .and_then(|p| p.audio())
+                .expect("audio tracks only")
+                .clone()
+        };
+        let mut listed: Vec<TrackInfo> = audio
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let p = params_of(t);
+                TrackInfo::new(
+                    i + 1,
+                    &codec_short(p.codec),
+                    p.channels.as_ref().map_or(0, |c| c.count()),
+                    p.sample_rate.unwrap_or(0),
+                    t.num_frames,
+                )
+                .with_language(t.language.clone())
+            })
+            .collect();
+        let default_index = format
             .default_track(TrackType::Audio)
-            .ok_or(ErrorKind::NoAudioTrack)?;
-        let track_id = track.id;
-        let params = track
-            .codec_params
-            .as_ref()
-            .and_then(|p| p.audio())
-            .ok_or(ErrorKind::NoAudioTrack)?
-            .clone();
-        let rate = params
-            .sample_rate
-            .ok_or_else(|| Error::malformed("the audio track declares no sample rate"))?;
-        let channels = params
-            .channels
-            .as_ref()
-            .map(|c| c.count())
-            .ok_or_else(|| Error::malformed("the audio track declares no channel count"))?;
-        // Before the decoder exists: decoders size their buffers from these values.
-        Limits::check(rate, channels)?;
-        let decoder = symphonia::default::get_codecs()
-            .make_audio_decoder(&params, &AudioDecoderOptions::default())
-            .map_err(|e| match e {
-                SymError::Unsupported(_) => Error::new(ErrorKind::UnsupportedCodec(format!(
-                    "codec {:?} has no decoder",
-                    params.codec
-                ))),
-                other => sym_err(other),
+            .and_then(|d| audio.iter().position(|t| t.id == d.id))
+            .unwrap_or(0);
+        let (chosen, selection): (Vec<usize>, TrackSelection) = if !wanted.is_empty() {
+            for &w in wanted {
+                if w == 0 || w > audio.len() {
+                    return Err(Error::invalid(
+                        "audio track (--track)",
+                        format!("1 to {} (the file's audio tracks)", audio.len()),
+                        w,
+                    ));
+                }
+            }
+            let mut seen = Vec::new();
+            for &w in wanted {
+                if !seen.contains(&w) {
+                    seen.push(w);
+                }
+            }
+            (seen, TrackSelection::User)
+        } else if let Some(all) = one_programme(&listed) {
+            (all, TrackSelection::Combined)
+        } else {
+            (vec![default_index + 1], TrackSelection::Default)
+        };
+
+        let mut lanes = Vec::with_capacity(chosen.len());
+        let mut channels = 0usize;
+        let mut rate = None;
+        let mut first_params = None;
+        let mut frames: Option<u64> = None;
+        for &n in &chosen {
+            let track = audio[n - 1];
+            let params = params_of(track);
+            let r = params.sample_rate.ok_or_else(|| {
+                Error::malformed(format!("audio track {n} declares no sample rate"))
             })?;
-        let channel_map = match &params.channels {
-            Some(symphonia::core::audio::Channels::Positioned(pos)) => {
+            let ch = params.channels.as_ref().map(|c| c.count()).ok_or_else(|| {
+                Error::new(ErrorKind::UnsupportedCodec(format!(
+                    "audio track {n} declares no channel count ({})",
+                    unsupported_codec_advice(params.codec, 0)
+                )))
+            })?;
+            match rate {
+                None => rate = Some(r),
+                Some(r0) if r0 != r => {
+                    return Err(Error::invalid(
+                        "sample rate of the tracks measured together",
+                        format!("{r0} Hz like track {}", chosen[0]),
+                        format!("{r} Hz (track {n})"),
+                    ))
+                }
+                _ => {}
+            }
+            // Before the decoder exists: decoders size their buffers from these values.
+            Limits::check(r, ch)?;
+            Limits::check(r, channels + ch)?;
+            let decoder = symphonia::default::get_codecs()
+                .make_audio_decoder(&params, &AudioDecoderOptions::default())
+                .map_err(|e| match e {
+                    SymError::Unsupported(_) => Error::new(ErrorKind::UnsupportedCodec(
+                        unsupported_codec_advice(params.codec, ch),
+                    )),
+                    other => sym_err(other),
+                })?;
+            frames = match (frames, track.num_frames) {
+                (None, f) if lanes.is_empty() => f,
+                (Some(a), Some(b)) => Some(a.min(b)),
+                _ => None,
+            };
+            lanes.push(Lane {
+                track_id: track.id,
+                decoder,
+                first_channel: channels,
+                pending: vec![Vec::new(); ch],
+                pos: 0,
+                skip_frames: 0,
+            });
+            channels += ch;
+            if first_params.is_none() {
+                first_params = Some(params);
+            }
+        }
+        let rate = rate.expect("at least one track");
+        let params = first_params.expect("at least one track");
+        let channel_map = match (&params.channels, lanes.len()) {
+            (Some(symphonia::core::audio::Channels::Positioned(pos)), 1) => {
                 // Symphonia's first 18 position bits are the WAVE speaker-mask bits.
                 ChannelMap::from_wave_mask((pos.bits() & 0x3_FFFF) as u32, channels).map(|mut m| {
                     m.source = MapSource::Container;
@@ -156,31 +386,42 @@ impl SymphoniaSource {
             _ => None,
         };
         let container = format.format_info().short_name.to_string();
-        let codec = decoder.codec_info().short_name.to_string();
+        let codec = lanes[0].decoder.codec_info().short_name.to_string();
+        for t in listed.iter_mut() {
+            t.measured = chosen.contains(&t.index);
+        }
+        let observed = if listed.len() > 1 {
+            ContainerObservations {
+                tracks: listed,
+                measured_tracks: chosen.clone(),
+                selection,
+                ..Default::default()
+            }
+        } else {
+            ContainerObservations::default()
+        };
         let info = StreamInfo {
-            container,
+            container: container.clone(),
             codec,
             sample_rate_hz: rate,
             channels,
             bits_per_sample: params.bits_per_sample,
-            frames: track.num_frames,
+            frames,
             channel_map,
             bext_time_reference: None,
+            observed,
             ..Default::default()
         };
         Ok(SymphoniaSource {
             format,
-            decoder,
-            track_id,
+            lanes,
             info,
-            pending: vec![Vec::new(); channels],
-            pending_pos: 0,
-            skip_frames: 0,
             skipped_packets: 0,
             decoded_packets: 0,
             ended: false,
             decoded_frames: 0,
             seeked: false,
+            trim_to_block: container == "isomp4",
         })
     }
 
@@ -230,33 +471,67 @@ impl SymphoniaSource {
                 }
                 Err(e) => return Err(sym_err(e)),
             };
-            if packet.track_id != self.track_id {
+            let Some(li) = self
+                .lanes
+                .iter()
+                .position(|l| l.track_id == packet.track_id)
+            else {
                 continue;
-            }
-            match self.decoder.decode(&packet) {
+            };
+            let trim_to_block = self.trim_to_block;
+            let lane = &mut self.lanes[li];
+            match lane.decoder.decode(&packet) {
                 Ok(buf) => {
-                    let channels = self.info.channels;
+                    let channels = lane.pending.len();
                     if buf.num_planes() != channels {
                         return Err(Error::malformed(format!(
-                            "a packet decoded to {} channels in a {channels}-channel stream",
+                            "a packet decoded to {} channels in a {channels}-channel track",
                             buf.num_planes()
                         )));
                     }
-                    let frames = buf.frames();
-                    self.decoded_frames += frames as u64;
-                    self.decoded_packets += 1;
-                    for ch in self.pending.iter_mut() {
-                        ch.clear();
-                        ch.resize(frames, 0.0);
+                    // Drop what was handed out already.
+                    if lane.pos > 0 {
+                        for ch in lane.pending.iter_mut() {
+                            ch.drain(..lane.pos);
+                        }
+                        lane.pos = 0;
                     }
-                    buf.copy_to_slice_planar::<f32, _>(&mut self.pending);
-                    self.pending_pos = 0;
-                    if self.skip_frames > 0 {
-                        let drop = self.skip_frames.min(frames as u64) as usize;
-                        self.pending_pos = drop;
-                        self.skip_frames -= drop as u64;
+                    let old = lane.pending.first().map_or(0, |p| p.len());
+                    let decoded = buf.frames();
+                    let mut block = vec![vec![0f32; decoded]; channels];
+                    buf.copy_to_slice_planar::<f32, _>(&mut block);
+                    // Encoder priming and padding the container marks for trimming (an MP4
+                    // edit list, Ogg granule positions …). Some decoders (MP3, Vorbis) trim
+                    // them themselves; the others (AAC, ALAC, PCM) hand out every decoded
+                    // frame, which is when the packet's whole block is what came out. MP4
+                    // also marks padding by shortening the last sample's `stts` duration:
+                    // what a decoder yields past the packet's block is padding.
+                    let (head, mut tail) = (packet.trim_start.get(), packet.trim_end.get());
+                    let whole = packet.block_dur().get();
+                    let mut extra = 0;
+                    if trim_to_block && whole > 0 && decoded as u64 > whole {
+                        extra = decoded as u64 - whole;
+                        tail += extra;
                     }
-                    if self.pending_pos < frames {
+                    let (head, end) = if head + tail > 0 && decoded as u64 == whole + extra {
+                        (head as usize, decoded - tail as usize)
+                    } else {
+                        (0, decoded)
+                    };
+                    let mut from = head.min(end);
+                    if lane.skip_frames > 0 {
+                        let drop = lane.skip_frames.min((end - from) as u64) as usize;
+                        from += drop;
+                        lane.skip_frames -= drop as u64;
+                    }
+                    for (dst, src) in lane.pending.iter_mut().zip(&block) {
+                        dst.extend_from_slice(&src[from..end]);
+                    }
+                    if li == 0 {
+                        self.decoded_frames += (end - head.min(end)) as u64;
+                        self.decoded_packets += 1;
+                    }
+                    if self.lanes[li].pending.first().map_or(0, |p| p.len()) > old {
                         return Ok(true);
                     }
                 }
@@ -267,6 +542,33 @@ impl SymphoniaSource {
             }
         }
     }
+}
+
+/// Short codec names for `format.tracks` (`aac`, `pcm_s24le`, …): Symphonia's registry name
+/// when it has a decoder, else the name in words.
+fn codec_short(id: AudioCodecId) -> String {
+    symphonia::default::get_codecs()
+        .get_audio_decoder(id)
+        .map(|d| d.codec.info.short_name.to_string())
+        .unwrap_or_else(|| codec_name(id))
+}
+
+/// The tracks of `listed` if together they are one programme: at least two, all mono or all
+/// stereo, the same rate and length, and a channel count with a known layout (2 = L R,
+/// 6 = 5.1, 8 = 7.1, in SMPTE/ITU order).
+fn one_programme(listed: &[TrackInfo]) -> Option<Vec<usize>> {
+    let first = listed.first()?;
+    let total: usize = listed.iter().map(|t| t.channels).sum();
+    let agree = listed.len() >= 2
+        && (first.channels == 1 || first.channels == 2)
+        && listed.iter().all(|t| {
+            t.channels == first.channels
+                && t.sample_rate_hz == first.sample_rate_hz
+                && t.frames.is_some()
+                && t.frames == first.frames
+        })
+        && matches!(total, 2 | 6 | 8);
+    agree.then(|| listed.iter().map(|t| t.index).collect())
 }
 
 impl AudioSource for SymphoniaSource {
@@ -281,7 +583,7 @@ impl AudioSource for SymphoniaSource {
         }
         let mut total = 0;
         while total < max_frames {
-            let avail = self.pending.first().map_or(0, |p| p.len()) - self.pending_pos;
+            let avail = self.lanes.iter().map(Lane::available).min().unwrap_or(0);
             if avail == 0 {
                 if !self.decode_next()? {
                     break;
@@ -289,10 +591,12 @@ impl AudioSource for SymphoniaSource {
                 continue;
             }
             let take = avail.min(max_frames - total);
-            for (dst, src) in out.iter_mut().zip(&self.pending) {
-                dst.extend_from_slice(&src[self.pending_pos..self.pending_pos + take]);
+            for lane in self.lanes.iter_mut() {
+                for (c, src) in lane.pending.iter().enumerate() {
+                    out[lane.first_channel + c].extend_from_slice(&src[lane.pos..lane.pos + take]);
+                }
+                lane.pos += take;
             }
-            self.pending_pos += take;
             total += take;
         }
         Ok(total)
@@ -320,22 +624,26 @@ impl SymphoniaSource {
                 SeekMode::Accurate,
                 SeekTo::Timestamp {
                     ts,
-                    track_id: self.track_id,
+                    track_id: self.lanes[0].track_id,
                 },
             )
             .map_err(sym_err)?;
-        self.decoder.reset();
         self.seeked = true;
-        for ch in self.pending.iter_mut() {
-            ch.clear();
-        }
-        self.pending_pos = 0;
         self.ended = false;
         let early = seeked
             .required_ts
             .get()
             .saturating_sub(seeked.actual_ts.get());
-        self.skip_frames = u64::try_from(early).unwrap_or(0);
+        // The other tracks were sought to the same time; tracks of one programme share their
+        // packet grid, so they landed as early as the first.
+        for lane in self.lanes.iter_mut() {
+            lane.decoder.reset();
+            for ch in lane.pending.iter_mut() {
+                ch.clear();
+            }
+            lane.pos = 0;
+            lane.skip_frames = u64::try_from(early).unwrap_or(0);
+        }
         Ok(())
     }
 }

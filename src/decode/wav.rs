@@ -11,7 +11,7 @@
 
 use std::io::{BufReader, Read, Seek, SeekFrom};
 
-use super::{read_up_to, AudioSource, Limits, ReadSeek, StreamInfo};
+use super::{read_up_to, AudioSource, ContainerObservations, Limits, ReadSeek, StreamInfo};
 use crate::channels::ChannelMap;
 use crate::error::{Error, ErrorKind, Result};
 
@@ -73,7 +73,7 @@ pub struct WavSource {
     bytes: Vec<u8>,
 }
 
-struct Fmt {
+pub(crate) struct Fmt {
     tag: u16,
     channels: usize,
     rate: u32,
@@ -83,106 +83,176 @@ struct Fmt {
     mask: Option<u32>,
 }
 
+/// What a chunk walk found: the format, the BWF time reference and where the samples are.
+pub(crate) struct Layout {
+    /// `wav`, `rf64`, `bw64` or `w64`.
+    pub(crate) container: &'static str,
+    pub(crate) fmt: Option<Fmt>,
+    pub(crate) bext_time_reference: Option<u64>,
+    /// Offset and length in bytes of the sample data.
+    pub(crate) data: Option<(u64, u64)>,
+    /// The data chunk's size field was an "unknown length" marker (a writer streaming to a
+    /// pipe, or a recording never finalised): the data runs to the end of the file.
+    pub(crate) size_unset: bool,
+}
+
+/// sox's data size for a WAV written to a pipe: `0x7ffff000` rounded down to whole frames
+/// (sox `src/wav.c`, `wavwritehdr`, when the length is unknown).
+const SOX_UNKNOWN_DATA_BYTES: u64 = 0x7fff_f000;
+
+/// Is `size` (a 32-bit RIFF data chunk size, `remaining` bytes left in the file) one of the
+/// "length unknown" markers writers leave when they cannot seek back: 0 (ffmpeg on a pipe,
+/// unfinished recordings), 0xFFFFFFFF (ffmpeg on a pipe), or sox's `0x7ffff000` (rounded to
+/// `block_align`) when the file is shorter?
+fn riff_size_unset(size: u32, remaining: u64, block_align: Option<usize>) -> bool {
+    let size = u64::from(size);
+    let sox = block_align
+        .filter(|&b| b > 0)
+        .is_some_and(|b| size == SOX_UNKNOWN_DATA_BYTES - SOX_UNKNOWN_DATA_BYTES % b as u64);
+    (size == 0 && remaining > 0) || size == u64::from(u32::MAX) || (sox && size > remaining)
+}
+
+/// Walk a RIFF/RF64/BW64 chunk list (`hdr`: the first 12 bytes) up to the data chunk.
+fn walk_riff(r: &mut BufReader<Box<dyn ReadSeek>>, len: u64, hdr: &[u8]) -> Result<Layout> {
+    let container = match hdr.get(0..4) {
+        Some(b"RIFF") => "wav",
+        Some(b"RF64") => "rf64",
+        Some(b"BW64") => "bw64",
+        _ => return Err(Error::malformed("not a RIFF/WAVE file")),
+    };
+    let is_rf64 = container != "wav";
+    let mut pos: u64 = 12;
+    let mut ds64_data: Option<u64> = None;
+    let mut out = Layout {
+        container,
+        fmt: None,
+        bext_time_reference: None,
+        data: None,
+        size_unset: false,
+    };
+
+    while pos + 8 <= len {
+        let mut ch = [0u8; 8];
+        r.seek(SeekFrom::Start(pos))?;
+        if read_up_to(r, &mut ch)? < 8 {
+            break;
+        }
+        let id = [ch[0], ch[1], ch[2], ch[3]];
+        let size32 = u32::from_le_bytes([ch[4], ch[5], ch[6], ch[7]]);
+        let body = pos + 8;
+        let remaining = len - body;
+        let size: u64 = if &id == b"data" && is_rf64 && size32 == u32::MAX {
+            ds64_data.ok_or_else(|| {
+                Error::malformed("RF64 data chunk size is 0xFFFFFFFF but no ds64 chunk precedes it")
+            })?
+        } else {
+            u64::from(size32)
+        };
+        match &id {
+            b"ds64" => {
+                if size < 24 || size > remaining {
+                    return Err(Error::malformed(format!(
+                        "ds64 chunk of {size} bytes at offset {pos} (needs 24, {remaining} remain)"
+                    )));
+                }
+                let mut b = [0u8; 24];
+                r.read_exact(&mut b)?;
+                ds64_data = Some(u64::from_le_bytes(b[8..16].try_into().expect("8 bytes")));
+            }
+            b"fmt " => {
+                if !(16..=1024).contains(&size) || size > remaining {
+                    return Err(Error::malformed(format!(
+                        "fmt chunk of {size} bytes at offset {pos} (expected 16 to 1024, {remaining} remain)"
+                    )));
+                }
+                let mut b = vec![0u8; size as usize];
+                r.read_exact(&mut b)?;
+                out.fmt = Some(parse_fmt(&b)?);
+            }
+            // EBU Tech 3285: TimeReferenceLow/High at byte offsets 338/342.
+            b"bext" if size >= 346 && size <= remaining => {
+                out.bext_time_reference = Some(read_bext_time_reference(r)?);
+            }
+            b"data" if out.data.is_some() => break,
+            b"data" => {
+                let block_align = out.fmt.as_ref().map(|f| f.block_align);
+                // RF64 (EBU Tech 3306 §4): the ds64 size is the real one; ffmpeg on a pipe
+                // leaves it 0 (any other oversize, all ones included, is an error below).
+                let unset = if is_rf64 && size32 == u32::MAX {
+                    size == 0 && remaining > 0
+                } else {
+                    riff_size_unset(size32, remaining, block_align)
+                };
+                if unset {
+                    out.size_unset = true;
+                    out.data = Some((body, remaining));
+                    break;
+                }
+                if size > remaining {
+                    return Err(Error::malformed(format!(
+                        "data chunk claims {size} bytes but only {remaining} remain in the file \
+                         (truncated upload or wrong chunk size)"
+                    )));
+                }
+                out.data = Some((body, size));
+                if out.bext_time_reference.is_some() {
+                    break;
+                }
+                // A `bext` may follow the audio (some recorders write it on close): look on
+                // past the data for it.
+            }
+            _ => {}
+        }
+        if size > remaining {
+            if out.data.is_some() {
+                // Past the audio: a damaged trailing chunk does not matter.
+                break;
+            }
+            let name = String::from_utf8_lossy(&id).into_owned();
+            return Err(Error::malformed(format!(
+                "chunk {name:?} at offset {pos} claims {size} bytes but only {remaining} remain \
+                 (no data chunk before it)"
+            )));
+        }
+        // Chunks are padded to an even length (RIFF).
+        pos = body + size + (size & 1);
+    }
+    Ok(out)
+}
+
+/// Read a `bext` chunk body's TimeReference (EBU Tech 3285 §2.3: TimeReferenceLow/High at
+/// byte offsets 338/342 of the body). `r` is at the start of the body, which holds ≥ 346 bytes.
+pub(crate) fn read_bext_time_reference(r: &mut impl Read) -> Result<u64> {
+    let mut b = [0u8; 346];
+    r.read_exact(&mut b)?;
+    let lo = u32::from_le_bytes(b[338..342].try_into().expect("4 bytes"));
+    let hi = u32::from_le_bytes(b[342..346].try_into().expect("4 bytes"));
+    Ok(u64::from(hi) << 32 | u64::from(lo))
+}
+
 impl WavSource {
-    /// Parse the chunk list of `reader` (a file or bytes of `len` bytes), positioned anywhere.
+    /// Parse the chunk list of `reader` (a file or bytes of `len` bytes), positioned anywhere:
+    /// RIFF/WAVE, RF64/BW64 (EBU Tech 3306) or Sony Wave64.
     pub fn open<R: ReadSeek + 'static>(reader: R, len: u64) -> Result<Opened> {
         let mut reader: Box<dyn ReadSeek> = Box::new(reader);
         reader.seek(SeekFrom::Start(0))?;
         let mut r = BufReader::with_capacity(1 << 16, reader);
-        let mut hdr = [0u8; 12];
-        r.read_exact(&mut hdr)?;
-        let container = match &hdr[0..4] {
-            b"RIFF" => "wav",
-            b"RF64" => "rf64",
-            b"BW64" => "bw64",
-            _ => return Err(Error::malformed("not a RIFF/WAVE file")),
+        let mut hdr = [0u8; 16];
+        let n = read_up_to(&mut r, &mut hdr)?;
+        let layout = if super::w64::is_w64(&hdr[..n]) {
+            super::w64::walk(&mut r, len)?
+        } else if n >= 12 && &hdr[8..12] == b"WAVE" {
+            walk_riff(&mut r, len, &hdr[..12])?
+        } else {
+            return Err(Error::malformed("not a RIFF/WAVE file"));
         };
-        let is_rf64 = container != "wav";
-        let mut pos: u64 = 12;
-        let mut ds64_data: Option<u64> = None;
-        let mut fmt: Option<Fmt> = None;
-        let mut bext_tr: Option<u64> = None;
-        let mut data: Option<(u64, u64)> = None;
-
-        while pos + 8 <= len {
-            let mut ch = [0u8; 8];
-            r.seek(SeekFrom::Start(pos))?;
-            if read_up_to(&mut r, &mut ch)? < 8 {
-                break;
-            }
-            let id = [ch[0], ch[1], ch[2], ch[3]];
-            let size32 = u32::from_le_bytes([ch[4], ch[5], ch[6], ch[7]]);
-            let body = pos + 8;
-            let remaining = len - body;
-            let size: u64 = if &id == b"data" && is_rf64 && size32 == u32::MAX {
-                ds64_data.ok_or_else(|| {
-                    Error::malformed(
-                        "RF64 data chunk size is 0xFFFFFFFF but no ds64 chunk precedes it",
-                    )
-                })?
-            } else {
-                u64::from(size32)
-            };
-            match &id {
-                b"ds64" => {
-                    if size < 24 || size > remaining {
-                        return Err(Error::malformed(format!(
-                            "ds64 chunk of {size} bytes at offset {pos} (needs 24, {remaining} remain)"
-                        )));
-                    }
-                    let mut b = [0u8; 24];
-                    r.read_exact(&mut b)?;
-                    ds64_data = Some(u64::from_le_bytes(b[8..16].try_into().expect("8 bytes")));
-                }
-                b"fmt " => {
-                    if !(16..=1024).contains(&size) || size > remaining {
-                        return Err(Error::malformed(format!(
-                            "fmt chunk of {size} bytes at offset {pos} (expected 16 to 1024, {remaining} remain)"
-                        )));
-                    }
-                    let mut b = vec![0u8; size as usize];
-                    r.read_exact(&mut b)?;
-                    fmt = Some(parse_fmt(&b)?);
-                }
-                // EBU Tech 3285: TimeReferenceLow/High at byte offsets 338/342.
-                b"bext" if size >= 346 && size <= remaining => {
-                    let mut b = [0u8; 346];
-                    r.read_exact(&mut b)?;
-                    let lo = u32::from_le_bytes(b[338..342].try_into().expect("4 bytes"));
-                    let hi = u32::from_le_bytes(b[342..346].try_into().expect("4 bytes"));
-                    bext_tr = Some(u64::from(hi) << 32 | u64::from(lo));
-                }
-                b"data" if data.is_some() => break,
-                b"data" => {
-                    if size > remaining {
-                        return Err(Error::malformed(format!(
-                            "data chunk claims {size} bytes but only {remaining} remain in the file \
-                             (truncated upload or wrong chunk size)"
-                        )));
-                    }
-                    data = Some((body, size));
-                    if bext_tr.is_some() {
-                        break;
-                    }
-                    // A `bext` may follow the audio (some recorders write it on close): look
-                    // on past the data for it.
-                }
-                _ => {}
-            }
-            if size > remaining {
-                if data.is_some() {
-                    // Past the audio: a damaged trailing chunk does not matter.
-                    break;
-                }
-                let name = String::from_utf8_lossy(&id).into_owned();
-                return Err(Error::malformed(format!(
-                    "chunk {name:?} at offset {pos} claims {size} bytes but only {remaining} remain \
-                     (no data chunk before it)"
-                )));
-            }
-            // Chunks are padded to an even length (RIFF).
-            pos = body + size + (size & 1);
-        }
+        let Layout {
+            container,
+            fmt,
+            bext_time_reference: bext_tr,
+            data,
+            size_unset,
+        } = layout;
 
         let fmt = fmt.ok_or_else(|| Error::malformed("no fmt chunk before the data chunk"))?;
         let (data_start, data_len) =
@@ -210,6 +280,13 @@ impl WavSource {
                 // Checked here too: Symphonia's WAVE reader trusts these (fuzz crash
                 // wavex-511-channels-mask-shift; tests/it/hostile.rs).
                 Limits::check(fmt.rate, fmt.channels)?;
+                if container == "w64" {
+                    // Symphonia has no Wave64 reader.
+                    return Err(Error::new(ErrorKind::UnsupportedCodec(format!(
+                        "Wave64 with WAVE format tag {sub_tag:#06x} (loudqc reads PCM and IEEE \
+                         float Wave64; convert the file to WAV or FLAC)"
+                    ))));
+                }
                 check_mask_for_symphonia(fmt.mask, fmt.channels)?;
                 return Ok(Opened::NotPcm(r.into_inner()));
             }
@@ -248,7 +325,10 @@ impl WavSource {
             channel_map,
             bext_time_reference: bext_tr,
             channel_mask_mismatch: mask_mismatch,
-            size_fields_unset: false,
+            observed: ContainerObservations {
+                size_fields_unset: size_unset,
+                ..Default::default()
+            },
         };
         r.seek(SeekFrom::Start(data_start))?;
         Ok(Opened::Native(Box::new(WavSource {
@@ -281,7 +361,7 @@ fn check_mask_for_symphonia(mask: Option<u32>, channels: usize) -> Result<()> {
     Ok(())
 }
 
-fn parse_fmt(b: &[u8]) -> Result<Fmt> {
+pub(crate) fn parse_fmt(b: &[u8]) -> Result<Fmt> {
     let u16_at = |o: usize| u16::from_le_bytes([b[o], b[o + 1]]);
     let u32_at = |o: usize| u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]);
     let mut f = Fmt {

@@ -173,6 +173,10 @@ pub struct FormatReport {
     /// MCA labelling (IMF track files and compositions only; absent otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mca: Option<crate::decode::McaInfo>,
+    /// Every audio track of a multi-track file (QuickTime/MP4, Matroska) with `measured`
+    /// set on those measured; absent for single-stream files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tracks: Vec<crate::decode::TrackInfo>,
 }
 
 /// The loudness and peak readings.

@@ -77,8 +77,12 @@ codes! {
     /// The WAVE_FORMAT_EXTENSIBLE channel mask names a different number of channels than the
     /// file has: the map was taken from the channel count instead.
     CHANNEL_MASK_MISMATCH => Issue, "the channel mask does not match the channel count";
-    /// The RIFF/RF64 size fields are unset (0 or 0xFFFFFFFF, as written to a pipe): read to the end.
-    SIZE_FIELDS_UNSET => Info, "container size fields unset: read to the end of the file";
+    /// The data size field holds an "unknown length" marker: read to the end of the file.
+    CONTAINER_SIZE_UNSET => Info, "container size fields unset: read to the end of the file";
+    /// A multi-track file of which not every audio track was measured.
+    OTHER_TRACKS_SKIPPED => Issue, "other audio tracks were not measured";
+    /// Several audio tracks measured as one programme.
+    TRACKS_COMBINED => Info, "several audio tracks measured as one programme";
     // --- Events: where the problems are.
     /// Short-term loudness far above the programme's integrated loudness for a while.
     SHORT_TERM_LOUD_REGION => Issue, "short-term loudness far above the programme";

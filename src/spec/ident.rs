@@ -172,17 +172,25 @@ pub fn evaluate(reports: &[IdentReport], policy: Policy, limits: &IdentLimits) -
                                 String::new()
                             };
                             out.push(place(
-                                Finding::new(IDENT_PRESENT, format!(
+                                Finding::new(
+                                    IDENT_PRESENT,
+                                    format!(
                                         "{} at the {}{copies}; this delivery must be ident-free",
                                         describe(r, m),
                                         side.name()
-                                    )).severity(Severity::Blocker)
+                                    ),
+                                )
+                                .severity(Severity::Blocker)
                                 .value(m.score, Some(m.threshold)),
                                 m,
                             ))
                         }
                         IdentStatus::Review => out.push(place(
-                            Finding::new(IDENT_REVIEW, format!("{} at the {}: listen", describe(r, m), side.name())).severity(Severity::Issue)
+                            Finding::new(
+                                IDENT_REVIEW,
+                                format!("{} at the {}: listen", describe(r, m), side.name()),
+                            )
+                            .severity(Severity::Issue)
                             .value(m.score, Some(m.threshold)),
                             m,
                         )),
@@ -204,12 +212,16 @@ pub fn evaluate(reports: &[IdentReport], policy: Policy, limits: &IdentLimits) -
                             let what: Vec<String> =
                                 m.alterations.iter().map(|a| a.message.clone()).collect();
                             out.push(place(
-                                Finding::new(IDENT_ALTERED, format!(
+                                Finding::new(
+                                    IDENT_ALTERED,
+                                    format!(
                                         "{} at the {} is altered: {}",
                                         describe(r, m),
                                         side.name(),
                                         what.join("; ")
-                                    )).severity(Severity::Blocker),
+                                    ),
+                                )
+                                .severity(Severity::Blocker),
                                 m,
                             ));
                         }
@@ -217,13 +229,17 @@ pub fn evaluate(reports: &[IdentReport], policy: Policy, limits: &IdentLimits) -
                         if copies.len() > limits.max_copies {
                             let (first, last) = (&copies[0], &copies[copies.len() - 1]);
                             out.push(
-                                Finding::new(IDENT_DOUBLE, format!(
+                                Finding::new(
+                                    IDENT_DOUBLE,
+                                    format!(
                                         "the ident plays {} times at the {} ({}); the delivery \
                                          must carry it once",
                                         copies.len(),
                                         side.name(),
                                         list_copies(&copies)
-                                    )).severity(Severity::Blocker)
+                                    ),
+                                )
+                                .severity(Severity::Blocker)
                                 .value(copies.len() as f64, Some(limits.max_copies as f64))
                                 .at(copy_start_s(first))
                                 .span(copy_start_s(first), last.end_s().max(0.0)),
@@ -237,7 +253,9 @@ pub fn evaluate(reports: &[IdentReport], policy: Policy, limits: &IdentLimits) -
                             .find(|(_, m)| m.status == IdentStatus::Review);
                         let names: Vec<&str> =
                             reports.iter().map(|r| r.reference.as_str()).collect();
-                        let mut f = Finding::new(IDENT_MISSING, format!(
+                        let mut f = Finding::new(
+                            IDENT_MISSING,
+                            format!(
                                 "no ident ({}) at the {}{}",
                                 names.join(", "),
                                 side.name(),
@@ -245,7 +263,9 @@ pub fn evaluate(reports: &[IdentReport], policy: Policy, limits: &IdentLimits) -
                                     .as_ref()
                                     .map(|(r, m)| format!("; {}: listen", describe(r, m)))
                                     .unwrap_or_default()
-                            )).severity(Severity::Blocker);
+                            ),
+                        )
+                        .severity(Severity::Blocker);
                         if let Some((_, m)) = &review {
                             f = place(f, m);
                         }

@@ -158,10 +158,14 @@ fn silent_channels(
                 l.silent_channel_dbfs
             )
         };
-        let mut f = Finding::new(SILENT_CHANNEL, format!(
+        let mut f = Finding::new(
+            SILENT_CHANNEL,
+            format!(
                 "channel {name} is silent over the whole programme ({what}){}",
                 if lfe { " (an LFE may be unused)" } else { "" }
-            )).severity(if lfe { Severity::Info } else { Severity::Issue })
+            ),
+        )
+        .severity(if lfe { Severity::Info } else { Severity::Issue })
         .span(0.0, end_s);
         if peak > 0.0 {
             f = f.value(db(peak), Some(l.silent_channel_dbfs));
@@ -198,11 +202,15 @@ fn dropouts(o: &IntegrityObservations, labels: &[String], l: &IntegrityLimits) -
             let names: Vec<&str> = ch.iter().map(|&c| label(c)).collect();
             let (s, e) = (o.seconds(*s), o.seconds(*e));
             with_channels(
-                Finding::new(DROPOUT, format!(
+                Finding::new(
+                    DROPOUT,
+                    format!(
                         "drop-out: {:.1} ms of digital zero on {} inside active programme",
                         (e - s) * 1000.0,
                         names.join(", ")
-                    )).severity(Severity::Blocker)
+                    ),
+                )
+                .severity(Severity::Blocker)
                 .span(s, e)
                 .value(e - s, Some(l.dropout_min_s)),
                 &names,
@@ -243,11 +251,15 @@ fn phase(
             })
             .map(|s| {
                 with_channels(
-                    Finding::new(OUT_OF_PHASE, format!(
+                    Finding::new(
+                        OUT_OF_PHASE,
+                        format!(
                             "{} and {} are out of phase (correlation {:.2}): one is likely \
                              polarity-inverted",
                             names[0], names[1], s.value
-                        )).severity(Severity::Issue)
+                        ),
+                    )
+                    .severity(Severity::Issue)
                     .span(o.seconds(s.start_frame), o.seconds(s.end_frame))
                     .value(s.value, Some(l.out_of_phase_correlation)),
                     &names,
@@ -260,10 +272,14 @@ fn phase(
         out.extend(listed);
         if let Some(g) = p.downmix_gain_db.filter(|&g| g < l.downmix_loss_db) {
             out.push(with_channels(
-                Finding::new(DOWNMIX_LOSS, format!(
+                Finding::new(
+                    DOWNMIX_LOSS,
+                    format!(
                         "the mono downmix of {} and {} loses {:.1} dB to cancellation",
                         names[0], names[1], -g
-                    )).severity(Severity::Issue)
+                    ),
+                )
+                .severity(Severity::Issue)
                 .span(0.0, end_s)
                 .value(g, Some(l.downmix_loss_db)),
                 &names,
@@ -279,10 +295,14 @@ fn phase(
                     p.difference_db.unwrap_or_default()
                 )
             };
-            let mut f = Finding::new(DUAL_MONO, format!(
+            let mut f = Finding::new(
+                DUAL_MONO,
+                format!(
                     "{} and {} are dual mono ({how}): fake stereo",
                     names[0], names[1]
-                )).severity(Severity::Info)
+                ),
+            )
+            .severity(Severity::Info)
             .span(0.0, end_s);
             if let Some(d) = p.difference_db {
                 f = f.value(d, Some(l.dual_mono_db));
@@ -292,10 +312,14 @@ fn phase(
     }
     if let Some(g) = o.downmix_51_gain_db.filter(|&g| g < l.downmix_loss_db) {
         out.push(with_channels(
-            Finding::new(DOWNMIX_LOSS, format!(
+            Finding::new(
+                DOWNMIX_LOSS,
+                format!(
                     "the 5.1 → 2.0 downmix (ITU-R BS.775) loses {:.1} dB to cancellation",
                     -g
-                )).severity(Severity::Issue)
+                ),
+            )
+            .severity(Severity::Issue)
             .span(0.0, end_s)
             .value(g, Some(l.downmix_loss_db)),
             &["L", "R", "C", "Ls", "Rs"],
@@ -324,11 +348,15 @@ fn lfe(
         .take(l.max_listed)
         .map(|s| {
             with_channels(
-                Finding::new(LFE_FULL_BAND, format!(
+                Finding::new(
+                    LFE_FULL_BAND,
+                    format!(
                         "{name} carries full-band content: energy above its band {:.1} dB \
                          relative to in-band",
                         s.value
-                    )).severity(Severity::Issue)
+                    ),
+                )
+                .severity(Severity::Issue)
                 .span(o.seconds(s.start_frame), o.seconds(s.end_frame))
                 .value(s.value, Some(l.lfe_full_band_db)),
                 &[name],
@@ -356,7 +384,11 @@ fn lfe(
                 )
             };
             out.push(with_channels(
-                Finding::new(CHANNEL_ORDER_SUSPECT, format!("{cname} and {name} look swapped: {name} is full band while {why}")).severity(Severity::Issue)
+                Finding::new(
+                    CHANNEL_ORDER_SUSPECT,
+                    format!("{cname} and {name} look swapped: {name} is full band while {why}"),
+                )
+                .severity(Severity::Issue)
                 .span(0.0, end_s),
                 &[cname, name],
             ));
@@ -433,12 +465,16 @@ fn speech(
                 .map(|s| s.channels[0].as_str())
                 .collect();
             listed.push(with_channels(
-                Finding::new(DIALOG_OFF_CENTRE, format!(
+                Finding::new(
+                    DIALOG_OFF_CENTRE,
+                    format!(
                         "{:.1} s of speech on {} while the centre carries none: dialogue \
                          off centre (or C swapped with L/R)",
                         speech_s,
                         names.join(", ")
-                    )).severity(Severity::Issue)
+                    ),
+                )
+                .severity(Severity::Issue)
                 .span(a as f64 * CHUNK_S, (b as f64 * CHUNK_S).min(end_s))
                 .value(speech_s, Some(l.off_centre_min_speech_s)),
                 &names,
@@ -456,11 +492,15 @@ fn speech(
         && speech_percent < l.printmaster_min_speech_percent
     {
         out.push(with_channels(
-            Finding::new(NO_DIALOG_IN_PRINTMASTER, format!(
+            Finding::new(
+                NO_DIALOG_IN_PRINTMASTER,
+                format!(
                     "no dialogue in a printmaster ({speech_percent:.1} % speech on {}): an M&E \
                      delivered as the full mix?",
                     listened.join(", ")
-                )).severity(Severity::Issue)
+                ),
+            )
+            .severity(Severity::Issue)
             .span(0.0, end_s)
             .value(speech_percent, Some(l.printmaster_min_speech_percent)),
             &listened_refs,
@@ -481,11 +521,15 @@ fn speech(
                 .flat_map(|c| c.channels.iter().map(String::as_str))
                 .collect();
             listed.push(with_channels(
-                Finding::new(DIALOG_IN_ME, format!(
+                Finding::new(
+                    DIALOG_IN_ME,
+                    format!(
                         "{speech_s:.1} s of speech in an M&E (on {}): dialogue left in the \
                          music-and-effects stem",
                         names.join(", ")
-                    )).severity(Severity::Issue)
+                    ),
+                )
+                .severity(Severity::Issue)
                 .span(a as f64 * CHUNK_S, (b as f64 * CHUNK_S).min(end_s))
                 .value(speech_s, Some(l.me_min_speech_s)),
                 &names,
@@ -515,7 +559,10 @@ mod tests {
 
     #[test]
     fn channels_are_joined_once() {
-        let f = with_channels(Finding::new(DROPOUT, "x").severity(Severity::Blocker), &["L", "R"]);
+        let f = with_channels(
+            Finding::new(DROPOUT, "x").severity(Severity::Blocker),
+            &["L", "R"],
+        );
         assert_eq!(f.channels, ["L", "R"]);
     }
 }

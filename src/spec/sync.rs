@@ -183,11 +183,15 @@ pub fn findings(a: &Alignment, kind: ReferenceKind, limits: &SyncLimits) -> Vec<
     let mut out = Vec::new();
     if !a.matched {
         out.push(
-            Finding::new(CONFORM_MISMATCH, format!(
+            Finding::new(
+                CONFORM_MISMATCH,
+                format!(
                     "the audio does not match {against} (confidence {:.2}): another programme \
                      or version?",
                     a.confidence
-                )).severity(sev)
+                ),
+            )
+            .severity(sev)
             .span(a.lead_in_trimmed_s, a.audio_duration_s),
         );
         return out;
@@ -197,12 +201,16 @@ pub fn findings(a: &Alignment, kind: ReferenceKind, limits: &SyncLimits) -> Vec<
         if hundredth(f.abs()) >= limits.max_offset_frames {
             let o = a.offset_s.unwrap_or(0.0);
             out.push(
-                Finding::new(SYNC_OFFSET, format!(
+                Finding::new(
+                    SYNC_OFFSET,
+                    format!(
                         "the audio is {:.1} ms ({:.2} frames at {fps} fps) {} against {against}",
                         o.abs() * 1000.0,
                         f.abs(),
                         if o > 0.0 { "late" } else { "early" }
-                    )).severity(sev)
+                    ),
+                )
+                .severity(sev)
                 .value(hundredth(f), Some(limits.max_offset_frames))
                 .at(a.lead_in_trimmed_s),
             );
@@ -212,13 +220,17 @@ pub fn findings(a: &Alignment, kind: ReferenceKind, limits: &SyncLimits) -> Vec<
         if hundredth(f.abs()) >= limits.max_drift_frames {
             let at = drift_exceeds_frame_at_s(a, limits).unwrap_or(a.audio_duration_s);
             out.push(
-                Finding::new(SYNC_DRIFT, format!(
+                Finding::new(
+                    SYNC_DRIFT,
+                    format!(
                         "the audio drifts {:+.1} ppm against {against}: {:.2} frames at {fps} fps \
                          by the end, one frame from {:.1} s",
                         a.drift_ppm.unwrap_or(0.0),
                         f.abs(),
                         at
-                    )).severity(sev)
+                    ),
+                )
+                .severity(sev)
                 .value(hundredth(f), Some(limits.max_drift_frames))
                 .at(at),
             );
@@ -243,7 +255,11 @@ pub fn findings(a: &Alignment, kind: ReferenceKind, limits: &SyncLimits) -> Vec<
                 s.ref_end_s.unwrap_or(0.0)
             ),
         };
-        out.push(Finding::new(CONFORM_MISMATCH, what).severity(sev).span(s.start_s, s.end_s));
+        out.push(
+            Finding::new(CONFORM_MISMATCH, what)
+                .severity(sev)
+                .span(s.start_s, s.end_s),
+        );
     }
     out
 }

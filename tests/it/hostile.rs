@@ -323,17 +323,19 @@ fn cases() -> Vec<Case> {
             "malformed",
             "chunk \"junk\" at offset 36 claims 4294967295 bytes",
         ),
+        // 0xFFFFFFFF itself is the "unknown length" marker of a WAV written to a pipe, read to
+        // the end of the file since issue 16 (tests/it/containers.rs); one less is a lie.
         case(
-            "data-size-u32-max.wav",
+            "data-size-u32-max-minus-1.wav",
             riff(
                 b"RIFF",
                 &[
                     (b"fmt ", 16, fmt16(PCM, 2, 8_000, 16, None)),
-                    (b"data", u32::MAX, tone.clone()),
+                    (b"data", u32::MAX - 1, tone.clone()),
                 ],
             ),
             "malformed",
-            "data chunk claims 4294967295 bytes",
+            "data chunk claims 4294967294 bytes",
         ),
         // A fmt chunk claiming 4 GiB: refused before any buffer is sized from it.
         case(

@@ -191,7 +191,11 @@ fn assert_found(f: &[Finding], code: loudqc::spec::Code, channel: &str, s: f64, 
     let hits = of(f, code);
     assert_eq!(hits.len(), 1, "{code}: {f:#?}");
     let h = hits[0];
-    assert_eq!(Some(h.channels.join("+")).as_deref(), Some(channel), "{h:#?}");
+    assert_eq!(
+        Some(h.channels.join("+")).as_deref(),
+        Some(channel),
+        "{h:#?}"
+    );
     let (hs, he) = (h.start_s.unwrap(), h.end_s.unwrap());
     assert!(
         (hs - s).abs() <= 0.05 && (he - e).abs() <= 0.05,
@@ -262,7 +266,10 @@ fn dropouts_found_with_channel_and_time() {
     let d = of(&f, rules::DROPOUT);
     assert_eq!(d.len(), 1, "{f:#?}");
     assert!(
-        Some(d[0].channels.join("+")).as_deref().unwrap().starts_with("L+R"),
+        Some(d[0].channels.join("+"))
+            .as_deref()
+            .unwrap()
+            .starts_with("L+R"),
         "{d:#?}"
     );
 }
@@ -586,7 +593,8 @@ fn printmaster_without_dialogue_and_m_and_e_with_it() {
     let d = of(&f, rules::DIALOG_IN_ME);
     assert!(!d.is_empty(), "{f:#?}");
     assert!(
-        d.iter().all(|x| Some(x.channels.join("+")).as_deref() == Some("C")),
+        d.iter()
+            .all(|x| Some(x.channels.join("+")).as_deref() == Some("C")),
         "{d:#?}"
     );
     let first = m.speech[0].0 as f64 / f64::from(RATE);

@@ -1,6 +1,7 @@
 //! loudqc integration tests: one binary, one module per area.
 mod batch;
 mod cli;
+mod containers;
 mod crashes;
 mod dialog;
 mod dialog_signals;
