@@ -138,7 +138,7 @@ pub fn meter(data: &[u8]) {
         }
     }
     // A wrong-shaped block is an error, never a panic.
-    assert!(meter.push_planar(&[]).is_err());
+    assert!(meter.push_planar::<f32>(&[]).is_err());
     let m = meter.finish();
     for v in [
         m.integrated_lufs,

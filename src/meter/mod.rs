@@ -1,7 +1,10 @@
 //! The streaming BS.1770 / EBU R128 meter.
 //!
-//! Push planar or interleaved `f32` blocks of any size; read live values with
-//! [`Meter::snapshot`]; [`Meter::finish`] gives the final [`Measurements`].
+//! Push planar or interleaved blocks of any size and sample type ([`Sample`]: `f32`, `f64`,
+//! `i16`, `i32`); read live values with the getters ([`Meter::momentary_lufs`],
+//! [`Meter::short_term_lufs`], [`Meter::integrated_lufs`], [`Meter::loudness_range_lu`],
+//! [`Meter::true_peak_dbtp`]: each costs the same at any program length);
+//! [`Meter::finish`] gives the final [`Measurements`].
 //!
 //! How it measures (ITU-R BS.1770-5, EBU Tech 3341/3342):
 //! - every channel is K-weighted ([`kweight`]) and its squares summed over **10 ms sub-hops**
@@ -74,6 +77,13 @@ const PENDING_FRAMES: usize = 8192;
 const PARALLEL_MIN_FRAMES: usize = 4096;
 
 /// Meter options. `#[non_exhaustive]`: build with `MeterConfig::default()` and the setters.
+///
+/// ```
+/// use loudqc::meter::MeterConfig;
+/// // Loudness only, on the calling thread (true peak is most of the meter's work).
+/// let c = MeterConfig::default().with_true_peak(false).with_parallel(false);
+/// assert!(!c.true_peak && c.over_threshold_dbtp.is_none());
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct MeterConfig {
@@ -210,11 +220,13 @@ impl Group {
         self.non_finite.len()
     }
 
-    /// Process `frames` frames of `input` (all channels), closing a sub-hop at each of `cuts`.
-    fn process(
+    /// Process `frames` frames of `input` (all channels) from frame `off`, closing a sub-hop at
+    /// each of `cuts` (relative to `off`).
+    fn process<C: AsRef<[f32]>>(
         &mut self,
         ab: &([f64; 5], [f64; 5]),
-        input: &[&[f32]],
+        input: &[C],
+        off: usize,
         cuts: &[usize],
         frames: usize,
     ) {
@@ -225,7 +237,8 @@ impl Group {
         }
         macro_rules! run {
             ($lanes:expr, $n:literal) => {{
-                let inp: [&[f32]; $n] = std::array::from_fn(|l| chans[self.lanes_of[l]]);
+                let inp: [&[f32]; $n] =
+                    std::array::from_fn(|l| &chans[self.lanes_of[l]].as_ref()[off..]);
                 let mut start = 0;
                 for &cut in cuts {
                     $lanes.run(&ab.0, &ab.1, inp, start, cut - start);
@@ -250,7 +263,7 @@ impl Group {
             AnyLanes::L8(l) => run!(l, 8),
         }
         for (i, ch) in chans.iter().enumerate() {
-            let ch = &ch[..frames];
+            let ch = &ch.as_ref()[off..off + frames];
             // A branch-free check (vectorises) rather than `all`, which stops at each sample.
             let all_finite = ch
                 .chunks(4096)
@@ -279,7 +292,19 @@ impl Group {
 pub const MAX_OVER_MERGE_GAP_S: f64 = 86_400.0;
 
 /// A value that could not be measured, and why.
+///
+/// ```
+/// use loudqc::channels::ChannelMap;
+/// use loudqc::meter::{Meter, MeterConfig};
+/// let mut m = Meter::new(48_000, &ChannelMap::from_count(1), &MeterConfig::default())?;
+/// m.push_planar(&[&[0.0f32; 4800][..]])?; // 100 ms of silence
+/// let r = m.finish();
+/// let why = r.unmeasured.iter().find(|u| u.field == "integrated_lufs").unwrap();
+/// assert_eq!(why.reason, "input shorter than one 400 ms gating block");
+/// # Ok::<(), loudqc::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Unmeasured {
     /// The field, e.g. `integrated_lufs`.
     pub field: &'static str,
@@ -288,8 +313,26 @@ pub struct Unmeasured {
 }
 
 /// The final (or live) readings of a [`Meter`]. `None` means "not measurable" (silence, or input
-/// too short); [`Measurements::unmeasured`] says why.
+/// too short); [`Measurements::unmeasured`] says why. `#[non_exhaustive]`: readings may be
+/// added.
+///
+/// ```
+/// use loudqc::channels::ChannelMap;
+/// use loudqc::meter::{Meter, MeterConfig};
+/// // 4 s of full-scale square wave at 1 kHz-ish (48 frames up, 48 down), mono.
+/// let x: Vec<f32> = (0..192_000).map(|i| if (i / 24) % 2 == 0 { 1.0 } else { -1.0 }).collect();
+/// let mut m = Meter::new(48_000, &ChannelMap::from_count(1), &MeterConfig::default())?;
+/// m.push_planar(&[&x[..]])?;
+/// let r = m.finish();
+/// assert_eq!(r.frames, 192_000);
+/// assert_eq!(r.sample_peak_dbfs, Some(0.0));
+/// assert!(r.true_peak_dbtp.unwrap() > 0.0); // a square overshoots between samples
+/// assert_eq!(r.true_peak_oversampling, 4); // 48 kHz: 4× (BS.1770-5 Annex 2)
+/// assert_eq!(r.block_energies.len(), 37); // 400 ms blocks every 100 ms
+/// # Ok::<(), loudqc::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Measurements {
     /// Sample rate, Hz.
     pub sample_rate_hz: u32,
@@ -336,7 +379,23 @@ pub struct Measurements {
 }
 
 /// A stretch of one channel whose true peak exceeds the threshold.
+///
+/// ```
+/// use loudqc::channels::ChannelMap;
+/// use loudqc::meter::{Meter, MeterConfig};
+/// let config = MeterConfig::default().with_overs(Some(-1.0), 0.1);
+/// let mut m = Meter::new(48_000, &ChannelMap::from_count(1), &config)?;
+/// let mut x = vec![0.1f32; 48_000];
+/// x[24_000] = 0.99; // one sample at −0.09 dBFS, half a second in
+/// m.push_planar(&[&x[..]])?;
+/// let overs = m.finish().true_peak_overs;
+/// assert_eq!(overs.len(), 1);
+/// assert_eq!(overs[0].channel, 0);
+/// assert!((overs[0].peak_at_s - 0.5).abs() < 0.001);
+/// # Ok::<(), loudqc::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct TruePeakOver {
     /// Channel index.
     pub channel: usize,
@@ -357,11 +416,48 @@ impl Measurements {
     }
 }
 
-/// A streaming BS.1770 meter for one program.
+/// A streaming BS.1770 / EBU R128 meter for one program.
+///
+/// Push audio of any block size and sample type ([`Sample`]: `f32`, `f64`, `i16`, `i32`),
+/// planar or interleaved; read live values with the cheap getters
+/// ([`momentary_lufs`](Meter::momentary_lufs), [`short_term_lufs`](Meter::short_term_lufs),
+/// [`integrated_lufs`](Meter::integrated_lufs), [`loudness_range_lu`](Meter::loudness_range_lu),
+/// [`true_peak_dbtp`](Meter::true_peak_dbtp)); [`finish`](Meter::finish) gives the final
+/// [`Measurements`].
+///
+/// ```
+/// use loudqc::channels::ChannelMap;
+/// use loudqc::meter::{Meter, MeterConfig};
+///
+/// // 5 s of a 1 kHz sine at −20 dBFS, stereo, 48 kHz, pushed interleaved in 10 ms blocks.
+/// let rate = 48_000;
+/// let mut meter = Meter::new(rate, &ChannelMap::from_count(2), &MeterConfig::default())?;
+/// let amp = 10f32.powf(-20.0 / 20.0);
+/// let mut block = Vec::new();
+/// for n in 0..500 {
+///     block.clear();
+///     for i in 0..480 {
+///         let t = (n * 480 + i) as f32 / rate as f32;
+///         let v = amp * (2.0 * std::f32::consts::PI * 1000.0 * t).sin();
+///         block.extend([v, v]);
+///     }
+///     meter.push_interleaved(&block)?;
+/// }
+/// // Live readings: a stereo sine at −20 dBFS reads −20 LUFS (BS.1770 calibrates 0 dBFS 1 kHz
+/// // mono to −3.01 LKFS; two channels add 3.01 dB).
+/// let m = meter.momentary_lufs().unwrap();
+/// assert!((m - -20.0).abs() < 0.05, "{m}");
+/// let i = meter.integrated_lufs().unwrap();
+/// let result = meter.finish();
+/// assert!((result.integrated_lufs.unwrap() - i).abs() < 1e-9);
+/// # Ok::<(), loudqc::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Meter {
     rate: u32,
     channels: usize,
+    map: ChannelMap,
+    config: MeterConfig,
     weights: Vec<f64>,
     ab: ([f64; 5], [f64; 5]),
     s100: usize,
@@ -378,16 +474,42 @@ pub struct Meter {
     ring: Vec<f64>,
     block_energies: Vec<f64>,
     short_term_energies: Vec<f64>,
+    /// `block_energies` above the absolute gate, binned: the live integrated loudness.
+    block_hist: GateHistogram,
+    /// `short_term_energies` above the absolute gate, binned: the live loudness range.
+    short_term_hist: GateHistogram,
     max_momentary: f64,
     max_short_term: f64,
+    /// Frames waiting to be measured (less than one sub-hop, or `PENDING_FRAMES`).
     pending: Vec<Vec<f32>>,
+    /// Conversion buffer for non-`f32` and interleaved input, reused across pushes.
+    convert: Vec<Vec<f32>>,
     cuts: Vec<usize>,
 }
 
+/// Frames converted at a time from interleaved or non-`f32` input (bounds the reused buffer).
+const CONVERT_FRAMES: usize = 8192;
+
 impl Meter {
-    /// A meter for `map.len()` channels at `rate_hz`, weighted by `map`.
+    /// A meter for `map.len()` channels at `rate_hz`, weighted by `map`. Fails (an
+    /// [`Error`] naming the value) on a rate or channel count outside
+    /// [`crate::decode::Limits`].
+    ///
+    /// ```
+    /// use loudqc::channels::ChannelMap;
+    /// use loudqc::meter::{Meter, MeterConfig};
+    /// let m = Meter::new(44_100, &ChannelMap::from_count(6), &MeterConfig::default())?;
+    /// assert_eq!((m.sample_rate_hz(), m.channels()), (44_100, 6));
+    /// assert!(Meter::new(0, &ChannelMap::from_count(2), &MeterConfig::default()).is_err());
+    /// # Ok::<(), loudqc::Error>(())
+    /// ```
     pub fn new(rate_hz: u32, map: &ChannelMap, config: &MeterConfig) -> Result<Meter> {
         crate::decode::Limits::check(rate_hz, map.len())?;
+        Ok(Meter::build(rate_hz, map, config))
+    }
+
+    /// The meter of validated parameters.
+    fn build(rate_hz: u32, map: &ChannelMap, config: &MeterConfig) -> Meter {
         let channels = map.len();
         let s100 = (rate_hz as usize + 5) / 10;
         let sub_ends = std::array::from_fn(|j| (j + 1) * s100 / SUBS_PER_HOP as usize);
@@ -409,9 +531,11 @@ impl Meter {
             first += n;
         }
         debug_assert_eq!(first, channels);
-        Ok(Meter {
+        Meter {
             rate: rate_hz,
             channels,
+            map: map.clone(),
+            config: config.clone(),
             weights,
             ab: kweight::coefficients(f64::from(rate_hz)),
             s100,
@@ -425,11 +549,31 @@ impl Meter {
             ring: vec![0.0; SUBS_SHORT_TERM],
             block_energies: Vec::new(),
             short_term_energies: Vec::new(),
+            block_hist: GateHistogram::new(),
+            short_term_hist: GateHistogram::new(),
             max_momentary: f64::NEG_INFINITY,
             max_short_term: f64::NEG_INFINITY,
             pending: vec![Vec::new(); channels],
+            convert: vec![Vec::new(); channels],
             cuts: Vec::new(),
-        })
+        }
+    }
+
+    /// Start again from silence, as a new meter with the same rate, channel map and options
+    /// (everything measured so far is dropped).
+    ///
+    /// ```
+    /// use loudqc::channels::ChannelMap;
+    /// use loudqc::meter::{Meter, MeterConfig};
+    /// let mut m = Meter::new(48_000, &ChannelMap::from_count(1), &MeterConfig::default())?;
+    /// m.push_planar(&[&[0.5f32; 48_000][..]])?;
+    /// assert!(m.integrated_lufs().is_some());
+    /// m.reset();
+    /// assert_eq!((m.frames(), m.integrated_lufs()), (0, None));
+    /// # Ok::<(), loudqc::Error>(())
+    /// ```
+    pub fn reset(&mut self) {
+        *self = Meter::build(self.rate, &self.map, &self.config);
     }
 
     /// Number of channels.
@@ -442,8 +586,27 @@ impl Meter {
         self.rate
     }
 
+    /// Frames pushed so far.
+    pub fn frames(&self) -> u64 {
+        self.frames + self.pending[0].len() as u64
+    }
+
     /// Push planar audio: one slice per channel, all the same length (any length, 0 included).
-    pub fn push_planar(&mut self, block: &[&[f32]]) -> Result<()> {
+    /// `f32` is measured in place; other sample types are converted through a buffer the meter
+    /// keeps, so a push allocates nothing once the meter is warm.
+    ///
+    /// ```
+    /// use loudqc::channels::ChannelMap;
+    /// use loudqc::meter::{Meter, MeterConfig};
+    /// let mut m = Meter::new(48_000, &ChannelMap::from_count(2), &MeterConfig::default())?;
+    /// let left = vec![8192i16; 4800];
+    /// let right = vec![-8192i16; 4800];
+    /// m.push_planar(&[&left[..], &right[..]])?;
+    /// // A channel of a different length is an error, not a panic.
+    /// assert!(m.push_planar(&[&left[..], &right[..10]]).is_err());
+    /// # Ok::<(), loudqc::Error>(())
+    /// ```
+    pub fn push_planar<S: Sample>(&mut self, block: &[&[S]]) -> Result<()> {
         if block.len() != self.channels {
             return Err(Error::invalid(
                 "planar block",
@@ -451,7 +614,7 @@ impl Meter {
                 block.len(),
             ));
         }
-        let frames = block[0].len();
+        let frames = block.first().map_or(0, |c| c.len());
         if let Some(bad) = block.iter().find(|c| c.len() != frames) {
             return Err(Error::invalid(
                 "planar block",
@@ -459,32 +622,38 @@ impl Meter {
                 format!("a channel of {} frames", bad.len()),
             ));
         }
-        let mut off = 0;
-        // Top up a partly filled pending buffer first, so the stream stays in order.
-        if !self.pending[0].is_empty() {
-            let take = (PENDING_FRAMES - self.pending[0].len()).min(frames);
-            for (p, c) in self.pending.iter_mut().zip(block) {
-                p.extend_from_slice(&c[..take]);
-            }
-            off = take;
-            if self.pending[0].len() == PENDING_FRAMES {
-                self.flush_pending();
-            }
+        if let Some(f) = S::planar_f32(block) {
+            self.push_f32(f);
+            return Ok(());
         }
-        let rest = frames - off;
-        if rest >= PENDING_FRAMES {
-            let chans: Vec<&[f32]> = block.iter().map(|c| &c[off..]).collect();
-            self.process(&chans);
-        } else if rest > 0 {
-            for (p, c) in self.pending.iter_mut().zip(block) {
-                p.extend_from_slice(&c[off..]);
+        let mut convert = std::mem::take(&mut self.convert);
+        let mut start = 0;
+        while start < frames {
+            let end = (start + CONVERT_FRAMES).min(frames);
+            for (dst, src) in convert.iter_mut().zip(block) {
+                dst.clear();
+                dst.extend(src[start..end].iter().map(|&s| s.to_f32()));
             }
+            self.push_f32(&convert);
+            start = end;
         }
+        self.convert = convert;
         Ok(())
     }
 
-    /// Push interleaved audio (frames × channels samples).
-    pub fn push_interleaved(&mut self, samples: &[f32]) -> Result<()> {
+    /// Push interleaved audio (frames × channels samples, frame by frame), converted through a
+    /// buffer the meter keeps, so a push allocates nothing once the meter is warm.
+    ///
+    /// ```
+    /// use loudqc::channels::ChannelMap;
+    /// use loudqc::meter::{Meter, MeterConfig};
+    /// let mut m = Meter::new(48_000, &ChannelMap::from_count(2), &MeterConfig::default())?;
+    /// m.push_interleaved(&[0.25f64, -0.25, 0.5, -0.5])?; // two frames
+    /// assert_eq!(m.frames(), 2);
+    /// assert!(m.push_interleaved(&[0i32; 3]).is_err()); // not a whole number of frames
+    /// # Ok::<(), loudqc::Error>(())
+    /// ```
+    pub fn push_interleaved<S: Sample>(&mut self, samples: &[S]) -> Result<()> {
         if !samples.len().is_multiple_of(self.channels) {
             return Err(Error::invalid(
                 "interleaved block",
@@ -492,38 +661,73 @@ impl Meter {
                 samples.len(),
             ));
         }
-        let frames = samples.len() / self.channels;
-        let planar: Vec<Vec<f32>> = (0..self.channels)
-            .map(|c| {
-                samples
-                    .iter()
-                    .skip(c)
-                    .step_by(self.channels)
-                    .copied()
-                    .collect()
-            })
-            .collect();
-        debug_assert!(planar.iter().all(|p| p.len() == frames));
-        let refs: Vec<&[f32]> = planar.iter().map(|p| p.as_slice()).collect();
-        self.push_planar(&refs)
+        let ch = self.channels;
+        let mut convert = std::mem::take(&mut self.convert);
+        for chunk in samples.chunks(CONVERT_FRAMES * ch) {
+            for (c, dst) in convert.iter_mut().enumerate() {
+                dst.clear();
+                dst.extend(chunk[c..].iter().step_by(ch).map(|&s| s.to_f32()));
+            }
+            self.push_f32(&convert);
+        }
+        self.convert = convert;
+        Ok(())
+    }
+
+    /// Frames from the current position to the end of the current 10 ms sub-hop.
+    fn frames_to_sub_end(&self) -> usize {
+        let sub = (self.subs_done % SUBS_PER_HOP) as usize;
+        self.sub_ends[sub] - self.hop_pos
+    }
+
+    /// Measure the pending frames once they complete a sub-hop (so the live values are never
+    /// more than 10 ms behind the input) or fill the buffer.
+    fn flush_pending_if_due(&mut self) {
+        let n = self.pending[0].len();
+        if n >= PENDING_FRAMES || n >= self.frames_to_sub_end() {
+            self.flush_pending();
+        }
+    }
+
+    /// Push validated planar `f32` audio (equal lengths).
+    fn push_f32<C: AsRef<[f32]> + Sync>(&mut self, block: &[C]) {
+        let frames = block[0].as_ref().len();
+        let mut off = 0;
+        // Top up a partly filled pending buffer first, so the stream stays in order.
+        if !self.pending[0].is_empty() {
+            let take = (PENDING_FRAMES - self.pending[0].len()).min(frames);
+            for (p, c) in self.pending.iter_mut().zip(block) {
+                p.extend_from_slice(&c.as_ref()[..take]);
+            }
+            off = take;
+            self.flush_pending_if_due();
+        }
+        let rest = frames - off;
+        if rest >= PENDING_FRAMES {
+            self.process(block, off);
+        } else if rest > 0 {
+            for (p, c) in self.pending.iter_mut().zip(block) {
+                p.extend_from_slice(&c.as_ref()[off..]);
+            }
+            self.flush_pending_if_due();
+        }
     }
 
     fn flush_pending(&mut self) {
         if self.pending[0].is_empty() {
             return;
         }
-        let pending = std::mem::take(&mut self.pending);
-        let refs: Vec<&[f32]> = pending.iter().map(|p| p.as_slice()).collect();
-        self.process(&refs);
-        self.pending = pending;
-        for p in self.pending.iter_mut() {
+        let mut pending = std::mem::take(&mut self.pending);
+        self.process(&pending, 0);
+        for p in pending.iter_mut() {
             p.clear();
         }
+        self.pending = pending;
     }
 
-    /// Measure `input` (all channels, equal lengths).
-    fn process(&mut self, input: &[&[f32]]) {
-        let frames = input[0].len();
+    /// Measure `input` (all channels, equal lengths) from frame `off`.
+    fn process<C: AsRef<[f32]> + Sync>(&mut self, input: &[C], off: usize) {
+        let frames = input[0].as_ref().len() - off;
         // Where sub-hops end inside this block.
         self.cuts.clear();
         let mut hop_pos = self.hop_pos;
@@ -558,10 +762,10 @@ impl Meter {
             use rayon::prelude::*;
             self.groups
                 .par_iter_mut()
-                .for_each(|g| g.process(&ab, input, cuts, frames));
+                .for_each(|g| g.process(&ab, input, off, cuts, frames));
         } else {
             for g in self.groups.iter_mut() {
-                g.process(&ab, input, cuts, frames);
+                g.process(&ab, input, off, cuts, frames);
             }
         }
         // Merge the groups' sub-hop energies in channel order and advance the windows.
@@ -590,6 +794,7 @@ impl Meter {
             }
             if k.is_multiple_of(SUBS_PER_HOP) {
                 self.block_energies.push(m);
+                self.block_hist.insert(m);
             }
         }
         if k >= SUBS_SHORT_TERM as u64 && k.is_multiple_of(SUBS_PER_HOP) {
@@ -598,6 +803,7 @@ impl Meter {
                 self.max_short_term = s;
             }
             self.short_term_energies.push(s);
+            self.short_term_hist.insert(s);
         }
     }
 
@@ -607,7 +813,94 @@ impl Meter {
         (k - n..k).map(|i| self.ring[i % SUBS_SHORT_TERM]).sum()
     }
 
-    /// Live readings so far (cheap for short programs; the gating sorts nothing, the LRA does).
+    /// Momentary loudness now (the last 400 ms, to the last completed 10 ms), LUFS. `None`
+    /// before 400 ms of input, or when those 400 ms are digital silence. A sum of 40 values.
+    pub fn momentary_lufs(&self) -> Option<f64> {
+        (self.subs_done >= SUBS_MOMENTARY as u64)
+            .then(|| self.window_sum(SUBS_MOMENTARY) / (4 * self.s100) as f64)
+            .filter(|&e| e > 0.0)
+            .map(energy_to_lufs)
+    }
+
+    /// Short-term loudness now (the last 3 s, to the last completed 10 ms), LUFS. `None` before
+    /// 3 s of input, or when those 3 s are digital silence. A sum of 300 values.
+    pub fn short_term_lufs(&self) -> Option<f64> {
+        (self.subs_done >= SUBS_SHORT_TERM as u64)
+            .then(|| self.window_sum(SUBS_SHORT_TERM) / (30 * self.s100) as f64)
+            .filter(|&e| e > 0.0)
+            .map(energy_to_lufs)
+    }
+
+    /// Integrated loudness so far (gated, BS.1770-5 §2.3), LUFS; `None` while no 400 ms block
+    /// passes the absolute gate. Read from a gating histogram (1001 bins of 0.1 LU that keep
+    /// their values): a poll costs the same at any program length, and gives the value
+    /// [`finish`](Meter::finish) would give at this point, to within floating-point rounding
+    /// (the same blocks pass both gates; only the order of the final sum differs).
+    pub fn integrated_lufs(&self) -> Option<f64> {
+        self.block_hist.integrated_lufs()
+    }
+
+    /// Loudness range so far (EBU Tech 3342, 10 Hz short-term), LU; `None` while no 3 s window
+    /// passes the absolute gate. Read from a gating histogram whose bins keep their values, so
+    /// the percentiles are the exact nearest-rank values [`finish`](Meter::finish) picks; a
+    /// poll scans the 1001 bin counts and sorts the values of at most two bins.
+    pub fn loudness_range_lu(&self) -> Option<f64> {
+        self.short_term_hist.loudness_range_lu()
+    }
+
+    /// Highest momentary loudness so far (polled every 10 ms), LUFS; `None` as in
+    /// [`Measurements::max_momentary_lufs`].
+    pub fn max_momentary_lufs(&self) -> Option<f64> {
+        (self.max_momentary > 0.0 && self.max_momentary.is_finite())
+            .then(|| energy_to_lufs(self.max_momentary))
+    }
+
+    /// Highest short-term loudness so far (polled every 100 ms), LUFS.
+    pub fn max_short_term_lufs(&self) -> Option<f64> {
+        (self.max_short_term > 0.0 && self.max_short_term.is_finite())
+            .then(|| energy_to_lufs(self.max_short_term))
+    }
+
+    /// The true-peak meter of `channel`, if it exists and true peak is on.
+    fn tp_of(&self, channel: usize) -> Option<&TruePeak> {
+        self.groups
+            .iter()
+            .find(|g| channel >= g.first && channel < g.first + g.len())
+            .and_then(|g| g.tp.get(channel - g.first))
+    }
+
+    /// True peak of `channel` so far (to the last completed 10 ms), dBTP. `None` when the
+    /// channel does not exist, true peak is off ([`MeterConfig::true_peak`]) or the channel
+    /// has been digital silence.
+    ///
+    /// ```
+    /// use loudqc::channels::ChannelMap;
+    /// use loudqc::meter::{Meter, MeterConfig};
+    /// let mut m = Meter::new(48_000, &ChannelMap::from_count(2), &MeterConfig::default())?;
+    /// m.push_planar(&[&[0.5f32; 4800][..], &[0.0f32; 4800][..]])?;
+    /// let tp = m.true_peak_dbtp(0).unwrap();
+    /// assert!((tp - -6.02).abs() < 0.01, "{tp}"); // DC at 0.5: no overshoot
+    /// assert_eq!((m.true_peak_dbtp(1), m.true_peak_dbtp(2)), (None, None));
+    /// # Ok::<(), loudqc::Error>(())
+    /// ```
+    pub fn true_peak_dbtp(&self, channel: usize) -> Option<f64> {
+        self.tp_of(channel)
+            .map(|tp| tp.peak())
+            .filter(|&p| p > 0.0)
+            .map(amplitude_to_db)
+    }
+
+    /// Sample peak of `channel` so far, dBFS (needs [`MeterConfig::true_peak`], whose search
+    /// keeps it); `None` as for [`true_peak_dbtp`](Meter::true_peak_dbtp).
+    pub fn sample_peak_dbfs(&self, channel: usize) -> Option<f64> {
+        self.tp_of(channel)
+            .map(|tp| tp.sample_peak())
+            .filter(|&p| p > 0.0)
+            .map(amplitude_to_db)
+    }
+
+    /// All readings so far, as [`Measurements`]. This clones the meter and sorts for the
+    /// loudness range: for polling, prefer the getters above.
     pub fn snapshot(&self) -> Measurements {
         let mut copy = self.clone();
         copy.flush_pending();
@@ -826,4 +1119,245 @@ pub fn loudness_range(short_term: &[f64]) -> Option<f64> {
     let lo = gated[(last * LRA_LOW_PERCENTILE + 0.5) as usize];
     let hi = gated[(last * LRA_HIGH_PERCENTILE + 0.5) as usize];
     Some(energy_to_lufs(hi) - energy_to_lufs(lo))
+}
+
+/// A sample type the meter takes, full scale = 1.0: `f32` (measured in place), `f64` (measured
+/// at `f32` precision, as decoded audio is), `i16` (÷ 32768) and `i32` (÷ 2³¹), the scaling
+/// of libebur128 and the `ebur128` crate. Sealed: the meter's arithmetic is defined for these.
+///
+/// ```
+/// use loudqc::meter::Sample;
+/// assert_eq!(i16::MIN.to_f32(), -1.0);
+/// assert_eq!(16384i16.to_f32(), 0.5);
+/// assert_eq!((1i32 << 30).to_f32(), 0.5);
+/// assert_eq!(0.25f64.to_f32(), 0.25);
+/// ```
+pub trait Sample: Copy + Send + Sync + sealed::Sealed + 'static {
+    /// The sample as `f32`, full scale = 1.0.
+    fn to_f32(self) -> f32;
+    /// The block itself when it already is `f32` (measured without a copy).
+    #[doc(hidden)]
+    fn planar_f32<'a>(_block: &'a [&'a [Self]]) -> Option<&'a [&'a [f32]]> {
+        None
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+    impl Sealed for i16 {}
+    impl Sealed for i32 {}
+}
+
+impl Sample for f32 {
+    fn to_f32(self) -> f32 {
+        self
+    }
+    fn planar_f32<'a>(block: &'a [&'a [f32]]) -> Option<&'a [&'a [f32]]> {
+        Some(block)
+    }
+}
+
+impl Sample for f64 {
+    fn to_f32(self) -> f32 {
+        self as f32
+    }
+}
+
+impl Sample for i16 {
+    fn to_f32(self) -> f32 {
+        // Exact: a power-of-two scale of a 16-bit integer.
+        f32::from(self) / 32_768.0
+    }
+}
+
+impl Sample for i32 {
+    fn to_f32(self) -> f32 {
+        // One rounding (to f32's 24-bit mantissa); the power-of-two scale is exact.
+        self as f32 / 2_147_483_648.0
+    }
+}
+
+/// Bins of the gating histograms: 0.1 LU from the −70 LUFS absolute gate to +30 LUFS, plus one
+/// for anything louder (libebur128's histogram mode uses the same 0.1 LU grid).
+const HIST_BINS: usize = 1001;
+/// Width of a histogram bin, LU.
+const HIST_BIN_LU: f64 = 0.1;
+
+/// Energies above the absolute gate, binned by loudness, each bin keeping its values: the
+/// relative gate and the percentiles then need the values of one or two bins only, and give
+/// the same blocks and the same nearest-rank values as the sorted list.
+#[derive(Debug, Clone)]
+struct GateHistogram {
+    /// Lower edge of each bin, as energy (strictly increasing); bin `j` holds
+    /// `edges[j] < e <= edges[j + 1]`, the last bin everything above its edge.
+    edges: Vec<f64>,
+    values: Vec<Vec<f64>>,
+    sums: Vec<f64>,
+    /// Values held, and their sum in arrival order (as [`integrated_loudness`] sums them).
+    n: usize,
+    sum: f64,
+}
+
+impl GateHistogram {
+    fn new() -> GateHistogram {
+        GateHistogram {
+            edges: (0..HIST_BINS)
+                .map(|j| lufs_to_energy(ABSOLUTE_GATE_LUFS + j as f64 * HIST_BIN_LU))
+                .collect(),
+            values: vec![Vec::new(); HIST_BINS],
+            sums: vec![0.0; HIST_BINS],
+            n: 0,
+            sum: 0.0,
+        }
+    }
+
+    /// Number of edges strictly below `e`: `e`'s bin is one less (comparisons of energies, so
+    /// the bins are ordered exactly as the values are).
+    fn edges_below(&self, e: f64) -> usize {
+        self.edges.partition_point(|&x| x < e)
+    }
+
+    /// Add `e` if it passes the absolute gate (`e > edges[0]`, as [`integrated_loudness`]).
+    fn insert(&mut self, e: f64) {
+        let p = self.edges_below(e);
+        if p == 0 || !e.is_finite() {
+            return;
+        }
+        self.values[p - 1].push(e);
+        self.sums[p - 1] += e;
+        self.n += 1;
+        self.sum += e;
+    }
+
+    /// Count and sum of the values above `threshold`.
+    fn above(&self, threshold: f64) -> (usize, f64) {
+        let p = self.edges_below(threshold);
+        if p == 0 {
+            return (self.n, self.sum);
+        }
+        // Bins above the threshold's pass whole; the threshold's own bin value by value.
+        let b = p - 1;
+        let mut n = 0;
+        let mut sum = 0.0;
+        for &e in self.values[b].iter().filter(|&&e| e > threshold) {
+            n += 1;
+            sum += e;
+        }
+        for j in b + 1..HIST_BINS {
+            n += self.values[j].len();
+            sum += self.sums[j];
+        }
+        (n, sum)
+    }
+
+    /// [`integrated_loudness`] of the values held.
+    fn integrated_lufs(&self) -> Option<f64> {
+        if self.n == 0 {
+            return None;
+        }
+        let rel = self.sum / self.n as f64 * 10f64.powf(RELATIVE_GATE_LU / 10.0);
+        let (n, sum) = self.above(rel);
+        (n > 0).then(|| energy_to_lufs(sum / n as f64))
+    }
+
+    /// [`loudness_range`] of the values held.
+    fn loudness_range_lu(&self) -> Option<f64> {
+        if self.n == 0 {
+            return None;
+        }
+        let rel = self.sum / self.n as f64 * 10f64.powf(LRA_RELATIVE_GATE_LU / 10.0);
+        let (n, _) = self.above(rel);
+        let last = n.checked_sub(1)? as f64;
+        let lo = self.nth_above(rel, (last * LRA_LOW_PERCENTILE + 0.5) as usize)?;
+        let hi = self.nth_above(rel, (last * LRA_HIGH_PERCENTILE + 0.5) as usize)?;
+        Some(energy_to_lufs(hi) - energy_to_lufs(lo))
+    }
+
+    /// The `k`-th smallest (from 0) of the values above `threshold`.
+    fn nth_above(&self, threshold: f64, k: usize) -> Option<f64> {
+        let b = self.edges_below(threshold).saturating_sub(1);
+        let mut k = k;
+        for j in b..HIST_BINS {
+            let bin = &self.values[j];
+            let passing = if j == b {
+                bin.iter().filter(|&&e| e > threshold).count()
+            } else {
+                bin.len()
+            };
+            if k < passing {
+                let mut v: Vec<f64> = bin.iter().copied().filter(|&e| e > threshold).collect();
+                let (_, x, _) = v.select_nth_unstable_by(k, f64::total_cmp);
+                return Some(*x);
+            }
+            k -= passing;
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Energies from −85 to +40 LUFS (both gates and the overflow bin are crossed), with
+    /// repeats and values exactly on bin edges.
+    fn energies(seed: u64, n: usize) -> Vec<f64> {
+        let mut x = seed;
+        let edges = GateHistogram::new().edges;
+        (0..n)
+            .map(|i| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                match i % 50 {
+                    0 => edges[(x % HIST_BINS as u64) as usize],
+                    1 => lufs_to_energy(-23.0),
+                    _ => lufs_to_energy(-85.0 + 125.0 * (x >> 11) as f64 / (1u64 << 53) as f64),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn histogram_gates_as_the_sorted_list_does() {
+        for (seed, n) in [(1, 1), (2, 7), (3, 500), (4, 20_000)] {
+            let e = energies(seed, n);
+            let mut h = GateHistogram::new();
+            for (k, &v) in e.iter().enumerate() {
+                h.insert(v);
+                // Check along the way too (the live getters poll at any point).
+                if k % 97 == 0 || k + 1 == n {
+                    let prefix = &e[..=k];
+                    assert_eq!(
+                        h.loudness_range_lu(),
+                        loudness_range(prefix),
+                        "seed {seed} at {k}"
+                    );
+                    match (h.integrated_lufs(), integrated_loudness(prefix)) {
+                        (Some(a), Some(b)) => assert!((a - b).abs() < 1e-9, "{a} vs {b}"),
+                        (a, b) => assert_eq!(a, b),
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn histogram_ignores_values_at_or_under_the_absolute_gate() {
+        let mut h = GateHistogram::new();
+        for v in [
+            0.0,
+            lufs_to_energy(ABSOLUTE_GATE_LUFS),
+            f64::NAN,
+            f64::INFINITY,
+        ] {
+            h.insert(v);
+        }
+        assert_eq!(
+            (h.n, h.integrated_lufs(), h.loudness_range_lu()),
+            (0, None, None)
+        );
+    }
 }

@@ -757,7 +757,7 @@ fn the_meter_takes_nan_inf_denormal_huge_and_empty_blocks_without_nan_readings()
             }
         }
         // Wrong shapes are errors, not panics.
-        assert!(m.push_planar(&[]).is_err());
+        assert!(m.push_planar::<f32>(&[]).is_err());
         if channels > 1 {
             assert!(m.push_interleaved(&vec![0.0; channels + 1]).is_err());
         }

@@ -277,3 +277,223 @@ fn gain_shift_moves_loudness_by_the_same_amount() {
         1e-4,
     );
 }
+
+// Live getters (issue 18), against the ebur128 crate as the oracle.
+
+/// Noise whose level jumps every half second (so the gates and the range have work to do), with
+/// a few quiet stretches under the relative gate.
+fn stepped_noise(seed: u64, channels: usize, n: usize, rate: u32) -> Vec<Vec<f32>> {
+    let mut rng = Rng::new(seed);
+    let step = rate as usize / 2;
+    (0..channels)
+        .map(|_| {
+            let mut level = 0.1;
+            (0..n)
+                .map(|i| {
+                    if i % step == 0 {
+                        level = match rng.below(5) {
+                            0 => 0.001,
+                            _ => 0.02 + 0.4 * (rng.uniform() + 1.0) / 2.0,
+                        };
+                    }
+                    (level * rng.uniform()) as f32
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn live_getters_match_ebur128_while_pushing() {
+    use ebur128::{Channel, EbuR128, Mode};
+    let mut rng = Rng::new(1818);
+    for (seed, rate, channels) in [(1u64, 48_000u32, 2usize), (2, 44_100, 1), (3, 48_000, 6)] {
+        let n = rate as usize * 12 + 77;
+        let planar = stepped_noise(seed, channels, n, rate);
+        let map = ChannelMap::from_count(channels);
+        let mut ours = Meter::new(rate, &map, &MeterConfig::default()).unwrap();
+        let mut oracle = EbuR128::new(
+            channels as u32,
+            rate,
+            Mode::I | Mode::M | Mode::S | Mode::SAMPLE_PEAK | Mode::TRUE_PEAK,
+        )
+        .unwrap();
+        let ebu_map: Vec<Channel> = match channels {
+            1 => vec![Channel::Center],
+            2 => vec![Channel::Left, Channel::Right],
+            _ => vec![
+                Channel::Left,
+                Channel::Right,
+                Channel::Center,
+                Channel::Unused,
+                Channel::LeftSurround,
+                Channel::RightSurround,
+            ],
+        };
+        oracle.set_channel_map(&ebu_map).unwrap();
+        // Pushes end on the meter's 10 ms sub-hops, where its windows are the oracle's last
+        // 400 ms / 3 s exactly.
+        let sub = rate as usize / 100;
+        let mut off = 0;
+        let mut polls = 0;
+        while off + sub <= n {
+            let len = sub * [1, 3, 10, 37, 250][rng.below(5)];
+            let end = (off + len).min(n / sub * sub);
+            let refs: Vec<&[f32]> = planar.iter().map(|c| &c[off..end]).collect();
+            ours.push_planar(&refs).unwrap();
+            oracle.add_frames_planar_f32(&refs).unwrap();
+            off = end;
+            let t = off as f64 / f64::from(rate);
+            if t >= 0.4 {
+                assert_close(
+                    "momentary",
+                    ours.momentary_lufs().unwrap(),
+                    oracle.loudness_momentary().unwrap(),
+                    1e-7,
+                );
+                assert_close(
+                    "integrated",
+                    ours.integrated_lufs().unwrap(),
+                    oracle.loudness_global().unwrap(),
+                    1e-7,
+                );
+                polls += 1;
+            } else {
+                assert_eq!(ours.momentary_lufs(), None, "before 400 ms");
+            }
+            if t >= 3.0 {
+                assert_close(
+                    "short-term",
+                    ours.short_term_lufs().unwrap(),
+                    oracle.loudness_shortterm().unwrap(),
+                    1e-7,
+                );
+            } else {
+                assert_eq!(ours.short_term_lufs(), None, "before 3 s");
+            }
+            for c in 0..channels {
+                let want = 20.0 * oracle.true_peak(c as u32).unwrap().log10();
+                assert_close("true peak", ours.true_peak_dbtp(c).unwrap(), want, 1e-5);
+                let want = 20.0 * oracle.sample_peak(c as u32).unwrap().log10();
+                assert_close("sample peak", ours.sample_peak_dbfs(c).unwrap(), want, 1e-9);
+            }
+        }
+        assert!(polls >= 10, "{polls} polls");
+    }
+}
+
+#[test]
+fn live_integrated_and_range_equal_the_final_values_at_every_poll() {
+    let rate = 48_000;
+    let n = rate as usize * 40;
+    let planar = stepped_noise(9, 2, n, rate);
+    let mut m = Meter::new(rate, &ChannelMap::from_count(2), &MeterConfig::default()).unwrap();
+    let mut rng = Rng::new(4);
+    let mut off = 0;
+    let mut ranges = 0;
+    while off < n {
+        let end = (off + 1 + rng.below(100_000)).min(n);
+        let refs: Vec<&[f32]> = planar.iter().map(|c| &c[off..end]).collect();
+        m.push_planar(&refs).unwrap();
+        off = end;
+        let now = m.snapshot();
+        match (m.integrated_lufs(), now.integrated_lufs) {
+            (Some(live), Some(done)) => assert_close("integrated", live, done, 1e-9),
+            (live, done) => assert_eq!(live, done),
+        }
+        // The same gated windows and the same nearest-rank values: bit-identical.
+        assert_eq!(m.loudness_range_lu(), now.loudness_range_lu);
+        ranges += usize::from(now.loudness_range_lu.is_some());
+        assert_eq!(m.max_momentary_lufs(), now.max_momentary_lufs);
+        assert_eq!(m.max_short_term_lufs(), now.max_short_term_lufs);
+    }
+    assert!(ranges > 10, "{ranges} ranges compared");
+    let lra = m.loudness_range_lu().unwrap();
+    assert!(lra > 3.0, "the stepped noise has a range: {lra}");
+}
+
+#[test]
+fn integer_and_double_input_equal_float_input_scaled() {
+    let rate = 48_000;
+    let n = rate as usize * 4 + 11;
+    let mut rng = Rng::new(77);
+    let pcm16: Vec<Vec<i16>> = (0..2)
+        .map(|_| (0..n).map(|_| (rng.uniform() * 20_000.0) as i16).collect())
+        .collect();
+    let pcm32: Vec<Vec<i32>> = pcm16
+        .iter()
+        .map(|c| c.iter().map(|&v| i32::from(v) << 16).collect())
+        .collect();
+    let as_f32: Vec<Vec<f32>> = pcm16
+        .iter()
+        .map(|c| c.iter().map(|&v| f32::from(v) / 32_768.0).collect())
+        .collect();
+    let as_f64: Vec<Vec<f64>> = as_f32
+        .iter()
+        .map(|c| c.iter().map(|&v| f64::from(v)).collect())
+        .collect();
+    let map = ChannelMap::from_count(2);
+    let run = |push: &dyn Fn(&mut Meter)| {
+        let mut m = Meter::new(rate, &map, &MeterConfig::default()).unwrap();
+        push(&mut m);
+        m.finish()
+    };
+    let want = run(&|m| m.push_planar(&[&as_f32[0][..], &as_f32[1][..]]).unwrap());
+    assert!(want.integrated_lufs.is_some());
+    let got = [
+        run(&|m| m.push_planar(&[&pcm16[0][..], &pcm16[1][..]]).unwrap()),
+        run(&|m| m.push_planar(&[&pcm32[0][..], &pcm32[1][..]]).unwrap()),
+        run(&|m| m.push_planar(&[&as_f64[0][..], &as_f64[1][..]]).unwrap()),
+        run(&|m| {
+            let inter: Vec<i16> = (0..n).flat_map(|i| [pcm16[0][i], pcm16[1][i]]).collect();
+            for chunk in inter.chunks(2 * 999) {
+                m.push_interleaved(chunk).unwrap();
+            }
+        }),
+        run(&|m| {
+            let inter: Vec<i32> = (0..n).flat_map(|i| [pcm32[0][i], pcm32[1][i]]).collect();
+            m.push_interleaved(&inter).unwrap();
+        }),
+    ];
+    for (k, g) in got.iter().enumerate() {
+        assert_eq!(fields(g), fields(&want), "input {k}");
+        assert_eq!(g.block_energies, want.block_energies, "input {k}");
+    }
+}
+
+#[test]
+fn reset_gives_a_fresh_meter() {
+    let rate = 44_100;
+    let map = ChannelMap::from_count(2);
+    let a = stepped_noise(5, 2, rate as usize * 5, rate);
+    let b = stepped_noise(6, 2, rate as usize * 4, rate);
+    let mut m = Meter::new(rate, &map, &MeterConfig::default()).unwrap();
+    m.push_planar(&[&a[0][..], &a[1][..]]).unwrap();
+    m.reset();
+    assert_eq!(m.frames(), 0);
+    assert_eq!(
+        (m.momentary_lufs(), m.integrated_lufs(), m.true_peak_dbtp(0)),
+        (None, None, None)
+    );
+    m.push_planar(&[&b[0][..], &b[1][..]]).unwrap();
+    let mut fresh = Meter::new(rate, &map, &MeterConfig::default()).unwrap();
+    fresh.push_planar(&[&b[0][..], &b[1][..]]).unwrap();
+    let (m, fresh) = (m.finish(), fresh.finish());
+    assert_eq!(fields(&m), fields(&fresh));
+    assert_eq!(m.block_energies, fresh.block_energies);
+}
+
+#[test]
+fn live_values_are_at_most_one_sub_hop_behind_small_pushes() {
+    // 64-frame pushes: after each, every completed 10 ms sub-hop is measured.
+    let rate = 48_000;
+    let x = sine(rate, 997.0, -12.0, 1.0);
+    let mut m = Meter::new(rate, &ChannelMap::from_count(1), &MeterConfig::default()).unwrap();
+    for (k, chunk) in x.chunks(64).enumerate() {
+        m.push_planar(&[chunk]).unwrap();
+        let pushed = (k + 1) * 64;
+        assert_eq!(m.frames(), pushed as u64);
+        // The first 400 ms window closes with the 40th sub-hop (19 200 frames).
+        assert_eq!(m.momentary_lufs().is_some(), pushed >= 19_200, "{pushed}");
+    }
+}
