@@ -24,6 +24,8 @@ const ANCHOR_MIN: f64 = 0.15;
 const ANCHOR_EXTRA: f64 = 0.25;
 /// Anchors within this of a line are its inliers, seconds.
 const INLIER_S: f64 = 0.04;
+/// Smallest jump of the offset taken as a cut (insertion or deletion), seconds.
+const MIN_JUMP_S: f64 = 0.25;
 /// Dense windows: length and step, hops.
 const DENSE_HOPS: usize = 500;
 const DENSE_STEP: usize = 100;
@@ -56,8 +58,8 @@ impl Feat {
             let mean = vals().sum::<f64>() / cnt;
             let var = vals().map(|v| (v - mean) * (v - mean)).sum::<f64>() / cnt;
             let sd = var.sqrt().max(1e-3);
-            for i in lead.min(n)..n {
-                z[b][i] = ((f64::from(f.onsets[i][b]) - mean) / sd) as f32;
+            for (zi, row) in z[b].iter_mut().zip(&f.onsets).skip(lead.min(n)) {
+                *zi = ((f64::from(row[b]) - mean) / sd) as f32;
             }
         }
         let mut sum = vec![vec![0.0f64; n + 1]; NB];
@@ -82,9 +84,9 @@ impl Feat {
     fn energy(&self, i: usize, n: usize) -> (f64, [f64; NB]) {
         let mut sums = [0.0; NB];
         let mut e = self.sq[i + n] - self.sq[i];
-        for b in 0..NB {
-            let s = self.sum[b][i + n] - self.sum[b][i];
-            sums[b] = s;
+        for (slot, band) in sums.iter_mut().zip(&self.sum) {
+            let s = band[i + n] - band[i];
+            *slot = s;
             e -= s * s / n as f64;
         }
         (e.max(0.0), sums)
@@ -453,10 +455,12 @@ fn fit_lines(anchors: &[Anchor], max_drift: f64) -> Vec<Line> {
             j += 1;
         }
         let cluster = &extra[i..j];
-        lines.push(Line {
-            offset: cluster[cluster.len() / 2],
-            drift,
-        });
+        let offset = cluster[cluster.len() / 2];
+        // Within a quarter second of a line already found: that line, seen through a
+        // smeared anchor, not another cut.
+        if lines.iter().all(|l| (l.offset - offset).abs() > MIN_JUMP_S) {
+            lines.push(Line { offset, drift });
+        }
         i = j;
     }
     lines
@@ -649,10 +653,10 @@ fn refine_boundary(
     }
     let both_lines = matches!((left, right), (Label::Line(_), Label::Line(_)));
     let mut best = (0usize, 0usize, f64::MIN);
-    for k1 in 0..=n {
+    for (k1, &left_sum) in pl.iter().enumerate() {
         let k2s = if both_lines { k1..=n } else { k1..=k1 };
         for k2 in k2s {
-            let v = pl[k1] + BLOCK_TAU * (k2 - k1) as f64 + sr[k2];
+            let v = left_sum + BLOCK_TAU * (k2 - k1) as f64 + sr[k2];
             if v > best.2 {
                 best = (k1, k2, v);
             }
