@@ -265,9 +265,9 @@ fn phase(
                     &names,
                 )
             })
-            .take(l.max_listed)
             .collect();
         let total = listed.len() as u64 + p.negative_dropped;
+        listed.truncate(l.max_listed);
         note_more(&mut listed, total);
         out.extend(listed);
         if let Some(g) = p.downmix_gain_db.filter(|&g| g < l.downmix_loss_db) {
@@ -345,7 +345,6 @@ fn lfe(
             o.seconds(s.end_frame - s.start_frame) >= l.lfe_full_band_min_s
                 && s.value >= l.lfe_full_band_db
         })
-        .take(l.max_listed)
         .map(|s| {
             with_channels(
                 Finding::new(
@@ -364,6 +363,7 @@ fn lfe(
         })
         .collect();
     let total = listed.len() as u64 + b.full_band_dropped;
+    listed.truncate(l.max_listed);
     note_more(&mut listed, total);
     let lfe_full = !listed.is_empty();
     out.extend(listed);
