@@ -1,12 +1,12 @@
 //! Reports: the serde types of a file's result (the JSON schema) and the printers.
 //!
-//! # JSON schema (`schema_version` 1)
+//! # JSON schema (`schema_version` 2)
 //!
 //! `loudqc check --format json` writes one object per file per line (JSON Lines):
 //!
 //! ```text
 //! {
-//!   "schema_version": 1,
+//!   "schema_version": 2,
 //!   "file": "path/as/given.wav",
 //!   "engine": {"name": "loudqc", "version": "0.1.0"},
 //!   "profile": {"name": "streaming", "integrated_target_lufs": -24.0,
@@ -28,13 +28,14 @@
 //!                   "model": "v5 (silero-vad 5.1.2 wheel, ...)", "channels": ["C"],
 //!                   "speech_blocks": 2490, "gated_blocks": 5998, "min_speech_percent": 15.0},
 //!   "findings": [{"code": "TRUE_PEAK_OVER", "severity": "blocker", "message": "...",
-//!                 "value": -0.9, "limit": -1.0, "at_s": 192.345, "timecode": "00:03:12.345",
-//!                 "channel": "L", "start_s": 192.345, "end_s": 192.345,
-//!                 "start_timecode": "01:03:12:08", "end_timecode": "01:03:12:08"},
-//!                {"code": "TRUE_PEAK_OVER_REGION", "severity": "blocker", "message": "...",
-//!                 "value": -0.9, "limit": -1.0, "at_s": 192.345, "timecode": "00:03:12.345",
-//!                 "channel": "L", "start_s": 192.31, "end_s": 193.02,
+//!                 "value": -0.9, "limit": -1.0, "at_s": 192.345, "at_timecode": "01:03:12:08",
+//!                 "channels": ["L", "C"], "start_s": 192.31, "end_s": 193.02,
 //!                 "start_timecode": "01:03:12:07", "end_timecode": "01:03:13:00"}],
+//!   "rules": [{"rule": "true_peak", "measured": -0.9, "unit": "dBTP", "min": null, "max": -1.0,
+//!              "status": "fail", "decides": true}, ...],
+//!   "correction": {"rule": "dialog_gated_loudness", "measured_lufs": -25.1, "target_lufs": -27.0,
+//!                  "gain_db": -1.9, "gain_linear": 0.80, "true_peak_after_dbtp": -2.8,
+//!                  "limiter_needed": false},
 //!   "verdict": "fail",
 //!   "error": null,
 //!   "inputs": [{"path": "path/as/given.wav", "size_bytes": 172800044,
@@ -81,10 +82,13 @@
 //! `"error": {"kind": "incomplete_composition", ...}`. Both objects are absent (not `null`) for
 //! plain files.
 //!
-//! Findings (codes in `docs/findings.md`) carry a place (`at_s`, and `timecode` as
-//! `HH:MM:SS.mmm` from the start of the file) and an extent (`start_s`/`end_s`, and
-//! `start_timecode`/`end_timecode` as SMPTE `HH:MM:SS:FF` at `--fps`, `;FF` at 29.97 drop-frame,
-//! offset by the file's BWF start or `--tc-start`; see the top-level `timecode`). `timeline` is
+//! Findings (codes in `docs/findings.md`) carry the channels concerned (`channels`, empty for
+//! the whole programme), a point of interest (`at_s`, `at_timecode`) and an extent
+//! (`start_s`/`end_s`, `start_timecode`/`end_timecode`); every timecode is SMPTE `HH:MM:SS:FF`
+//! at `--fps`, `;FF` at 29.97 drop-frame, offset by the file's BWF start or `--tc-start` (see
+//! the top-level `timecode`). Schema 2 (from 1): `channel` became `channels`, the clock string
+//! `timecode` became the SMPTE `at_timecode`, `TRUE_PEAK_OVER_REGION` merged into
+//! `TRUE_PEAK_OVER` (one per over event), and `rules` and `correction` were added. `timeline` is
 //! present only with `--timeline` ([`TimelineReport`] says how entries line up).
 //!
 //! Units are in the field names (`_lufs`, `_lu`, `_dbfs`, `_dbtp`, `_s`, `_hz`). A value that

@@ -918,6 +918,34 @@ pub(crate) mod schema {
         /// Absent with --no-integrity.
         #[serde(default)]
         pub integrity: Option<Integrity>,
+        /// Every rule of the spec with its reading (empty when nothing was measured).
+        pub rules: Vec<Rule>,
+        /// The loudness correction hint (null without a loudness rule or reading).
+        pub correction: Option<Correction>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Rule {
+        pub rule: String,
+        pub measured: Option<f64>,
+        pub unit: String,
+        pub min: Option<f64>,
+        pub max: Option<f64>,
+        pub status: String,
+        pub decides: bool,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Correction {
+        pub rule: String,
+        pub measured_lufs: f64,
+        pub target_lufs: f64,
+        pub gain_db: f64,
+        pub gain_linear: f64,
+        pub true_peak_after_dbtp: Option<f64>,
+        pub limiter_needed: bool,
     }
 
     #[derive(Deserialize)]
@@ -1023,6 +1051,7 @@ pub(crate) mod schema {
         pub momentary_lufs: Vec<Option<f64>>,
         pub short_term_lufs: Vec<Option<f64>>,
         pub true_peak_dbtp: Vec<Option<f64>>,
+        pub speech_s: Vec<[f64; 2]>,
     }
 }
 
