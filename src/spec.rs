@@ -99,7 +99,7 @@ pub fn verdict(findings: &[Finding]) -> Verdict {
 
 /// Apply the spec's severity overrides (`[severity]` table), label every finding with SMPTE
 /// timecodes from `tc`, order them worst first (stable), and return the verdict.
-pub fn finalize(findings: &mut Vec<Finding>, profile: &Profile, tc: Option<&Timecode>) -> Verdict {
+pub fn finalize(findings: &mut [Finding], profile: &Profile, tc: Option<&Timecode>) -> Verdict {
     for f in findings.iter_mut() {
         if let Some(&s) = profile.severity.get(&f.code) {
             f.severity = s;
@@ -363,10 +363,20 @@ pub fn measurable(obs: &Observed) -> std::result::Result<(), String> {
     }
     if let Some(tp) = m.true_peak_dbtp.or(m.sample_peak_dbfs) {
         if tp > IMPOSSIBLE_TRUE_PEAK_DBTP {
-            return Err(format!(
-                "peak of {tp:+.1} dB over full scale is impossible for real audio ({what} \
-                 decoded garbage): the container was probably misdetected"
-            ));
+            let float = obs
+                .stream
+                .is_some_and(|s| s.codec.contains("f32") || s.codec.contains("f64"));
+            return Err(if float {
+                format!(
+                    "samples reach {tp:+.1} dB over full scale ({what}): float data this far \
+                     out of range is not audio"
+                )
+            } else {
+                format!(
+                    "peak of {tp:+.1} dB over full scale is impossible for real audio ({what} \
+                     decoded garbage): the container was probably misdetected"
+                )
+            });
         }
     }
     Ok(())
@@ -524,6 +534,13 @@ pub fn evaluate(obs: &Observed, profile: &Profile, events: Option<&EventConfig>)
         }
     }
 
+    // Events (true-peak over events first), before loudness: the order findings are listed.
+    if let Some(cfg) = events.filter(|e| e.enabled) {
+        out.extend(self::events::findings(
+            m, obs.signal, profile, obs.labels, cfg,
+        ));
+    }
+
     if profile.check_loudness && measured {
         out.extend(loudness_findings(m, obs.dialog, profile));
         if let (Some(lra), Some(max)) = (m.loudness_range_lu, profile.max_loudness_range_lu) {
@@ -539,11 +556,6 @@ pub fn evaluate(obs: &Observed, profile: &Profile, events: Option<&EventConfig>)
         }
     }
 
-    if let Some(cfg) = events.filter(|e| e.enabled) {
-        out.extend(self::events::findings(
-            m, obs.signal, profile, obs.labels, cfg,
-        ));
-    }
     out
 }
 

@@ -879,7 +879,8 @@ impl Meter {
     /// let mut m = Meter::new(48_000, &ChannelMap::from_count(2), &MeterConfig::default())?;
     /// m.push_planar(&[&[0.5f32; 4800][..], &[0.0f32; 4800][..]])?;
     /// let tp = m.true_peak_dbtp(0).unwrap();
-    /// assert!((tp - -6.02).abs() < 0.01, "{tp}"); // DC at 0.5: no overshoot
+    /// // DC at 0.5 (−6.02 dBFS): the step from silence rings about 1 dB over it.
+    /// assert!((-6.1..-4.5).contains(&tp), "{tp}");
     /// assert_eq!((m.true_peak_dbtp(1), m.true_peak_dbtp(2)), (None, None));
     /// # Ok::<(), loudqc::Error>(())
     /// ```

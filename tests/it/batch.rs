@@ -621,7 +621,7 @@ fn sigint_stops_cleanly_with_whole_records_and_a_summary() {
     let d = tmp();
     let input = d.path().join("in");
     std::fs::create_dir(&input).unwrap();
-    let names = many(&input, 80, 3.0);
+    let names = many(&input, 200, 3.0);
     let before = snapshot(&input);
     set_readonly(&before);
     let out = d.path().join("out.jsonl");
@@ -775,8 +775,12 @@ fn paths_from_stdin_and_a_file_with_csv_summary() {
     let lufs: f64 = rows[1][2].parse().unwrap();
     assert_close("csv integrated", lufs, -24.0, 0.1);
     assert_eq!(&rows[1][11], "L R");
-    // A tone: no dialogue (info) and too short for a short-term window.
-    assert_eq!(&rows[0][12], "INSUFFICIENT_DIALOG;SHORT_PROGRAM");
+    // A tone: a printmaster without dialogue (issue, first: worst first), too short for a
+    // short-term window, and no dialog-gated value (info).
+    assert_eq!(
+        &rows[0][12],
+        "NO_DIALOG_IN_PRINTMASTER;SHORT_PROGRAM;INSUFFICIENT_DIALOG"
+    );
 
     let mut child = loudqc()
         .args(["check", "--format", "json", "--paths-from", "-"])

@@ -694,25 +694,20 @@ fn denormal_samples_are_measured_as_the_tiny_values_they_are() {
 
 #[test]
 fn huge_finite_samples_give_huge_finite_readings_and_fail() {
-    // f32::MAX is a legal float sample: +770.6 dBFS, a true-peak failure, not a crash or NaN.
+    // f32::MAX is a legal float sample, but +770.6 dBFS is no audio: never a measurement, an
+    // error naming the value (issue 13), and no crash or NaN on the way.
     let d = tmp();
     let p = float_file(d.path(), "huge.wav", &[f32::MAX, -f32::MAX, 1e30]);
     let o = crate::cli::run(&["check", "--format", "json", p.to_str().unwrap()]);
-    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
-    assert_eq!(v["verdict"], "fail");
-    let sp = v["loudness"]["sample_peak_dbfs"].as_f64().unwrap();
-    assert_close("sample peak", sp, 20.0 * (f32::MAX as f64).log10(), 0.01);
-    assert!(v["loudness"]["true_peak_dbtp"].as_f64().unwrap() >= sp - 0.01);
-    assert!(v["loudness"]["integrated_lufs"]
-        .as_f64()
-        .unwrap()
-        .is_finite());
-    assert!(v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|f| f["code"] == "TRUE_PEAK_OVER"));
+    assert_eq!(v["verdict"], "error");
+    assert_eq!(v["error"]["kind"], "unmeasurable");
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("huge.wav") && msg.contains("+770.6 dB"),
+        "{msg}"
+    );
 }
 
 #[test]

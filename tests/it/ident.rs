@@ -776,8 +776,26 @@ mod cli {
             refp.to_str().unwrap(),
             "--ident-policy",
             "require",
+            "--format",
+            "json",
         ]);
-        assert_eq!(code(&o), 0, "{}", stdout(&o));
+        // The ident is where it must be: no ident finding. The sample's generator leaves L at
+        // digital zero for 50 ms before the tail ident while R plays: a real drop-out, found.
+        let v = json(&o);
+        let blockers: Vec<&serde_json::Value> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| {
+                f["severity"] == "blocker" || f["code"].as_str().unwrap().starts_with("IDENT")
+            })
+            .collect();
+        assert_eq!(blockers.len(), 1, "{blockers:?}");
+        assert_eq!(blockers[0]["code"], "DROPOUT");
+        assert_eq!(blockers[0]["channels"], serde_json::json!(["L"]));
+        let start = blockers[0]["start_s"].as_f64().unwrap();
+        assert!((19.40..19.55).contains(&start), "{start}");
+        assert_eq!(code(&o), 1);
     }
 }
 

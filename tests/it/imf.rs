@@ -175,6 +175,8 @@ fn check_dir(dir: &Path, assetmaps: &[PathBuf]) -> Vec<FileReport> {
 fn json_records(o: &std::process::Output) -> Vec<FileReport> {
     stdout(o)
         .lines()
+        // A sharded run starts with its plan line (see `loudqc::report::plan`).
+        .filter(|l| !l.starts_with("{\"plan\""))
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }

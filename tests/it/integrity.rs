@@ -182,7 +182,7 @@ fn check(chans: &[Vec<f32>], opts: &AnalyzeOptions) -> Vec<Finding> {
         .collect()
 }
 
-fn of<'a>(f: &'a [Finding], code: loudqc::spec::Code) -> Vec<&'a Finding> {
+fn of(f: &[Finding], code: loudqc::spec::Code) -> Vec<&Finding> {
     f.iter().filter(|x| x.code == code).collect()
 }
 
