@@ -621,43 +621,50 @@ fn sigint_stops_cleanly_with_whole_records_and_a_summary() {
     let d = tmp();
     let input = d.path().join("in");
     std::fs::create_dir(&input).unwrap();
-    let names = many(&input, 200, 3.0);
+    let names = many(&input, 80, 3.0);
     let before = snapshot(&input);
     set_readonly(&before);
     let out = d.path().join("out.jsonl");
-    let mut child = loudqc()
-        .args(["check", "-j", "2", "--format", "json", s(&input)])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let kill = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    let mut got = vec![first];
-    got.extend(lines.map(|l| l.unwrap()));
-    let status = child.wait().unwrap();
-    let mut err = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
-    assert_eq!(status.code(), Some(130), "{err}");
-    assert!(got.len() < names.len(), "SIGINT did not stop the batch");
-    let recs = records(&(got.join("\n") + "\n"));
-    assert!(recs.iter().all(|r| r["verdict"] == "pass"));
-    assert!(
-        err.contains(&format!(
-            "INTERRUPTED by SIGINT: {} of 80 programs not checked",
-            80 - recs.len()
-        )),
-        "{err}"
-    );
-    assert!(err.contains(&format!(
-        "loudqc: 80 programs (80 files): {} pass",
-        recs.len()
-    )));
+    for attempt in 0..3 {
+        let mut child = loudqc()
+            .args(["check", "-j", "2", "--format", "json", s(&input)])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next().unwrap().unwrap();
+        let kill = std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let mut got = vec![first];
+        got.extend(lines.map(|l| l.unwrap()));
+        let status = child.wait().unwrap();
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+        assert_eq!(status.code(), Some(130), "{err}");
+        if got.len() == names.len() && attempt < 2 {
+            // On a loaded machine `kill` may land after the last record: try again.
+            continue;
+        }
+        assert!(got.len() < names.len(), "SIGINT did not stop the batch");
+        let recs = records(&(got.join("\n") + "\n"));
+        assert!(recs.iter().all(|r| r["verdict"] == "pass"));
+        assert!(
+            err.contains(&format!(
+                "INTERRUPTED by SIGINT: {} of 80 programs not checked",
+                80 - recs.len()
+            )),
+            "{err}"
+        );
+        assert!(err.contains(&format!(
+            "loudqc: 80 programs (80 files): {} pass",
+            recs.len()
+        )));
+        break;
+    }
 
     // With --output: the file is put in place with the finished records; --resume finishes.
     let mut child = loudqc()
