@@ -48,3 +48,24 @@ $ff -i "$ref" -i "$ref" -filter_complex "[0]pan=stereo|c0=c0|c1=c1[a];[1]pan=ste
 # padding (ffmpeg's native encoder).
 $ff -f lavfi -i "sine=f=997:r=48000:d=1" -ac 2 -c:a aac -b:a 96k "$out/m4a-aac-stereo.m4a"
 ls -l "$out"
+# CAF as ffmpeg writes it: ALAC (its packet table counts the short last packet as full), and
+# PCM written to a pipe (data chunk size -1 = to the end of the file).
+$ff -i "$out/ref-stereo-s24.wav" -c:a alac "$out/caf-stereo-alac.caf"
+$ff -i "$out/ref-stereo-s24.wav" -c:a pcm_s24le -f caf - | cat > "$out/caf-pipe-s24.caf"
+# A leading empty edit: the audio starts 0.25 s into the presentation (elst: 250 ms media_time
+# -1, then the 0.8 s of audio). ffmpeg's timeline: `ffmpeg -copyts -i F -af
+# aresample=async=1:first_pts=0 out.wav` gives 2000 frames of silence, then the audio.
+$ff -itsoffset 0.25 -i "$out/ref-stereo-s24.wav" -c:a pcm_s24le "$out/mov-stereo-delay250.mov"
+# Lossy codecs Symphonia has no decoder for (read with `--features ffmpeg`): 1 s of 5.1 at
+# 48 kHz (sines, pink noise on C and Rs; the same command is in tests/it/containers.rs).
+$ff -f lavfi -i "sine=f=997:r=48000:d=1" -f lavfi -i "sine=f=500:r=48000:d=1" \
+    -f lavfi -i "anoisesrc=c=pink:r=48000:d=1:a=0.1:seed=1" -f lavfi -i "sine=f=60:r=48000:d=1" \
+    -f lavfi -i "sine=f=300:r=48000:d=1" -f lavfi -i "anoisesrc=c=pink:r=48000:d=1:a=0.1:seed=2" \
+    -filter_complex "[0][1][2][3][4][5]join=inputs=6:channel_layout=5.1[o]" -map "[o]" \
+    -c:a pcm_s16le "$out/tmp-51-48k.wav"
+$ff -i "$out/tmp-51-48k.wav" -c:a ac3 -b:a 640k "$out/ac3-51.ac3"
+$ff -i "$out/tmp-51-48k.wav" -c:a eac3 -b:a 384k "$out/mp4-51-eac3.mp4"
+$ff -i "$out/tmp-51-48k.wav" -c:a aac -b:a 256k "$out/m4a-51-aac.m4a"
+$ff -i "$out/tmp-51-48k.wav" -c:a libopus -b:a 256k "$out/opus-51.opus"
+$ff -i "$out/tmp-51-48k.wav" -ac 2 -c:a libopus -b:a 128k "$out/mkv-stereo-opus.mkv"
+rm "$out/tmp-51-48k.wav"

@@ -10,6 +10,8 @@
 //! Untrusted input: every header value that sizes anything is checked against [`Limits`] and the
 //! file's length before it is used.
 
+#[cfg(feature = "ffmpeg")]
+pub mod ffmpeg;
 pub mod memory;
 pub mod multimono;
 pub mod symphonia;
@@ -296,12 +298,26 @@ fn open_file(path: &Path, opts: &OpenOptions) -> Result<Box<dyn AudioSource>> {
         return crate::imf::MxfSource::open(path).map(|s| Box::new(s) as Box<dyn AudioSource>);
     }
     file.seek(SeekFrom::Start(0))?;
-    open_boxed(
+    let opened = open_boxed(
         Box::new(file),
         meta.len(),
         path.extension().and_then(|e| e.to_str()),
         &opts.tracks,
-    )
+    );
+    #[cfg(feature = "ffmpeg")]
+    if let Err(e) = &opened {
+        // Symphonia has no decoder for the track (AC-3, E-AC-3, multichannel or HE AAC, Opus
+        // …) or no reader for the container (raw AC-3): the system FFmpeg libraries try.
+        if matches!(
+            e.kind(),
+            crate::error::ErrorKind::UnsupportedCodec(_)
+                | crate::error::ErrorKind::UnsupportedFormat(_)
+        ) {
+            return ffmpeg::FfmpegSource::open(path, &opts.tracks)
+                .map(|s| Box::new(s) as Box<dyn AudioSource>);
+        }
+    }
+    opened
 }
 
 /// Open any seekable byte source (e.g. `std::io::Cursor<Vec<u8>>` over bytes in memory) the way
@@ -394,17 +410,109 @@ fn open_boxed(
             wav::Opened::NotPcm(back) => reader = back,
         }
     }
+    // An AC-3 / E-AC-3 elementary stream (.ac3, .eac3): the sync word 0x0B77 (ATSC A/52 §5.4.1)
+    // and no container. Symphonia has no reader or decoder for it.
+    if family.is_none() && magic[..n].starts_with(&[0x0B, 0x77]) {
+        return Err(Error::new(crate::error::ErrorKind::UnsupportedCodec(
+            format!(
+                "an elementary stream of {}",
+                symphonia::unsupported_codec_advice(
+                    ::symphonia::core::codecs::audio::well_known::CODEC_ID_AC3,
+                    0
+                )
+                .replacen(
+                    "AC-3 (Dolby Digital)",
+                    "AC-3 or E-AC-3 (Dolby Digital / Plus)",
+                    1
+                )
+            ),
+        )));
+    }
+    let mut caf_size_unset = false;
     if family == Some(Family::Caf) {
         check_caf_desc(&mut reader)?;
+        if let Some(at) = caf_unset_data_size(&mut reader, len)? {
+            // The data chunk's size is -1 ("to the end of the file", what ffmpeg writes to a
+            // pipe). Symphonia 0.6 then reads the audio as further chunk headers: it is shown
+            // the real size instead.
+            let size = len.saturating_sub(at + 8);
+            reader = Box::new(Overlay {
+                inner: reader,
+                at,
+                bytes: (size as i64).to_be_bytes(),
+            });
+            caf_size_unset = true;
+        }
     }
     reader.seek(SeekFrom::Start(0))?;
-    symphonia::SymphoniaSource::open_as(
+    let mut src = symphonia::SymphoniaSource::open_as(
         symphonia::KnownLength::new(reader, len),
         ext_hint,
         family,
         tracks,
-    )
-    .map(|s| Box::new(s) as Box<dyn AudioSource>)
+    )?;
+    if caf_size_unset {
+        src.set_size_fields_unset();
+    }
+    Ok(Box::new(src))
+}
+
+/// The offset of a CAF `data` chunk's size field when it holds -1 (Apple CAF spec: "the data
+/// chunk extends to the end of the file"; only the last chunk may). The chunk walk stops at the
+/// data chunk, at the end of the file, or after a bounded number of chunks.
+fn caf_unset_data_size(reader: &mut dyn ReadSeek, len: u64) -> Result<Option<u64>> {
+    const MAX_CHUNKS: usize = 64;
+    let mut at = 8u64; // after the file header: 'caff', version, flags
+    for _ in 0..MAX_CHUNKS {
+        if at.saturating_add(12) > len {
+            return Ok(None);
+        }
+        reader.seek(SeekFrom::Start(at))?;
+        let mut h = [0u8; 12];
+        if read_up_to(reader, &mut h)? < h.len() {
+            return Ok(None);
+        }
+        let size = i64::from_be_bytes(h[4..12].try_into().expect("8 bytes"));
+        if &h[..4] == b"data" {
+            return Ok((size == -1).then_some(at + 4));
+        }
+        match u64::try_from(size) {
+            Ok(s) => at = at.saturating_add(12).saturating_add(s),
+            Err(_) => return Ok(None), // a negative size elsewhere: Symphonia's error says so
+        }
+    }
+    Ok(None)
+}
+
+/// A byte source with `bytes` shown at offset `at` in place of what the source holds there
+/// (a corrected header field; the file itself is not changed).
+struct Overlay {
+    inner: Box<dyn ReadSeek>,
+    at: u64,
+    bytes: [u8; 8],
+}
+
+impl Read for Overlay {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let pos = self.inner.stream_position()?;
+        let n = self.inner.read(buf)?;
+        let end = self.at + self.bytes.len() as u64;
+        let read_end = pos + n as u64;
+        if pos < end && read_end > self.at {
+            let from = self.at.max(pos);
+            let to = end.min(read_end);
+            for p in from..to {
+                buf[(p - pos) as usize] = self.bytes[(p - self.at) as usize];
+            }
+        }
+        Ok(n)
+    }
+}
+
+impl Seek for Overlay {
+    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        self.inner.seek(pos)
+    }
 }
 
 /// Check a CAF file's `desc` chunk (Apple CAF spec: always the first chunk) against [`Limits`]

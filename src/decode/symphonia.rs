@@ -36,6 +36,8 @@ pub struct SymphoniaSource {
     ended: bool,
     /// Frames decoded since the start by the first lane (counted until the first seek).
     decoded_frames: u64,
+    /// The most frames one packet of the first lane decoded to.
+    max_packet_frames: u64,
     seeked: bool,
     /// The container's packet durations are exact (MP4 `stts`): frames decoded past a
     /// packet's block are padding to drop.
@@ -53,6 +55,9 @@ struct Lane {
     pos: usize,
     /// Frames still to drop after an accurate seek landed early.
     skip_frames: u64,
+    /// Frames of silence still to hand out before the decoded audio: an MP4/QuickTime leading
+    /// empty edit (the track starts later than the presentation), or a seek into it.
+    lead_zeros: u64,
 }
 
 impl Lane {
@@ -64,6 +69,14 @@ impl Lane {
 /// Containers whose header frame count is exact (Symphonia's short names), so a stream that
 /// ends short of it is a truncated file. MP3/Ogg/MP4/MKV counts can be estimates.
 const EXACT_LENGTH_CONTAINERS: [&str; 4] = ["flac", "aiff", "caf", "wave"];
+
+/// The longest leading empty edit accepted, seconds: hours of silence before a programme is a
+/// damaged or hostile header (the silence is handed out lazily, but would still be measured).
+const MAX_LEAD_S: u64 = 3600;
+
+/// The longest leading empty edit of a track measured with others, seconds: its silence may
+/// have to be held in memory while the other tracks catch up.
+const MAX_LANE_LEAD_S: u64 = 10;
 
 fn sym_err(e: SymError) -> Error {
     match e {
@@ -108,28 +121,24 @@ pub fn codec_name(id: AudioCodecId) -> String {
     name.to_string()
 }
 
-/// What to do about a codec loudqc cannot decode.
-fn unsupported_codec_advice(id: AudioCodecId, channels: usize) -> String {
+/// What to do about a codec loudqc cannot decode: its name in words, and the cargo feature that
+/// adds it (`ffmpeg`: the system FFmpeg libraries) or the decode to WAV that avoids it.
+pub(crate) fn unsupported_codec_advice(id: AudioCodecId, channels: usize) -> String {
     use symphonia::core::codecs::audio::well_known::*;
     let name = codec_name(id);
+    const FEATURE: &str = "a loudqc built with `--features ffmpeg` (the system FFmpeg \
+                           libraries) decodes it; or decode to WAV first (ffmpeg -i IN -c:a \
+                           pcm_s24le OUT.wav)";
     match id {
         CODEC_ID_AAC if channels > 2 => format!(
-            "{name} with {channels} channels: loudqc's AAC decoder (Symphonia) reads mono and \
-             stereo AAC-LC only; measure the PCM master, or decode to WAV first \
-             (ffmpeg -i IN -c:a pcm_s24le OUT.wav)"
+            "{name} with {channels} channels: Symphonia decodes mono and stereo AAC-LC only; \
+             {FEATURE}"
         ),
         CODEC_ID_AAC => format!(
             "{name} of a profile Symphonia does not decode (HE-AAC/HE-AACv2 or another); \
-             decode to WAV first (ffmpeg -i IN -c:a pcm_s24le OUT.wav)"
+             {FEATURE}"
         ),
-        CODEC_ID_AC3 | CODEC_ID_EAC3 | CODEC_ID_AC4 | CODEC_ID_DCA | CODEC_ID_OPUS => format!(
-            "{name}: no maintained pure-Rust decoder is built into loudqc; decode to WAV \
-             first (ffmpeg -i IN -c:a pcm_s24le OUT.wav) and check the WAV"
-        ),
-        _ => format!(
-            "{name} has no decoder in loudqc; decode to WAV first (ffmpeg -i IN -c:a pcm_s24le \
-             OUT.wav)"
-        ),
+        _ => format!("{name}: Symphonia has no decoder for it; {FEATURE}"),
     }
 }
 
@@ -328,10 +337,19 @@ impl SymphoniaSource {
                 Error::malformed(format!("audio track {n} declares no sample rate"))
             })?;
             let ch = params.channels.as_ref().map(|c| c.count()).ok_or_else(|| {
-                Error::new(ErrorKind::UnsupportedCodec(format!(
-                    "audio track {n} declares no channel count ({})",
-                    unsupported_codec_advice(params.codec, 0)
-                )))
+                // Symphonia's demuxer leaves the count unset for codecs it has no decoder
+                // for (AC-3/E-AC-3 in MP4 keep it in `dac3`/`dec3`): say which codec it is.
+                let known = symphonia::default::get_codecs()
+                    .get_audio_decoder(params.codec)
+                    .is_some();
+                Error::new(ErrorKind::UnsupportedCodec(if known {
+                    format!("audio track {n} declares no channel count")
+                } else {
+                    format!(
+                        "audio track {n}: {}",
+                        unsupported_codec_advice(params.codec, 0)
+                    )
+                }))
             })?;
             match rate {
                 None => rate = Some(r),
@@ -360,6 +378,19 @@ impl SymphoniaSource {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 _ => None,
             };
+            // The patched isomp4 demuxer gives a leading empty edit as the track's start time
+            // (ISO/IEC 14496-12 §8.6.6): presented as silence, like ffmpeg's timeline.
+            let lead_zeros = match format.format_info().short_name {
+                "isomp4" => u64::try_from(track.start_ts.get()).unwrap_or(0),
+                _ => 0,
+            };
+            if lead_zeros > u64::from(r) * MAX_LEAD_S {
+                return Err(Error::malformed(format!(
+                    "the edit list of audio track {n} delays it by {} s (at most {MAX_LEAD_S} s \
+                     accepted)",
+                    lead_zeros / u64::from(r)
+                )));
+            }
             lanes.push(Lane {
                 track_id: track.id,
                 decoder,
@@ -367,6 +398,7 @@ impl SymphoniaSource {
                 pending: vec![Vec::new(); ch],
                 pos: 0,
                 skip_frames: 0,
+                lead_zeros,
             });
             channels += ch;
             if first_params.is_none() {
@@ -374,6 +406,17 @@ impl SymphoniaSource {
             }
         }
         let rate = rate.expect("at least one track");
+        if lanes.len() > 1
+            && lanes
+                .iter()
+                .any(|l| l.lead_zeros > u64::from(rate) * MAX_LANE_LEAD_S)
+        {
+            return Err(Error::invalid(
+                "start of the tracks measured together",
+                format!("delays of at most {MAX_LANE_LEAD_S} s (edit lists)"),
+                "a longer delay",
+            ));
+        }
         let params = first_params.expect("at least one track");
         let channel_map = match (&params.channels, lanes.len()) {
             (Some(symphonia::core::audio::Channels::Positioned(pos)), 1) => {
@@ -420,9 +463,16 @@ impl SymphoniaSource {
             decoded_packets: 0,
             ended: false,
             decoded_frames: 0,
+            max_packet_frames: 0,
             seeked: false,
             trim_to_block: container == "isomp4",
         })
+    }
+
+    /// Record that the container's data size was unset and the audio read to the end of the
+    /// file (a CAF `data` chunk of size -1).
+    pub(crate) fn set_size_fields_unset(&mut self) {
+        self.info.observed.size_fields_unset = true;
     }
 
     /// The stream has ended: an error if it ended before the frame count its header declares
@@ -433,7 +483,8 @@ impl SymphoniaSource {
             Some(declared)
                 if !self.seeked
                     && self.decoded_frames < declared
-                    && EXACT_LENGTH_CONTAINERS.contains(&self.info.container.as_str()) =>
+                    && EXACT_LENGTH_CONTAINERS.contains(&self.info.container.as_str())
+                    && !self.last_packet_short(declared) =>
             {
                 // Damaged packets also shorten the stream; either way the file is not whole.
                 let cause = match self.skipped_packets {
@@ -447,6 +498,17 @@ impl SymphoniaSource {
             }
             _ => Ok(false),
         }
+    }
+
+    /// A CAF of a packetised codec (ALAC, AAC) whose packet table counts every packet as full:
+    /// ffmpeg's CAF muxer writes `mNumberValidFrames` = packets × frames per packet and no
+    /// remainder, so the last, short packet ends the audio less than one packet before the
+    /// declared count. That is the whole file, not a truncated one (ffmpeg decodes the same).
+    fn last_packet_short(&self, declared: u64) -> bool {
+        self.info.container == "caf"
+            && !self.info.codec.starts_with("pcm")
+            && self.max_packet_frames > 0
+            && declared - self.decoded_frames < self.max_packet_frames
     }
 
     /// Decode the next packet of our track into `pending`. False at the end of the stream.
@@ -496,6 +558,15 @@ impl SymphoniaSource {
                         }
                         lane.pos = 0;
                     }
+                    // A packet of a track whose leading silence is not all handed out (several
+                    // tracks in lockstep, starting at different times): the silence goes first.
+                    if lane.lead_zeros > 0 {
+                        let z = lane.lead_zeros as usize; // ≤ MAX_LANE_LEAD_S (checked at open)
+                        for ch in lane.pending.iter_mut() {
+                            ch.resize(ch.len() + z, 0.0);
+                        }
+                        lane.lead_zeros = 0;
+                    }
                     let old = lane.pending.first().map_or(0, |p| p.len());
                     let decoded = buf.frames();
                     let mut block = vec![vec![0f32; decoded]; channels];
@@ -528,6 +599,7 @@ impl SymphoniaSource {
                         dst.extend_from_slice(&src[from..end]);
                     }
                     if li == 0 {
+                        self.max_packet_frames = self.max_packet_frames.max(decoded as u64);
                         self.decoded_frames += (end - head.min(end)) as u64;
                         self.decoded_packets += 1;
                     }
@@ -583,6 +655,17 @@ impl AudioSource for SymphoniaSource {
         }
         let mut total = 0;
         while total < max_frames {
+            for lane in self.lanes.iter_mut() {
+                if lane.lead_zeros > 0 && lane.available() == 0 {
+                    let n = lane.lead_zeros.min(max_frames as u64) as usize;
+                    for ch in lane.pending.iter_mut() {
+                        ch.clear();
+                        ch.resize(n, 0.0);
+                    }
+                    lane.pos = 0;
+                    lane.lead_zeros -= n as u64;
+                }
+            }
             let avail = self.lanes.iter().map(Lane::available).min().unwrap_or(0);
             if avail == 0 {
                 if !self.decode_next()? {
@@ -634,6 +717,8 @@ impl SymphoniaSource {
             .required_ts
             .get()
             .saturating_sub(seeked.actual_ts.get());
+        // Landed late: the target is inside a leading empty edit, silence until the audio.
+        let late = u64::try_from(-early).unwrap_or(0);
         // The other tracks were sought to the same time; tracks of one programme share their
         // packet grid, so they landed as early as the first.
         for lane in self.lanes.iter_mut() {
@@ -643,6 +728,7 @@ impl SymphoniaSource {
             }
             lane.pos = 0;
             lane.skip_frames = u64::try_from(early).unwrap_or(0);
+            lane.lead_zeros = late;
         }
         Ok(())
     }

@@ -58,25 +58,41 @@ pub struct TrackState {
 struct Edit {
     start: u64,
     end: Option<u64>,
+    /// The leading empty edits (`media_time` = -1): the track starts this long after the
+    /// presentation does (media timescale units). Presentation timestamps include it, and the
+    /// track's `start_ts` says it, so a reader can present it as silence (as ffmpeg's timeline
+    /// does: the stream's start_time).
+    delay: u64,
 }
 
 impl Edit {
-    /// The edit of `trak`: its first non-empty edit (leading empty edits, which only delay the
-    /// track's presentation, are skipped; later edits are not supported and ignored).
+    /// The edit of `trak`: its leading empty edits (a delay) and its first non-empty edit
+    /// (later edits are not supported and ignored).
     fn of(trak: &TrakAtom, movie_timescale: NonZero<u32>) -> Option<Edit> {
         let elst = trak.edts.as_ref()?.elst.as_ref()?;
-        let e = elst.entries.iter().find(|e| e.media_time >= 0)?;
-        let start = e.media_time as u64;
         let media_ts = u128::from(trak.mdia.mdhd.timescale.get());
         let movie_ts = u128::from(movie_timescale.get());
-        let end = (e.segment_duration > 0).then(|| {
-            let len = (u128::from(e.segment_duration) * media_ts + movie_ts / 2) / movie_ts;
-            start.saturating_add(u64::try_from(len).unwrap_or(u64::MAX))
-        });
-        if start == 0 && end.is_none() {
+        let to_media = |movie: u128| -> u64 {
+            u64::try_from((movie * media_ts + movie_ts / 2) / movie_ts).unwrap_or(u64::MAX)
+        };
+        let first = elst.entries.iter().position(|e| e.media_time >= 0)?;
+        let empty: u128 =
+            elst.entries[..first].iter().map(|e| u128::from(e.segment_duration)).sum();
+        let delay = to_media(empty);
+        let e = &elst.entries[first];
+        let start = e.media_time as u64;
+        let end = (e.segment_duration > 0)
+            .then(|| start.saturating_add(to_media(u128::from(e.segment_duration))));
+        if start == 0 && end.is_none() && delay == 0 {
             return None;
         }
-        Some(Edit { start, end })
+        Some(Edit { start, end, delay })
+    }
+
+    /// The presentation timestamp of media time `ts`.
+    fn presentation(&self, ts: i64) -> i64 {
+        ts.saturating_sub(i64::try_from(self.start).unwrap_or(i64::MAX))
+            .saturating_add(i64::try_from(self.delay).unwrap_or(i64::MAX))
     }
 
     /// Frames to trim from the start and end of a sample at media time `ts` lasting `dur`.
@@ -129,7 +145,9 @@ impl TrackState {
                         Some(e) => {
                             let end = e.end.unwrap_or(total).min(total);
                             let start = e.start.min(end);
-                            track.with_num_frames(end - start);
+                            track.with_num_frames((end - start).saturating_add(e.delay));
+                            track.start_ts =
+                                Timestamp::new(i64::try_from(e.delay).unwrap_or(i64::MAX));
                             track.with_delay(u32::try_from(start).unwrap_or(u32::MAX));
                             track.with_padding(u32::try_from(total - end).unwrap_or(u32::MAX));
                         }
@@ -581,16 +599,20 @@ impl<'s> IsoMp4Reader<'s> {
     fn seek_track_by_ts(&mut self, track_num: usize, ts: Timestamp) -> Result<SeekedTo> {
         // loudqc patch: `ts` is a presentation time; with an edit list the media time is later
         // by the edit's start, and the result is given back in presentation time.
-        let edit_start = match self.track_states.get(track_num).and_then(|s| s.edit) {
-            Some(e) => i64::try_from(e.start).unwrap_or(i64::MAX),
-            None => 0,
+        // A time inside the leading empty edit (the delay) is the media's start; the caller
+        // sees `actual_ts` later than `required_ts` then.
+        let Some(edit) = self.track_states.get(track_num).and_then(|s| s.edit) else {
+            return self.seek_track_by_media_ts(track_num, ts);
         };
-        let mut seeked = self.seek_track_by_media_ts(
-            track_num,
-            Timestamp::new(ts.get().saturating_add(edit_start)),
-        )?;
+        let delay = i64::try_from(edit.delay).unwrap_or(i64::MAX);
+        let media = ts
+            .get()
+            .saturating_sub(delay)
+            .max(0)
+            .saturating_add(i64::try_from(edit.start).unwrap_or(i64::MAX));
+        let mut seeked = self.seek_track_by_media_ts(track_num, Timestamp::new(media))?;
         seeked.required_ts = ts;
-        seeked.actual_ts = Timestamp::new(seeked.actual_ts.get().saturating_sub(edit_start));
+        seeked.actual_ts = Timestamp::new(edit.presentation(seeked.actual_ts.get()));
         Ok(seeked)
     }
 
@@ -743,9 +765,7 @@ impl FormatReader for IsoMp4Reader<'_> {
             let ts = next_sample_info.ts.get().max(0) as u64;
             let dur = next_sample_info.dur.get();
             let (head, tail) = edit.trims(ts, dur);
-            let pts = Timestamp::new(
-                next_sample_info.ts.get().saturating_sub(i64::try_from(edit.start).unwrap_or(i64::MAX)),
-            );
+            let pts = Timestamp::new(edit.presentation(next_sample_info.ts.get()));
             let mut packet = Packet::new(
                 next_sample_info.track_id,
                 pts,
