@@ -23,7 +23,9 @@ use realfft::RealFftPlanner;
 
 use super::reference::Reference;
 use super::search::{dot, Spectra, TemplateCache};
+use super::window::Mix;
 use super::SPEED_FACTORS;
+use super::{Engine, Prepared};
 use crate::error::Result;
 
 /// Playback speeds searched: any linear change from 0.9× to 1.1× (PAL speed-up, 23.976 ↔ 24,
@@ -314,6 +316,47 @@ fn gcd(a: u32, b: u32) -> u32 {
     } else {
         gcd(b, a % b)
     }
+}
+
+/// A speed (`num/den`), the cache key of its coarse template and the template's NCC at every
+/// lag.
+pub(super) type SpeedNcc = ((u32, u32), usize, Vec<f32>);
+
+/// The speed search on one mix (see [`speed`]): unchanged speed and the speed the envelope
+/// grid and piece regression find; for each the coarse NCC of the mono template at every lag.
+/// Returns `(speed, cache key, NCC)` of the one whose NCC peaks higher.
+pub(super) fn speed_search(eng: &mut Engine, mix: &Mix, p: &Prepared, ar: u32) -> Result<SpeedNcc> {
+    let mut speeds = vec![(1u32, 1u32)];
+    if let Some((s, lag, _)) = envelope_grid(
+        &mut eng.planner,
+        &mut eng.cache,
+        &mix.env_spectra,
+        &p.env,
+        p.env_key(),
+        ar,
+    ) {
+        let (s, _) = refine(&mix.coarse, &mix.env, &p.reference, ar, s, lag)?;
+        let r = rational(s);
+        if r != (1, 1) {
+            speeds.push(r);
+        }
+    }
+    let mut best: Option<(SpeedNcc, f32)> = None;
+    for sp in speeds {
+        let key = eng.speed_key(p.id, sp);
+        let tmpl = if sp == (1, 1) {
+            None
+        } else {
+            Some(p.reference.mono_template(ar, sp.0, sp.1)?)
+        };
+        let y: &[f32] = tmpl.as_ref().map_or(&p.coarse, |t| &t[0]);
+        let (ncc, _) = eng.correlate(&mix.spectra, key, y, false);
+        let peak = ncc.iter().fold(0.0f32, |a, v| a.max(v.abs()));
+        if best.as_ref().is_none_or(|b| peak > b.1) {
+            best = Some(((sp, key, ncc), peak));
+        }
+    }
+    Ok(best.expect("unchanged speed tried").0)
 }
 
 #[cfg(test)]
