@@ -4,6 +4,9 @@
 
 use super::*;
 
+/// Below this coverage (or when not `present`) a pitch-kept time-stretch is tried too.
+const TEMPO_TRY_BELOW: f64 = 0.9;
+
 /// Correlation peaks examined for further copies of a found ident in its window.
 const MAX_COPY_CANDIDATES: usize = 8;
 /// A peak is examined as a further copy from this coarse |NCC| (a whole copy under a bed
@@ -96,10 +99,31 @@ pub(super) fn search_window(
         rate,
         ar,
         speed: (num, den),
+        pitch_kept: false,
         threshold,
         review,
     };
     let (mut primary, span) = evaluate_at(source, &at, &cands, m.clone())?;
+    // A time-stretch with the pitch kept (see [`tempo`]) matches the resampled templates only
+    // in part, if at all: when no whole ident was found, try the warped template, and keep it
+    // when it explains more of the reference.
+    if primary.status != IdentStatus::Present || primary.coverage < TEMPO_TRY_BELOW {
+        if let Some((tm, tspan)) = tempo::search(source, eng, &at, m.clone())? {
+            let better = tm.found
+                && (!primary.found
+                    || tm.coverage > primary.coverage + 0.05
+                    || tm.score > primary.score + 0.05);
+            if let (true, Some(s)) = (better, tspan) {
+                let mut tm = tm;
+                let dur = (s.1 - s.0) as f64 / f64::from(rate)
+                    + tm.cut_start_s.unwrap_or(0.0)
+                    + tm.cut_end_s.unwrap_or(0.0);
+                tm.copies = vec![to_copy(&tm, dur)];
+                tm.count = 1;
+                return Ok(tm);
+            }
+        }
+    }
     let Some(span) = span.filter(|_| primary.found) else {
         return Ok(primary);
     };

@@ -26,6 +26,9 @@
 //! 5. **Copies**: the other NCC peaks of the winning mix and speed are evaluated as the best
 //!    one was; each found one that does not overlap a copy already kept is another copy
 //!    (`count`, `copies`: a double ident).
+//!    When no whole ident is found this way, a **time-stretch with the pitch kept** is tried
+//!    (see [`tempo`]): the envelope speed search is pitch-invariant, and 50 ms pieces of the
+//!    reference, each sought near the tempo line, build a warped template evaluated as above.
 //! 6. **Decision** against a null baseline: the best score of the reference against a few body
 //!    windows of the same program (music that merely resembles the ident scores there too), and
 //!    absolute floors. Peak z-scores are never used: they are large on programs with no ident.
@@ -37,6 +40,7 @@ mod remix;
 mod search;
 pub mod speed;
 pub mod synth;
+mod tempo;
 mod types;
 mod window;
 

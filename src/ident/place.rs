@@ -79,6 +79,9 @@ pub(super) struct At<'a> {
     /// Rate of the candidate lags.
     pub(super) ar: u32,
     pub(super) speed: (u32, u32),
+    /// The templates are the reference time-stretched with its pitch kept (see
+    /// [`super::tempo`]), not resampled.
+    pub(super) pitch_kept: bool,
     pub(super) threshold: f64,
     pub(super) review: f64,
 }
@@ -107,6 +110,7 @@ pub(super) fn evaluate_at(
         rate,
         ar,
         speed: (num, den),
+        pitch_kept,
         threshold,
         review,
     } = *at;
@@ -365,10 +369,18 @@ pub(super) fn evaluate_at(
         let f = f64::from(num) / f64::from(den);
         alt(
             "speed",
-            format!(
-                "played at {f:.4}× the reference's speed{}",
-                speed_note(num, den)
-            ),
+            if pitch_kept {
+                format!(
+                    "time-stretched to {f:.4}× the reference's speed with its pitch kept (a \
+                     pitch-corrected conform){}",
+                    speed_note(num, den)
+                )
+            } else {
+                format!(
+                    "played at {f:.4}× the reference's speed{}",
+                    speed_note(num, den)
+                )
+            },
             Some(f),
         );
     }

@@ -236,7 +236,8 @@ fn regress(
 /// the onset envelopes (`x_env` is `x`'s; no pitch-period side lobes there, so the lag is
 /// pinned to a fraction of a millisecond), then two on the waveform with a reach shorter than
 /// a pitch period. Returns the refined (speed, lag), or the last good one when too few pieces
-/// correlate.
+/// correlate. With `waveform` false only the envelope passes run (for a time-stretch with
+/// the pitch kept, whose waveform is not the resampled reference's).
 pub(crate) fn refine(
     x: &[f32],
     x_env: &[f32],
@@ -244,6 +245,7 @@ pub(crate) fn refine(
     ar: u32,
     speed: f64,
     lag: usize,
+    waveform: bool,
 ) -> Result<(f64, f64)> {
     let h = env_hop(ar) as f64;
     let secs = |v: f64, per: f64| ((v * f64::from(ar) / per).round() as usize).max(1);
@@ -256,6 +258,9 @@ pub(crate) fn refine(
         (false, 0.4, 0.0006, 0.3, 1.0),
     ];
     for (env, piece_s, reach_s, min_ncc, tol) in passes {
+        if !env && !waveform {
+            break;
+        }
         let (num, den) = rational(s);
         let t = reference.mono_template(ar, num, den)?;
         let fit = if env {
@@ -335,7 +340,7 @@ pub(super) fn speed_search(eng: &mut Engine, mix: &Mix, p: &Prepared, ar: u32) -
         p.env_key(),
         ar,
     ) {
-        let (s, _) = refine(&mix.coarse, &mix.env, &p.reference, ar, s, lag)?;
+        let (s, _) = refine(&mix.coarse, &mix.env, &p.reference, ar, s, lag, true)?;
         let r = rational(s);
         if r != (1, 1) {
             speeds.push(r);
