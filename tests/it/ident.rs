@@ -1278,3 +1278,29 @@ fn pitch_corrected_speed_changes() {
         assert!((gap - 0.1).abs() <= 0.03, "{tool} {f}: end gap {gap}");
     }
 }
+
+/// Search time on a long programme file (issue 20: under 1 s per reference per side), e.g.
+/// a 2-hour 5.1/48 kHz WAV made in /tmp:
+/// `LOUDQC_LONG_WAV=/tmp/x.wav LOUDQC_LONG_REF=samples/ident/reference_ident.wav
+/// cargo test --test it ident::long_programme_search_time -- --ignored --nocapture`.
+#[test]
+#[ignore = "needs a long programme file named by LOUDQC_LONG_WAV (not in the repository)"]
+fn long_programme_search_time() {
+    let wav = std::env::var("LOUDQC_LONG_WAV").expect("LOUDQC_LONG_WAV");
+    let r = std::env::var("LOUDQC_LONG_REF").expect("LOUDQC_LONG_REF");
+    let reference = Arc::new(Reference::load(std::path::Path::new(&r)).unwrap());
+    let mut src = loudqc::decode::open_path(std::path::Path::new(&wav)).unwrap();
+    let info = src.info().clone();
+    let labels = ChannelMap::from_count(info.channels).labels();
+    let opts = IdentOptions::new(vec![reference], Policy::Require);
+    let t0 = std::time::Instant::now();
+    let rep = search_source(src.as_mut(), info.frames.unwrap(), &labels, &opts).unwrap();
+    let wall = t0.elapsed().as_secs_f64();
+    show("long head", &rep[0].head);
+    show("long tail", &rep[0].tail);
+    eprintln!("search wall {wall:.3} s for 1 reference, 2 sides");
+    // Only the windows were searched: the tail's ends at the file's end.
+    let end_s = info.frames.unwrap() as f64 / f64::from(info.sample_rate_hz);
+    assert!((rep[0].tail.window_end_s - end_s).abs() < 1e-6);
+    assert_eq!(rep[0].head.window_start_s, 0.0);
+}
