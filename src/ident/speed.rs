@@ -23,7 +23,9 @@ use realfft::RealFftPlanner;
 
 use super::reference::Reference;
 use super::search::{dot, Spectra, TemplateCache};
+use super::window::Mix;
 use super::SPEED_FACTORS;
+use super::{Engine, Prepared};
 use crate::error::Result;
 
 /// Playback speeds searched: any linear change from 0.9× to 1.1× (PAL speed-up, 23.976 ↔ 24,
@@ -234,7 +236,8 @@ fn regress(
 /// the onset envelopes (`x_env` is `x`'s; no pitch-period side lobes there, so the lag is
 /// pinned to a fraction of a millisecond), then two on the waveform with a reach shorter than
 /// a pitch period. Returns the refined (speed, lag), or the last good one when too few pieces
-/// correlate.
+/// correlate. With `waveform` false only the envelope passes run (for a time-stretch with
+/// the pitch kept, whose waveform is not the resampled reference's).
 pub(crate) fn refine(
     x: &[f32],
     x_env: &[f32],
@@ -242,6 +245,7 @@ pub(crate) fn refine(
     ar: u32,
     speed: f64,
     lag: usize,
+    waveform: bool,
 ) -> Result<(f64, f64)> {
     let h = env_hop(ar) as f64;
     let secs = |v: f64, per: f64| ((v * f64::from(ar) / per).round() as usize).max(1);
@@ -254,6 +258,9 @@ pub(crate) fn refine(
         (false, 0.4, 0.0006, 0.3, 1.0),
     ];
     for (env, piece_s, reach_s, min_ncc, tol) in passes {
+        if !env && !waveform {
+            break;
+        }
         let (num, den) = rational(s);
         let t = reference.mono_template(ar, num, den)?;
         let fit = if env {
@@ -314,6 +321,47 @@ fn gcd(a: u32, b: u32) -> u32 {
     } else {
         gcd(b, a % b)
     }
+}
+
+/// A speed (`num/den`), the cache key of its coarse template and the template's NCC at every
+/// lag.
+pub(super) type SpeedNcc = ((u32, u32), usize, Vec<f32>);
+
+/// The speed search on one mix (see [`speed`]): unchanged speed and the speed the envelope
+/// grid and piece regression find; for each the coarse NCC of the mono template at every lag.
+/// Returns `(speed, cache key, NCC)` of the one whose NCC peaks higher.
+pub(super) fn speed_search(eng: &mut Engine, mix: &Mix, p: &Prepared, ar: u32) -> Result<SpeedNcc> {
+    let mut speeds = vec![(1u32, 1u32)];
+    if let Some((s, lag, _)) = envelope_grid(
+        &mut eng.planner,
+        &mut eng.cache,
+        &mix.env_spectra,
+        &p.env,
+        p.env_key(),
+        ar,
+    ) {
+        let (s, _) = refine(&mix.coarse, &mix.env, &p.reference, ar, s, lag, true)?;
+        let r = rational(s);
+        if r != (1, 1) {
+            speeds.push(r);
+        }
+    }
+    let mut best: Option<(SpeedNcc, f32)> = None;
+    for sp in speeds {
+        let key = eng.speed_key(p.id, sp);
+        let tmpl = if sp == (1, 1) {
+            None
+        } else {
+            Some(p.reference.mono_template(ar, sp.0, sp.1)?)
+        };
+        let y: &[f32] = tmpl.as_ref().map_or(&p.coarse, |t| &t[0]);
+        let (ncc, _) = eng.correlate(&mix.spectra, key, y, false);
+        let peak = ncc.iter().fold(0.0f32, |a, v| a.max(v.abs()));
+        if best.as_ref().is_none_or(|b| peak > b.1) {
+            best = Some(((sp, key, ncc), peak));
+        }
+    }
+    Ok(best.expect("unchanged speed tried").0)
 }
 
 #[cfg(test)]

@@ -1188,3 +1188,119 @@ fn stereo_ident_in_centre_and_in_lrc_of_5_1() {
         assert_eq!(rep.head.offset_samples, Some(9_999));
     }
 }
+
+/// The ident time-stretched with its pitch kept, by an external tool (`sox … tempo F` or
+/// `ffmpeg -af atempo=F`, both WSOLA-like): each channel written as 32-bit float WAV, run
+/// through the tool, read back.
+fn tempo_with(tool: &str, factor: f64, ident: &[Vec<f32>]) -> Vec<Vec<f32>> {
+    let d = crate::cli::tmp();
+    let (inp, out) = (d.path().join("in.wav"), d.path().join("out.wav"));
+    let spec = hound::WavSpec {
+        channels: ident.len() as u16,
+        sample_rate: REF_RATE,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut w = hound::WavWriter::create(&inp, spec).unwrap();
+    for i in 0..ident[0].len() {
+        for c in ident {
+            w.write_sample(c[i]).unwrap();
+        }
+    }
+    w.finalize().unwrap();
+    let f = format!("{factor}");
+    let (prog, args): (&str, Vec<&str>) = match tool {
+        "sox" => (
+            "sox",
+            vec![inp.to_str().unwrap(), out.to_str().unwrap(), "tempo", &f],
+        ),
+        _ => {
+            let af = format!("atempo={f}");
+            let args = vec!["-nostdin", "-v", "error", "-y", "-i", inp.to_str().unwrap()];
+            let mut a: Vec<String> = args.into_iter().map(String::from).collect();
+            a.extend(["-af".into(), af, "-c:a".into(), "pcm_f32le".into()]);
+            a.push(out.to_str().unwrap().into());
+            let st = std::process::Command::new("ffmpeg").args(&a).status();
+            assert!(st.expect("ffmpeg on PATH (.ci/run installs it)").success());
+            return read_float_wav(&out);
+        }
+    };
+    let st = std::process::Command::new(prog).args(&args).status();
+    assert!(st.expect("sox on PATH (.ci/run installs it)").success());
+    read_float_wav(&out)
+}
+
+fn read_float_wav(path: &std::path::Path) -> Vec<Vec<f32>> {
+    let mut r = hound::WavReader::open(path).unwrap();
+    let ch = r.spec().channels as usize;
+    assert_eq!(r.spec().sample_format, hound::SampleFormat::Float);
+    let mut out = vec![Vec::new(); ch];
+    for (i, s) in r.samples::<f32>().enumerate() {
+        out[i % ch].push(s.unwrap());
+    }
+    out
+}
+
+/// Pitch-corrected speed changes (a 24 → 25 fps conform with pitch correction): the ident
+/// time-stretched by sox `tempo` and ffmpeg `atempo` at 0.96 and 1.04, at head and tail,
+/// found with the factor to ±0.5 %.
+#[test]
+fn pitch_corrected_speed_changes() {
+    for (tool, f) in [
+        ("sox", 0.96),
+        ("sox", 1.04),
+        ("ffmpeg", 0.96),
+        ("ffmpeg", 1.04),
+    ] {
+        let st = tempo_with(tool, f, &ident_at(REF_RATE));
+        let mut p = Program::new(48_000, 2, 30.0, Some(-9.0));
+        let t = p.frames();
+        p.plant(&st, 12_345, 0.0, Layout::LeftRight);
+        p.plant(&st, t - st[0].len() - 4_800, 0.0, Layout::LeftRight);
+        let rep = &search_with(&p, Policy::Require, Some(10.0))[0];
+        show(&format!("{tool} tempo {f}"), &rep.head);
+        show(&format!("{tool} tempo {f}"), &rep.tail);
+        for m in [&rep.head, &rep.tail] {
+            assert!(m.found, "{tool} {f}: {m:?}");
+            let got = m.speed_factor.unwrap();
+            assert!((got / f - 1.0).abs() <= 0.005, "{tool} {f}: speed {got}");
+            let a = m.alterations.iter().find(|a| a.kind == "speed");
+            let a = a.expect("speed alteration");
+            assert_eq!(a.value, Some(got));
+            assert!(a.message.contains("pitch kept"), "{}", a.message);
+            assert_eq!(m.count, 1, "{tool} {f}");
+        }
+        // Where the stretched ident starts, to 20 ms; where it ends (its decay, laid out by the
+        // warped template), to 30 ms.
+        let head = rep.head.offset_samples.unwrap();
+        assert!(head.abs_diff(12_345) <= 960, "{tool} {f}: head at {head}");
+        let gap = rep.tail.end_gap_s.unwrap();
+        assert!((gap - 0.1).abs() <= 0.03, "{tool} {f}: end gap {gap}");
+    }
+}
+
+/// Search time on a long programme file (issue 20: under 1 s per reference per side), e.g.
+/// a 2-hour 5.1/48 kHz WAV made in /tmp:
+/// `LOUDQC_LONG_WAV=/tmp/x.wav LOUDQC_LONG_REF=samples/ident/reference_ident.wav
+/// cargo test --test it ident::long_programme_search_time -- --ignored --nocapture`.
+#[test]
+#[ignore = "needs a long programme file named by LOUDQC_LONG_WAV (not in the repository)"]
+fn long_programme_search_time() {
+    let wav = std::env::var("LOUDQC_LONG_WAV").expect("LOUDQC_LONG_WAV");
+    let r = std::env::var("LOUDQC_LONG_REF").expect("LOUDQC_LONG_REF");
+    let reference = Arc::new(Reference::load(std::path::Path::new(&r)).unwrap());
+    let mut src = loudqc::decode::open_path(std::path::Path::new(&wav)).unwrap();
+    let info = src.info().clone();
+    let labels = ChannelMap::from_count(info.channels).labels();
+    let opts = IdentOptions::new(vec![reference], Policy::Require);
+    let t0 = std::time::Instant::now();
+    let rep = search_source(src.as_mut(), info.frames.unwrap(), &labels, &opts).unwrap();
+    let wall = t0.elapsed().as_secs_f64();
+    show("long head", &rep[0].head);
+    show("long tail", &rep[0].tail);
+    eprintln!("search wall {wall:.3} s for 1 reference, 2 sides");
+    // Only the windows were searched: the tail's ends at the file's end.
+    let end_s = info.frames.unwrap() as f64 / f64::from(info.sample_rate_hz);
+    assert!((rep[0].tail.window_end_s - end_s).abs() < 1e-6);
+    assert_eq!(rep[0].head.window_start_s, 0.0);
+}

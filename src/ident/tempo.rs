@@ -1,0 +1,269 @@
+//! Pitch-corrected speed changes: an ident time-stretched with its pitch kept (a 24 → 25 fps
+//! conform with pitch correction; `sox tempo`, `ffmpeg atempo`, WSOLA and its kin).
+//!
+//! A waveform correlation against the resampled reference fails here (the pitch is the
+//! original's, not the resampled one's), but two things survive the stretch:
+//!
+//! 1. The **onset envelope** is the reference's envelope stretched in time (pitch plays no
+//!    part in it): the envelope grid and the envelope passes of the piece regression (see
+//!    [`super::speed`]) give the tempo and the lag to about a millisecond.
+//! 2. Each short stretch of the output is an **unshifted copy** of some stretch of the
+//!    original (WSOLA cuts the input into 50–100 ms segments and lays them out, overlapped,
+//!    at the new rate). So short pieces of the reference at speed 1 ([`PIECE_S`]) correlate
+//!    highly with the program, each at its own lag within a few milliseconds of the tempo
+//!    line ([`LINE_TOLERANCE_S`]).
+//!
+//! The pieces' lags form a **warped template**: each piece of the reference placed at its
+//! found lag (continued to the next piece's start, as WSOLA lays them out). That template is
+//! evaluated in place as any other ([`super::place`]): the same score, coverage, decision
+//! against the null baseline, cuts, remix and gain. Only the pieces that sit on the tempo
+//! line (at least [`MIN_ON_LINE`] of them) are used: a look-alike cue whose pieces correlate
+//! here and there, off any straight line, builds no template.
+
+use super::place::{evaluate_at, At};
+use super::search::dot;
+use super::speed::{envelope_grid, rational, refine};
+use super::{AudioSource, Engine, IdentMatch, Result};
+
+/// Length of the reference pieces placed one by one, seconds (shorter than a WSOLA segment,
+/// 60–100 ms in sox and ffmpeg, so most lie within one).
+pub(super) const PIECE_S: f64 = 0.05;
+/// How far from the tempo line a piece is sought, seconds (WSOLA's own search, 15 ms in sox,
+/// plus the line's error).
+const REACH_S: f64 = 0.03;
+/// A piece is on the line when its lag is within this of it, seconds.
+pub(super) const LINE_TOLERANCE_S: f64 = 0.02;
+/// A piece matches when its NCC at its lag reaches this.
+const PIECE_NCC: f64 = 0.6;
+/// Fraction of the significant pieces that must match on the line.
+pub(super) const MIN_ON_LINE: f64 = 0.5;
+/// Tempos closer to 1 than this (relative) are the waveform search's: nothing to warp.
+const MIN_TEMPO_CHANGE: f64 = 0.002;
+
+/// Best lag (coarse samples, integer) of `y` in `x` within `reach` of `centre`, with its NCC.
+fn piece_lag(x: &[f32], y: &[f32], centre: f64, reach: usize) -> Option<(usize, f64)> {
+    let n = y.len();
+    let ey = dot(y, y);
+    if ey <= 0.0 || x.len() < n {
+        return None;
+    }
+    let c = centre.round() as i64;
+    let lo = (c - reach as i64).max(0) as usize;
+    let hi = ((c + reach as i64).max(0) as usize).min(x.len() - n);
+    if lo > hi {
+        return None;
+    }
+    (lo..=hi)
+        .map(|l| {
+            let w = &x[l..l + n];
+            let ex = dot(w, w);
+            let r = if ex > 0.0 {
+                dot(w, y) / (ex * ey).sqrt()
+            } else {
+                0.0
+            };
+            (l, r)
+        })
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+}
+
+/// The tempo map of one mix: tempo, and each piece's lag in `x` (coarse samples; `None` for
+/// a piece off the line or too quiet), with the fraction of significant pieces on the line.
+struct TempoMap {
+    tempo: f64,
+    lags: Vec<Option<usize>>,
+    /// Line through the pieces: piece start `a` (coarse samples) sits at `alpha + beta·a`.
+    alpha: f64,
+    beta: f64,
+    on_line: f64,
+}
+
+/// Pieces of `y` (the reference at speed 1, coarse) sought in `x` along the line `l + a/s`.
+fn tempo_map(x: &[f32], y: &[f32], s: f64, l: f64, ar: u32) -> Option<TempoMap> {
+    let piece = ((PIECE_S * f64::from(ar)).round() as usize).max(2);
+    let reach = (REACH_S * f64::from(ar)).round() as usize;
+    let tol = LINE_TOLERANCE_S * f64::from(ar);
+    let k = y.len() / piece;
+    let mean_e = dot(y, y) * piece as f64 / y.len().max(1) as f64;
+    let mut pts: Vec<(usize, f64, f64)> = Vec::new();
+    let mut n_sig = 0usize;
+    for i in 0..k {
+        let yp = &y[i * piece..(i + 1) * piece];
+        if dot(yp, yp) < 0.1 * mean_e {
+            continue;
+        }
+        n_sig += 1;
+        let a = (i * piece) as f64;
+        if let Some((d, r)) = piece_lag(x, yp, l + a / s, reach) {
+            if r >= PIECE_NCC {
+                pts.push((i, d as f64, r));
+            }
+        }
+    }
+    let line = |pts: &[(usize, f64, f64)]| -> Option<(f64, f64)> {
+        let w: Vec<(f64, f64, f64)> = pts
+            .iter()
+            .map(|&(i, d, r)| ((i * piece) as f64, d, r * r))
+            .collect();
+        let sw: f64 = w.iter().map(|p| p.2).sum();
+        let ma = w.iter().map(|p| p.2 * p.0).sum::<f64>() / sw;
+        let md = w.iter().map(|p| p.2 * p.1).sum::<f64>() / sw;
+        let saa: f64 = w.iter().map(|p| p.2 * (p.0 - ma).powi(2)).sum();
+        let sad: f64 = w.iter().map(|p| p.2 * (p.0 - ma) * (p.1 - md)).sum();
+        (sw > 0.0 && saa > 0.0).then(|| (md - sad / saa * ma, sad / saa))
+    };
+    if n_sig < 4 || pts.len() < 4 {
+        return None;
+    }
+    let (mut alpha, mut beta) = line(&pts)?;
+    for _ in 0..2 {
+        pts.retain(|&(i, d, _)| (d - alpha - beta * (i * piece) as f64).abs() <= tol);
+        if pts.len() < 4 {
+            return None;
+        }
+        (alpha, beta) = line(&pts)?;
+    }
+    if !(0.85..=1.2).contains(&beta) {
+        return None;
+    }
+    let mut lags = vec![None; k];
+    for &(i, d, _) in &pts {
+        lags[i] = Some(d as usize);
+    }
+    Some(TempoMap {
+        tempo: 1.0 / beta,
+        lags,
+        alpha,
+        beta,
+        on_line: pts.len() as f64 / n_sig as f64,
+    })
+}
+
+/// The warped templates (every reference channel and the downmix, at the program's rate) of
+/// a tempo map, and the lag of their first sample in the mix at the program's rate.
+fn warp(
+    templates: &[Vec<f32>],
+    full: &[f32],
+    map: &TempoMap,
+    ratio: f64,
+    coarse_piece: usize,
+) -> Option<(Vec<Vec<f32>>, usize)> {
+    let mono = &templates[templates.len() - 1];
+    let piece = (coarse_piece as f64 * ratio).round() as usize;
+    let k = map.lags.len();
+    if k == 0 || piece == 0 {
+        return None;
+    }
+    // Each piece's lag at the program's rate: found ones refined to the sample, the others on
+    // the line.
+    let reach = ratio.ceil() as usize + 1;
+    let mut at: Vec<i64> = (0..k)
+        .map(|i| {
+            let a_full = i * piece;
+            match map.lags[i] {
+                Some(d) if a_full + piece <= mono.len() => {
+                    piece_lag(full, &mono[a_full..a_full + piece], d as f64 * ratio, reach)
+                        .map_or((d as f64 * ratio).round() as i64, |(l, _)| l as i64)
+                }
+                _ => ((map.alpha + map.beta * (i * coarse_piece) as f64) * ratio).round() as i64,
+            }
+        })
+        .collect();
+    // Keep the lags increasing (a piece placed before its predecessor is dropped to the line).
+    for i in 1..k {
+        if at[i] <= at[i - 1] {
+            at[i] = at[i - 1] + 1;
+        }
+    }
+    let start = at[0];
+    if start < 0 {
+        return None;
+    }
+    // The tail after the last piece: the rest of the reference at the tempo.
+    let rest = mono.len().saturating_sub(k * piece);
+    let len = (at[k - 1] - start) as usize + piece + (rest as f64 * map.beta).round() as usize;
+    let warped = templates
+        .iter()
+        .map(|t| {
+            let mut w = vec![0.0f32; len];
+            for i in 0..k {
+                let from = i * piece;
+                let to = (at[i] - start) as usize;
+                let n = if i + 1 < k {
+                    (at[i + 1] - at[i]) as usize
+                } else {
+                    len - to
+                };
+                for j in 0..n.min(len - to) {
+                    if let Some(&v) = t.get(from + j) {
+                        w[to + j] = v;
+                    }
+                }
+            }
+            w
+        })
+        .collect();
+    Some((warped, start as usize))
+}
+
+/// A match and its present span (as [`evaluate_at`] returns them).
+type Evaluated = (IdentMatch, Option<(i64, i64)>);
+
+/// Search the window for a time-stretched (pitch-kept) ident: for each mix, the envelope
+/// speed search (pitch-invariant), then the tempo map and warped templates of the mix whose
+/// pieces lie best on a line, evaluated in place. `None` when no mix yields a tempo map away
+/// from speed 1.
+pub(super) fn search(
+    source: &mut dyn AudioSource,
+    eng: &mut Engine,
+    at: &At<'_>,
+    m: IdentMatch,
+) -> Result<Option<Evaluated>> {
+    let (p, ar, rate) = (at.p, at.ar, at.rate);
+    let mut best: Option<(usize, TempoMap)> = None;
+    for (mi, mix) in at.win.mixes.iter().enumerate() {
+        let Some((s, lag, _)) = envelope_grid(
+            &mut eng.planner,
+            &mut eng.cache,
+            &mix.env_spectra,
+            &p.env,
+            p.env_key(),
+            ar,
+        ) else {
+            continue;
+        };
+        let (s, l) = refine(&mix.coarse, &mix.env, &p.reference, ar, s, lag, false)?;
+        if (s - 1.0).abs() < MIN_TEMPO_CHANGE {
+            continue;
+        }
+        if let Some(map) = tempo_map(&mix.coarse, &p.coarse, s, l, ar) {
+            if best.as_ref().is_none_or(|b| map.on_line > b.1.on_line) {
+                best = Some((mi, map));
+            }
+        }
+    }
+    let Some((mi, map)) = best else {
+        return Ok(None);
+    };
+    if map.on_line < MIN_ON_LINE || (map.tempo - 1.0).abs() < MIN_TEMPO_CHANGE {
+        return Ok(None);
+    }
+    let mix = &at.win.mixes[mi];
+    let templates = p.reference.templates(rate, 1, 1)?;
+    let ratio = f64::from(rate) / f64::from(ar);
+    let coarse_piece = ((PIECE_S * f64::from(ar)).round() as usize).max(2);
+    let Some((warped, start)) = warp(&templates, &mix.full, &map, ratio, coarse_piece) else {
+        return Ok(None);
+    };
+    let energies: Vec<f64> = warped.iter().map(|t| dot(t, t)).collect();
+    let warped_at = At {
+        mix,
+        templates: &warped,
+        energies: &energies,
+        speed: rational(map.tempo),
+        pitch_kept: true,
+        ..*at
+    };
+    let cand = (start as f64 / ratio).round() as usize;
+    Ok(Some(evaluate_at(source, &warped_at, &[cand], m)?))
+}
