@@ -122,8 +122,6 @@ pub(crate) fn refine(
     spans: &[(f64, f64, usize)],
     activity: &[f32],
 ) -> Result<Vec<Line>> {
-    let ra = f64::from(audio.info().sample_rate_hz);
-    let rr = f64::from(reference.info().sample_rate_hz);
     let total: f64 = spans
         .iter()
         .map(|s| (s.1 - s.0 - 2.0 * EDGE_S).max(0.0))
@@ -160,10 +158,38 @@ pub(crate) fn refine(
             places.push((busiest, j));
         }
     }
+    // Two rounds: the feature-level drift is only good to a hop over the anchors' spread
+    // (hundreds of ppm on a minute), and the reference is read along the line, so a wrong
+    // drift stretches each window against the other by several samples and scatters the
+    // placements. The first round's drift (good to a few ppm) makes the second round exact.
+    let found = measure(audio, reference, wa, wr, lines, &places)?;
+    if found.is_empty() {
+        return Ok(lines.to_vec());
+    }
+    let first = fit(&found, lines);
+    let found = measure(audio, reference, wa, wr, &first, &places)?;
+    if found.is_empty() {
+        return Ok(first);
+    }
+    Ok(fit(&found, &first))
+}
+
+/// Place the raw window of the audio at each of `places` `(t, line)` in the reference, read
+/// along its line: `(window centre in the audio, lag, line)` per usable window.
+fn measure(
+    audio: &mut dyn AudioSource,
+    reference: &mut dyn AudioSource,
+    wa: &[f32],
+    wr: &[f32],
+    lines: &[Line],
+    places: &[(f64, usize)],
+) -> Result<Vec<(f64, f64, usize)>> {
+    let ra = f64::from(audio.info().sample_rate_hz);
+    let rr = f64::from(reference.info().sample_rate_hz);
     let len_a = (WINDOW_S * ra).round() as usize;
     // (t, lag, line) per usable window.
     let mut found: Vec<(f64, f64, usize)> = Vec::new();
-    for &(t, j) in &places {
+    for &(t, j) in places {
         let a0 = (t * ra).round() as u64;
         // A source that cannot seek back (Symphonia's MP4 reader after the end, until the
         // containers work is merged) loses its fine windows, not the alignment: the line keeps
@@ -204,6 +230,12 @@ pub(crate) fn refine(
             }
         }
     }
+    Ok(found)
+}
+
+/// One drift and one offset per line from the placed windows: Theil–Sen, then least squares
+/// on the windows near that robust line. Lines without a window keep their offset.
+fn fit(found: &[(f64, f64, usize)], lines: &[Line]) -> Vec<Line> {
     // Drift: Theil–Sen over same-line pairs at least 5 s apart; offsets: medians.
     let mut slopes: Vec<f64> = Vec::new();
     for (i, p) in found.iter().enumerate() {
@@ -264,7 +296,7 @@ pub(crate) fn refine(
     } else {
         stl / stt
     };
-    Ok(lines
+    lines
         .iter()
         .enumerate()
         .map(|(j, l)| match (means[j].2, offset0[j]) {
@@ -278,7 +310,7 @@ pub(crate) fn refine(
                 drift,
             },
         })
-        .collect())
+        .collect()
 }
 
 #[cfg(test)]

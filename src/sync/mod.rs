@@ -9,7 +9,9 @@
 //! How (all on the trimmed timelines, see lead-in below):
 //!
 //! 1. **Features** ([`features`]), streamed, both files at once on two threads: per 10 ms hop,
-//!    the onset strength of six bands of the mono mix (LFE excluded). Only these are kept.
+//!    the onset strength of six bands of the mono mix (LFE excluded), from a 4-hop window
+//!    centred on the hop (so any sub-hop offset or drift still correlates). Only these are
+//!    kept.
 //! 2. **Lead-in**: a head made only of silence, line-up tone and sync pops (at least one tonal
 //!    hop) is trimmed from either file, rounded to the nearest video frame (leaders are laid
 //!    to picture); pure head silence is not a leader but an offset. `lead_in_trimmed_s` says
@@ -28,7 +30,8 @@
 //!    interpolation at the line's drift: no smear from rates or drift), and correlated at
 //!    every sample lag within ±50 ms of the line, with parabolic interpolation: the offset to
 //!    a fraction of a sample; the drift from a Theil–Sen slope, then least squares on the
-//!    windows within 0.5 ms of it.
+//!    windows within 0.5 ms of it. Two rounds: the second reads along the first's drift
+//!    (the feature-level drift can be hundreds of ppm off on a short programme).
 //!
 //! Signs: `offset_s` is positive when the audio is late against the reference (an event of
 //! the reference at `r` s is at `r + offset_s` s in the audio); `drift_ppm` is positive when
