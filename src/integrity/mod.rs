@@ -23,9 +23,9 @@
 //! - **5.1 → 2.0 downmix** per ITU-R BS.775-4 Table 2: `Lo = L + 0.7071·C + 0.7071·Ls`,
 //!   `Ro = R + 0.7071·C + 0.7071·Rs`; the gain is the downmix power over the power the
 //!   downmix would have with uncorrelated channels (`L² + R² + C² + (Ls² + Rs²)/2`), in dB.
-//! - **LFE band** (and the centre's, as swap evidence): energy above the LFE band (a 4th-order
-//!   Butterworth high-pass at [`LFE_SPLIT_HZ`], two biquads) against the energy below (the
-//!   rest: Butterworth low- and high-pass of one order are power complementary,
+//! - **LFE band** (and the centre's, as swap evidence): energy above the LFE band (an 8th-order
+//!   Butterworth high-pass at [`LFE_SPLIT_HZ`] = 120 Hz, four biquads) against the energy in it
+//!   (the rest: Butterworth low- and high-pass of one order are power complementary,
 //!   `|H_LP|² + |H_HP|² = 1`), over the programme and as stretches of 50 ms windows where the
 //!   LFE is full band. The LFE channel carries up to 120 Hz (ITU-R BS.775-4 §3).
 //!
@@ -49,7 +49,7 @@ pub use phase::{BS775_DOWNMIX_GAIN, PAIRS};
 
 use dropout::keep_dropout;
 use dsp::{peak, ratio_db, sum_sq};
-use lfe::{above_band_db, BandState, HighPass4};
+use lfe::{above_band_db, BandState, HighPass};
 use phase::{correlation, sum_xy, PairState};
 use stretch::{add, StretchTracker, Window};
 
@@ -242,7 +242,7 @@ impl IntegrityScanner {
         let edge = ((cfg.dropout_edge_s.max(0.0) * rate).round() as usize).clamp(1, 1 << 16);
         let band = |c: usize, track: bool| BandState {
             channel: c,
-            filter: HighPass4::new(rate_hz, LFE_SPLIT_HZ),
+            filter: HighPass::new(rate_hz, LFE_SPLIT_HZ),
             total: [0.0; 2],
             win: [0.0; 2],
             track,
