@@ -1,6 +1,7 @@
 //! Criterion benches of the pipeline's stages, throughput in frames: decode (24-bit WAV → planar
 //! f32), meter (K-weighting, gating, maxima, true peak), true peak alone (fast vs naive), and the
-//! end-to-end check of a file. Input: one minute of deterministic programme-like 5.1 / 48 kHz /
+//! integrity scan (issue 14: drop-outs, pairs, downmix, LFE band; alone, and the `--no-dialog`
+//! check with and without it), and the end-to-end check of a file. Input: one minute of deterministic programme-like 5.1 / 48 kHz /
 //! 24-bit audio (the content of `examples/gen_program.rs`), written to a temp dir once.
 //!
 //! `cargo bench --bench engine` (add `-- meter` etc. to run one group).
@@ -11,6 +12,8 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use loudqc::analyze::{check_path, AnalyzeOptions};
 use loudqc::channels::ChannelMap;
 use loudqc::decode::open_path;
+use loudqc::dialog::DialogConfig;
+use loudqc::integrity::{IntegrityConfig, IntegrityScanner};
 use loudqc::meter::{Meter, MeterConfig};
 use loudqc::truepeak::{true_peak_naive, TruePeak};
 
@@ -157,6 +160,34 @@ fn benches(c: &mut Criterion) {
     g.bench_with_input(BenchmarkId::new("naive", "1ch_60s"), ch, |b, ch| {
         b.iter(|| true_peak_naive(RATE, ch).0)
     });
+    g.finish();
+
+    // Issue 14 allows the integrity scan at most +20 % on a `--no-dialog` check.
+    let mut g = c.benchmark_group("integrity");
+    g.throughput(Throughput::Elements(frames));
+    g.sample_size(10);
+    g.bench_function("scan_5.1", |b| {
+        b.iter(|| {
+            let mut sc = IntegrityScanner::new(RATE, &map, &IntegrityConfig::default());
+            for start in (0..frames as usize).step_by(1 << 16) {
+                let end = (start + (1 << 16)).min(frames as usize);
+                let refs: Vec<&[f32]> = fx.planar.iter().map(|c| &c[start..end]).collect();
+                sc.push_planar(&refs);
+            }
+            sc.finish().frames
+        })
+    });
+    let no_dialog =
+        AnalyzeOptions::default().with_dialog(DialogConfig::default().with_enabled(false));
+    for (name, opts) in [
+        ("check_no_dialog_with_scan", no_dialog.clone()),
+        (
+            "check_no_dialog_without_scan",
+            no_dialog.with_integrity(None),
+        ),
+    ] {
+        g.bench_function(name, |b| b.iter(|| check_path(&fx.wav, &opts).verdict));
+    }
     g.finish();
 
     let mut g = c.benchmark_group("end_to_end");

@@ -243,10 +243,11 @@ pub fn analyze_source(mut source: Box<dyn AudioSource>, opts: &AnalyzeOptions) -
             &opts.events,
         )
     });
-    let mut integrity = opts
-        .integrity
-        .as_ref()
-        .map(|cfg| IntegrityScanner::new(info.sample_rate_hz, &map, cfg));
+    let mut integrity = opts.integrity.as_ref().map(|cfg| {
+        // The spec's limits decide what the scan keeps (e.g. shorter drop-outs).
+        let cfg = opts.profile.integrity.scanner_config(cfg);
+        IntegrityScanner::new(info.sample_rate_hz, &map, &cfg)
+    });
     let mut gate = if opts.dialog.enabled {
         // The spec decides how much speech a dialog-gated value needs.
         let cfg = opts
@@ -456,9 +457,9 @@ pub fn report_with(file: &str, a: &Analysis, opts: &AnalyzeOptions) -> FileRepor
     findings.extend(spec::integrity::findings(
         a.integrity.as_ref(),
         a.dialog.as_ref(),
-        &profile.name,
+        profile.element,
         &labels,
-        &spec::integrity::IntegrityLimits::default(),
+        &profile.integrity,
     ));
     let verdict = spec::finalize(&mut findings, profile, Some(&a.timecode));
     let error = (verdict == Verdict::Error).then(|| ErrorReport {

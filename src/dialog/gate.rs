@@ -55,6 +55,9 @@ const RESAMPLE_SUB_CHUNKS: usize = 12;
 pub(crate) struct Candidate {
     /// Channel indices, averaged.
     pub indices: Vec<usize>,
+    /// Classify only chunks with full-band content ([`full_band`]): the LFE, listened to as
+    /// swap evidence, costs nothing while it carries what an LFE should.
+    pub full_band_only: bool,
 }
 
 /// Per-candidate resampling to 16 kHz (or a pass-through at 16 kHz).
@@ -329,7 +332,10 @@ impl Engine {
                 .collect();
             let buf = &self.buf16;
             let base = self.buf_chunk0;
-            let work = |&(s, c): &(usize, usize)| run_segment(buf, base, s, chunks_avail, c);
+            let cands = &self.candidates;
+            let work = |&(s, c): &(usize, usize)| {
+                run_segment(buf, base, s, chunks_avail, c, cands[c].full_band_only)
+            };
             let outs: Vec<SegmentOut> = if self.parallel && work_items.len() > 1 {
                 work_items.par_iter().map(work).collect()
             } else {
@@ -364,6 +370,20 @@ fn mean_square(x: &[f32]) -> f32 {
     x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32
 }
 
+/// Energy of the first difference relative to the signal's under which a 16 kHz chunk is
+/// low-frequency only: the difference's power response is `4·sin²(π·f/16000)`, −26.5 dB at
+/// 120 Hz (the top of the LFE band, ITU-R BS.775-4 §3) and −20 dB at 255 Hz; speech (most of
+/// its energy at 300 Hz – 3 kHz) reads −15 to −5 dB.
+pub const FULL_BAND_DIFF_RATIO: f32 = 0.01;
+
+/// Whether a chunk has full-band content: its first difference carries at least
+/// [`FULL_BAND_DIFF_RATIO`] of its energy.
+pub(crate) fn full_band(x: &[f32]) -> bool {
+    let e: f32 = x.iter().map(|v| v * v).sum();
+    let d: f32 = x.windows(2).map(|w| (w[1] - w[0]) * (w[1] - w[0])).sum();
+    d >= FULL_BAND_DIFF_RATIO * e && e > 0.0
+}
+
 /// Classify segment `s` (chunks `s·S .. min((s+1)·S, end)`) of candidate `candidate` in `buf`
 /// (which starts at chunk `base`), after warming over the chunks before it.
 fn run_segment(
@@ -372,6 +392,7 @@ fn run_segment(
     s: usize,
     end: usize,
     candidate: usize,
+    full_band_only: bool,
 ) -> SegmentOut {
     let start = s * SEGMENT_CHUNKS;
     let stop = ((s + 1) * SEGMENT_CHUNKS).min(end);
@@ -379,7 +400,11 @@ fn run_segment(
     // Warm-up and segment in one batched pass; a pre-gated chunk resets the detector.
     let x = &buf[candidate][(warm - base) * CHUNK_SAMPLES..(stop - base) * CHUNK_SAMPLES];
     let mut power: Vec<f32> = x.chunks_exact(CHUNK_SAMPLES).map(mean_square).collect();
-    let active: Vec<bool> = power.iter().map(|&ms| ms >= PRE_GATE_MEAN_SQUARE).collect();
+    let active: Vec<bool> = power
+        .iter()
+        .zip(x.chunks_exact(CHUNK_SAMPLES))
+        .map(|(&ms, c)| ms >= PRE_GATE_MEAN_SQUARE && (!full_band_only || full_band(c)))
+        .collect();
     let network_chunks = active.iter().filter(|&&a| a).count();
     let mut probs = vec![0.0; stop - warm];
     SileroVad::new().process_chunks_gated(x, &active, &mut probs);

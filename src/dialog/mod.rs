@@ -146,6 +146,9 @@ impl Default for GateParams {
 pub struct DialogChannels {
     candidates: Vec<gate::Candidate>,
     labels: Vec<Vec<String>>,
+    /// The LFE, listened to as evidence of a C/LFE swap (not for the dialog gate), in an
+    /// automatic choice of a layout with a centre and an LFE.
+    lfe_probe: Option<usize>,
 }
 
 impl DialogChannels {
@@ -161,7 +164,11 @@ impl DialogChannels {
         };
         let one = |indices: Vec<usize>| DialogChannels {
             labels: vec![labels_of(&indices)],
-            candidates: vec![gate::Candidate { indices }],
+            candidates: vec![gate::Candidate {
+                indices,
+                full_band_only: false,
+            }],
+            lfe_probe: None,
         };
         if let Some(spec) = user {
             let mut indices = Vec::new();
@@ -195,8 +202,12 @@ impl DialogChannels {
                 labels: each.iter().map(|&i| labels_of(&[i])).collect(),
                 candidates: each
                     .iter()
-                    .map(|&i| gate::Candidate { indices: vec![i] })
+                    .map(|&i| gate::Candidate {
+                        indices: vec![i],
+                        full_band_only: false,
+                    })
                     .collect(),
+                lfe_probe: find(Position::C).and(find(Position::Lfe)),
             });
         }
         if let Some(m) = find(Position::M) {
@@ -243,7 +254,12 @@ impl DialogGate {
     pub fn new(rate_hz: u32, map: &ChannelMap, config: &DialogConfig) -> Result<DialogGate> {
         crate::decode::Limits::check(rate_hz, map.len())?;
         let channels = DialogChannels::select(map, config.channels.as_deref())?;
-        let engine = gate::Engine::new(rate_hz, channels.candidates.clone(), config.parallel)?;
+        let mut candidates = channels.candidates.clone();
+        candidates.extend(channels.lfe_probe.map(|i| gate::Candidate {
+            indices: vec![i],
+            full_band_only: true,
+        }));
+        let engine = gate::Engine::new(rate_hz, candidates, config.parallel)?;
         Ok(DialogGate {
             engine,
             channels,
@@ -286,12 +302,18 @@ impl DialogGate {
             .map(|(p, w)| speech_chunks(p, w, &self.config.params))
             .collect();
         let n_chunks = self.engine.probs.first().map_or(0, Vec::len);
+        // The dialogue candidates (the LFE probe, last, is evidence only).
+        let n_dialog = self.channels.candidates.len();
         let speech_chunks: Vec<bool> = (0..n_chunks)
-            .map(|i| per_candidate.iter().any(|s| s.get(i) == Some(&true)))
+            .map(|i| {
+                per_candidate[..n_dialog]
+                    .iter()
+                    .any(|s| s.get(i) == Some(&true))
+            })
             .collect();
         // The most confident candidate's probability and power, per chunk.
         let best = |i: usize| {
-            (0..self.engine.probs.len())
+            (0..n_dialog)
                 .max_by(|&a, &b| self.engine.probs[a][i].total_cmp(&self.engine.probs[b][i]))
                 .unwrap_or(0)
         };
@@ -328,9 +350,13 @@ impl DialogGate {
         } else {
             used
         };
+        let lfe_label = self
+            .channels
+            .lfe_probe
+            .map(|_| vec![Position::Lfe.label().to_string()]);
         m.per_channel = per_candidate
             .into_iter()
-            .zip(&self.channels.labels)
+            .zip(self.channels.labels.iter().chain(lfe_label.as_ref()))
             .map(|(chunks, labels)| ChannelSpeech {
                 channels: labels.clone(),
                 speech_s: chunks.iter().filter(|&&s| s).count() as f64 * CHUNK_S,

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{Finding, Severity};
 use crate::dialog::DialogMeasurement;
-use crate::integrity::IntegrityObservations;
+use crate::integrity::{IntegrityConfig, IntegrityObservations};
+use crate::spec::Element;
 
 /// A run of digital zero inside active programme on a channel (blocker).
 pub const DROPOUT: Code = Code::DROPOUT;
@@ -33,14 +34,21 @@ pub const DIALOG_IN_ME: Code = Code::DIALOG_IN_ME;
 /// A stereo pair identical within the limit: fake stereo (info).
 pub const DUAL_MONO: Code = Code::DUAL_MONO;
 
-/// Limits of the integrity rules. Defaults are delivery-QC practice; the spec may override them.
+/// Limits of the integrity rules and of what the scan keeps; the `[integrity]` table of a
+/// delivery spec ([`super::Profile::integrity`]). Defaults are delivery-QC practice.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct IntegrityLimits {
     /// A channel whose peak stays under this is silent, dBFS (default −90).
     pub silent_channel_dbfs: f64,
-    /// Shortest drop-out reported, seconds (default 0.02; the scanner keeps runs from its own
-    /// `dropout_min_s` up).
+    /// Shortest drop-out reported, seconds (default 0.02; the scan keeps runs from this long).
     pub dropout_min_s: f64,
+    /// Both 10 ms edges of a zero run at least this RMS level make it a drop-out (the signal
+    /// was cut in full flight), dBFS (default −55).
+    pub dropout_edge_dbfs: f64,
+    /// A 50 ms window where a channel's RMS is under this is inactive (no correlation or band
+    /// reading), dBFS (default −50).
+    pub active_dbfs: f64,
     /// A negative-correlation stretch at or under this correlation is out of phase
     /// (default −0.5).
     pub out_of_phase_correlation: f64,
@@ -49,14 +57,17 @@ pub struct IntegrityLimits {
     /// A downmix gain under this is a loss, dB (default −3: the downmix lost half its power
     /// to cancellation).
     pub downmix_loss_db: f64,
-    /// LFE energy above its band at least this relative to below is full band, dB
-    /// (default −10).
+    /// LFE energy above its band (120 Hz) at least this relative to in-band is full band, dB
+    /// (default −8: clean LFE content reads −12 dB or less, full-band music about 0 dB; see
+    /// [`crate::integrity::LFE_SPLIT_HZ`]).
     pub lfe_full_band_db: f64,
     /// … for at least this long, seconds (default 1).
     pub lfe_full_band_min_s: f64,
-    /// A centre whose energy above the LFE band is under this relative to below looks like an
-    /// LFE, dB (default −20).
+    /// A centre whose energy above the LFE band is under this relative to in-band looks like
+    /// an LFE, dB (default −20).
     pub centre_like_lfe_db: f64,
+    /// Speech on the LFE at least this long is swap evidence (C and LFE), seconds (default 1).
+    pub lfe_min_speech_s: f64,
     /// A pair whose difference is at or under this relative to its power is dual mono, dB
     /// (default −60).
     pub dual_mono_db: f64,
@@ -67,14 +78,10 @@ pub struct IntegrityLimits {
     /// seconds (default 2).
     pub speech_bridge_s: f64,
     /// A printmaster with less speech than this share of its programme has none, percent
-    /// (default 1).
+    /// (default 1; 0 turns `NO_DIALOG_IN_PRINTMASTER` off).
     pub printmaster_min_speech_percent: f64,
     /// Speech stretches of an M&E at least this long are reported, seconds (default 1).
     pub me_min_speech_s: f64,
-    /// Profile names of printmasters (full mixes) (default `streaming`).
-    pub printmaster_profiles: Vec<String>,
-    /// Profile names of M&E deliveries (default `streaming-me`).
-    pub me_profiles: Vec<String>,
     /// Findings listed per code at most (default 200); the last listed says how many more.
     pub max_listed: usize,
 }
@@ -84,21 +91,65 @@ impl Default for IntegrityLimits {
         IntegrityLimits {
             silent_channel_dbfs: -90.0,
             dropout_min_s: 0.02,
+            dropout_edge_dbfs: -55.0,
+            active_dbfs: -50.0,
             out_of_phase_correlation: -0.5,
             out_of_phase_min_s: 1.0,
             downmix_loss_db: -3.0,
-            lfe_full_band_db: -10.0,
+            lfe_full_band_db: -8.0,
             lfe_full_band_min_s: 1.0,
             centre_like_lfe_db: -20.0,
+            lfe_min_speech_s: 1.0,
             dual_mono_db: -60.0,
             off_centre_min_speech_s: 3.0,
             speech_bridge_s: 2.0,
             printmaster_min_speech_percent: 1.0,
             me_min_speech_s: 1.0,
-            printmaster_profiles: vec!["streaming".into()],
-            me_profiles: vec!["streaming-me".into()],
             max_listed: 200,
         }
+    }
+}
+
+impl IntegrityLimits {
+    /// The scan's settings for these limits, from `base` (the caller's; its window and
+    /// bridge are kept): the scan keeps every zero run the rule may report and marks windows
+    /// at least as loosely as the rules judge stretches (a window threshold a little inside
+    /// the rule's limit, so a stretch whose overall value meets the limit is not cut short).
+    pub fn scanner_config(&self, base: &IntegrityConfig) -> IntegrityConfig {
+        let mut c = base.clone();
+        c.dropout_min_s = self.dropout_min_s.min(base.dropout_min_s).max(0.0);
+        c.dropout_edge_dbfs = self.dropout_edge_dbfs;
+        c.active_dbfs = self.active_dbfs;
+        c.negative_window_correlation = base
+            .negative_window_correlation
+            .max(self.out_of_phase_correlation);
+        c.full_band_window_db = base.full_band_window_db.min(self.lfe_full_band_db - 2.0);
+        c
+    }
+
+    /// The limits as `(key, value)` for checks of finiteness (spec validation).
+    pub(crate) fn numbers(&self) -> [(&'static str, f64); 16] {
+        [
+            ("silent_channel_dbfs", self.silent_channel_dbfs),
+            ("dropout_min_s", self.dropout_min_s),
+            ("dropout_edge_dbfs", self.dropout_edge_dbfs),
+            ("active_dbfs", self.active_dbfs),
+            ("out_of_phase_correlation", self.out_of_phase_correlation),
+            ("out_of_phase_min_s", self.out_of_phase_min_s),
+            ("downmix_loss_db", self.downmix_loss_db),
+            ("lfe_full_band_db", self.lfe_full_band_db),
+            ("lfe_full_band_min_s", self.lfe_full_band_min_s),
+            ("centre_like_lfe_db", self.centre_like_lfe_db),
+            ("lfe_min_speech_s", self.lfe_min_speech_s),
+            ("dual_mono_db", self.dual_mono_db),
+            ("off_centre_min_speech_s", self.off_centre_min_speech_s),
+            ("speech_bridge_s", self.speech_bridge_s),
+            (
+                "printmaster_min_speech_percent",
+                self.printmaster_min_speech_percent,
+            ),
+            ("me_min_speech_s", self.me_min_speech_s),
+        ]
     }
 }
 
@@ -108,25 +159,39 @@ pub fn with_channels(f: Finding, channels: &[&str]) -> Finding {
 }
 
 /// The integrity findings of a programme: scan observations (`None` when the scan did not
-/// run), the speech gate's reading (`None` when off), the profile's name (`streaming`,
-/// `streaming-me`, …; a `+custom` suffix is ignored), the channel labels.
+/// run), the speech gate's reading (`None` when off), the kind of deliverable (decides the
+/// dialogue rules: `NO_DIALOG_IN_PRINTMASTER` for a printmaster, `DIALOG_IN_ME` for an M&E),
+/// the channel labels.
 pub fn findings(
     obs: Option<&IntegrityObservations>,
     dialog: Option<&DialogMeasurement>,
-    profile_name: &str,
+    element: Element,
     labels: &[String],
     limits: &IntegrityLimits,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
-    if let Some(o) = obs.filter(|o| o.frames > 0) {
+    let obs = obs.filter(|o| o.frames > 0);
+    let mut lfe_full = false;
+    if let Some(o) = obs {
         let end_s = o.seconds(o.frames);
         out.extend(silent_channels(o, labels, end_s, limits));
         out.extend(dropouts(o, labels, limits));
         out.extend(phase(o, labels, end_s, limits));
-        out.extend(lfe(o, labels, end_s, limits));
+        let full = lfe(o, labels, limits);
+        lfe_full = !full.is_empty();
+        out.extend(full);
     }
+    let end_s = obs.map_or(
+        dialog.map_or(0.0, |d| {
+            d.chunk_speech.len() as f64 * crate::dialog::CHUNK_S
+        }),
+        |o| o.seconds(o.frames),
+    );
+    out.extend(centre_lfe_swap(
+        obs, dialog, labels, end_s, lfe_full, limits,
+    ));
     if let Some(d) = dialog {
-        out.extend(speech(d, obs, labels, profile_name, limits));
+        out.extend(speech(d, obs, labels, element, limits));
     }
     out
 }
@@ -328,12 +393,7 @@ fn phase(
     out
 }
 
-fn lfe(
-    o: &IntegrityObservations,
-    labels: &[String],
-    end_s: f64,
-    l: &IntegrityLimits,
-) -> Vec<Finding> {
+fn lfe(o: &IntegrityObservations, labels: &[String], l: &IntegrityLimits) -> Vec<Finding> {
     let label = |c: usize| labels.get(c).map_or("?", String::as_str);
     let mut out = Vec::new();
     let Some(b) = &o.lfe else { return out };
@@ -365,36 +425,85 @@ fn lfe(
     let total = listed.len() as u64 + b.full_band_dropped;
     listed.truncate(l.max_listed);
     note_more(&mut listed, total);
-    let lfe_full = !listed.is_empty();
     out.extend(listed);
-    // Swap evidence: a full-band LFE while the centre is silent or carries only low
-    // frequencies (what an LFE would).
-    if let (true, Some(c)) = (lfe_full, &o.centre) {
-        let cname = label(c.channel);
-        let centre_peak = o.peak.get(c.channel).copied().unwrap_or(0.0);
+    out
+}
+
+/// `CHANNEL_ORDER_SUSPECT` for C and LFE, on either evidence: speech on the LFE (dialogue in
+/// slot 4), or a full-band LFE while the centre is silent or carries only low frequencies
+/// (what an LFE would). One finding names both.
+fn centre_lfe_swap(
+    o: Option<&IntegrityObservations>,
+    d: Option<&DialogMeasurement>,
+    labels: &[String],
+    end_s: f64,
+    lfe_full: bool,
+    l: &IntegrityLimits,
+) -> Option<Finding> {
+    let find = |name: &str| labels.iter().position(|x| x == name);
+    let (c, lfe) = (find("C")?, find("LFE")?);
+    let (cname, name) = (labels[c].as_str(), labels[lfe].as_str());
+    let mut why = Vec::new();
+    let speech = d.and_then(|d| lfe_speech(d, l));
+    if let Some((speech_s, _, _)) = speech {
+        why.push(format!(
+            "{speech_s:.1} s of speech on {name} (dialogue belongs on {cname})"
+        ));
+    }
+    if let (true, Some(o), Some(cb)) = (lfe_full, o, o.and_then(|o| o.centre.as_ref())) {
+        let centre_peak = o.peak.get(cb.channel).copied().unwrap_or(0.0);
         let silent = centre_peak == 0.0 || db(centre_peak) < l.silent_channel_dbfs;
-        let like_lfe = c.above_band_db.is_some_and(|d| d < l.centre_like_lfe_db);
-        if silent || like_lfe {
-            let why = if silent {
-                format!("{cname} is silent")
-            } else {
-                format!(
-                    "{cname} carries only low frequencies ({:.1} dB above the LFE band)",
-                    c.above_band_db.unwrap_or_default()
-                )
-            };
-            out.push(with_channels(
-                Finding::new(
-                    CHANNEL_ORDER_SUSPECT,
-                    format!("{cname} and {name} look swapped: {name} is full band while {why}"),
-                )
-                .severity(Severity::Issue)
-                .span(0.0, end_s),
-                &[cname, name],
+        let like_lfe = cb.above_band_db.is_some_and(|v| v < l.centre_like_lfe_db);
+        if silent {
+            why.push(format!("{name} is full band while {cname} is silent"));
+        } else if like_lfe {
+            why.push(format!(
+                "{name} is full band while {cname} carries only low frequencies ({:.1} dB \
+                 above the LFE band)",
+                cb.above_band_db.unwrap_or_default()
             ));
         }
     }
-    out
+    // The speech's extent when it is the only evidence; else the programme's.
+    let span = match speech {
+        Some((_, a, b)) if why.len() == 1 => (a, b.min(end_s)),
+        _ => (0.0, end_s),
+    };
+    if why.is_empty() {
+        return None;
+    }
+    Some(with_channels(
+        Finding::new(
+            CHANNEL_ORDER_SUSPECT,
+            format!(
+                "{cname} and {name} look swapped ({cname} <-> {name}): {}",
+                why.join("; ")
+            ),
+        )
+        .severity(Severity::Issue)
+        .span(span.0, span.1),
+        &[cname, name],
+    ))
+}
+
+/// Speech the gate heard on the LFE probe: (seconds, first start, last end), when at least
+/// the limit.
+fn lfe_speech(d: &DialogMeasurement, l: &IntegrityLimits) -> Option<(f64, f64, f64)> {
+    use crate::dialog::CHUNK_S;
+    let c = d
+        .per_channel
+        .iter()
+        .find(|c| c.channels.len() == 1 && c.channels[0] == "LFE")?;
+    if c.speech_s < l.lfe_min_speech_s || c.speech_s <= 0.0 {
+        return None;
+    }
+    let first = c.chunks.iter().position(|&v| v)?;
+    let last = c.chunks.iter().rposition(|&v| v)?;
+    Some((
+        c.speech_s,
+        first as f64 * CHUNK_S,
+        (last + 1) as f64 * CHUNK_S,
+    ))
 }
 
 /// Stretches of `chunks` that are true, bridged over gaps up to `bridge` chunks: (first, end).
@@ -422,19 +531,22 @@ fn speech(
     d: &DialogMeasurement,
     obs: Option<&IntegrityObservations>,
     labels: &[String],
-    profile_name: &str,
+    element: Element,
     l: &IntegrityLimits,
 ) -> Vec<Finding> {
     use crate::dialog::CHUNK_S;
     let mut out = Vec::new();
-    let profile = profile_name.trim_end_matches("+custom");
     let bridge = (l.speech_bridge_s / CHUNK_S).round() as usize;
     let end_s = obs.map_or(d.chunk_speech.len() as f64 * CHUNK_S, |o| {
         o.seconds(o.frames)
     });
+    // The channels listened to for dialogue (not the LFE probe, evidence of a swap only).
+    let probe =
+        |c: &&crate::dialog::ChannelSpeech| d.per_channel.len() > 1 && c.channels == ["LFE"];
     let listened: Vec<String> = d
         .per_channel
         .iter()
+        .filter(|c| !probe(c))
         .flat_map(|c| c.channels.clone())
         .collect();
     let listened_refs: Vec<&str> = listened.iter().map(String::as_str).collect();
@@ -487,7 +599,9 @@ fn speech(
     }
 
     let speech_percent = d.speech_percent.unwrap_or(0.0);
-    if l.printmaster_profiles.iter().any(|p| p == profile)
+    // Speech on the LFE: the dialogue is there, in the wrong slot (CHANNEL_ORDER_SUSPECT).
+    if element == Element::Printmaster
+        && lfe_speech(d, l).is_none()
         && d.gated_blocks > 0
         && speech_percent < l.printmaster_min_speech_percent
     {
@@ -507,7 +621,7 @@ fn speech(
         ));
     }
 
-    if l.me_profiles.iter().any(|p| p == profile) {
+    if element == Element::Me {
         let mut listed = Vec::new();
         for (a, b) in chunk_stretches(&d.chunk_speech, bridge) {
             let speech_s = d.chunk_speech[a..b].iter().filter(|&&v| v).count() as f64 * CHUNK_S;

@@ -24,6 +24,10 @@
 //! tolerance_lu = 3.0
 //! min_speech_percent = 15.0
 //!
+//! [integrity]                   # channel and signal integrity limits (any subset)
+//! dropout_min_s = 0.3
+//! lfe_full_band_db = -8.0
+//!
 //! [severity]                    # per-code overrides of the default severity
 //! LEADING_SILENCE = "issue"
 //! ```
@@ -35,6 +39,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::integrity::IntegrityLimits;
 use super::{Code, Severity};
 
 /// What kind of deliverable a spec is for; decides which dialogue rules apply.
@@ -81,6 +86,9 @@ pub struct Profile {
     /// Least share of speech (percent of the gated programme) for a dialog-gated value.
     #[serde(default = "default_min_speech_percent")]
     pub min_speech_percent: f64,
+    /// Limits of the channel and signal integrity rules (the `[integrity]` table).
+    #[serde(default)]
+    pub integrity: IntegrityLimits,
     /// Per-code severity overrides.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub severity: BTreeMap<Code, Severity>,
@@ -114,6 +122,7 @@ impl Profile {
             dialog_target_lufs: Some(-27.0),
             dialog_tolerance_lu: 3.0,
             min_speech_percent: default_min_speech_percent(),
+            integrity: IntegrityLimits::default(),
             severity: BTreeMap::new(),
         }
     }
@@ -142,24 +151,28 @@ impl Profile {
         }
     }
 
-    /// EBU R128 (2023): −23 LUFS ±1 LU, −1 dBTP.
+    /// EBU R128 (2023): −23 LUFS ±1 LU, −1 dBTP. A broadcast programme may have no speech
+    /// (music), so `NO_DIALOG_IN_PRINTMASTER` is off.
     pub fn ebu_r128() -> Profile {
         Profile {
             name: "ebu-r128".into(),
             integrated_target_lufs: -23.0,
             integrated_tolerance_lu: 1.0,
             dialog_target_lufs: None,
+            integrity: broadcast_integrity(),
             ..Profile::streaming()
         }
     }
 
-    /// ATSC A/85 (2013): −24 LKFS ±2 dB, −2 dBTP.
+    /// ATSC A/85 (2013): −24 LKFS ±2 dB, −2 dBTP. As [`Profile::ebu_r128`],
+    /// `NO_DIALOG_IN_PRINTMASTER` is off.
     pub fn atsc_a85() -> Profile {
         Profile {
             name: "atsc-a85".into(),
             integrated_tolerance_lu: 2.0,
             max_true_peak_dbtp: -2.0,
             dialog_target_lufs: None,
+            integrity: broadcast_integrity(),
             ..Profile::streaming()
         }
     }
@@ -252,6 +265,11 @@ impl Profile {
         self.min_speech_percent = v;
         self.customised()
     }
+    /// Set the limits of the integrity rules.
+    pub fn with_integrity(mut self, limits: IntegrityLimits) -> Profile {
+        self.integrity = limits;
+        self.customised()
+    }
     /// Override the severity of one code.
     pub fn with_severity(mut self, code: Code, severity: Severity) -> Profile {
         self.severity.insert(code, severity);
@@ -331,6 +349,9 @@ impl Profile {
             set(&mut p.dialog_tolerance_lu, d.tolerance_lu);
             set(&mut p.min_speech_percent, d.min_speech_percent);
         }
+        if let Some(t) = file.integrity {
+            p.integrity = merge_integrity(&p.integrity, t, text)?;
+        }
         for (key, sev) in file.severity.unwrap_or_default() {
             let code: Code = key
                 .parse()
@@ -371,6 +392,7 @@ impl Profile {
                 tolerance_lu: Some(self.dialog_tolerance_lu),
                 min_speech_percent: Some(self.min_speech_percent),
             }),
+            integrity: toml::Table::try_from(&self.integrity).ok(),
             severity: Some(
                 self.severity
                     .iter()
@@ -407,6 +429,11 @@ impl Profile {
                 return Err(format!("{key} = {v} is not a finite number"));
             }
         }
+        for (key, v) in self.integrity.numbers() {
+            if !v.is_finite() {
+                return Err(format!("integrity.{key} = {v} is not a finite number"));
+            }
+        }
         for (key, v) in [
             (
                 "loudness.integrated_tolerance_lu",
@@ -418,6 +445,35 @@ impl Profile {
                 return Err(format!("{key} = {v} must not be negative"));
             }
         }
+        let i = &self.integrity;
+        for (key, v) in [
+            ("integrity.dropout_min_s", i.dropout_min_s),
+            ("integrity.out_of_phase_min_s", i.out_of_phase_min_s),
+            ("integrity.lfe_full_band_min_s", i.lfe_full_band_min_s),
+            ("integrity.lfe_min_speech_s", i.lfe_min_speech_s),
+            (
+                "integrity.off_centre_min_speech_s",
+                i.off_centre_min_speech_s,
+            ),
+            ("integrity.speech_bridge_s", i.speech_bridge_s),
+            ("integrity.me_min_speech_s", i.me_min_speech_s),
+        ] {
+            if v < 0.0 {
+                return Err(format!("{key} = {v} must not be negative"));
+            }
+        }
+        if !(-1.0..=1.0).contains(&i.out_of_phase_correlation) {
+            return Err(format!(
+                "integrity.out_of_phase_correlation = {} must be between -1 and 1",
+                i.out_of_phase_correlation
+            ));
+        }
+        if !(0.0..=100.0).contains(&i.printmaster_min_speech_percent) {
+            return Err(format!(
+                "integrity.printmaster_min_speech_percent = {} must be between 0 and 100",
+                i.printmaster_min_speech_percent
+            ));
+        }
         if !(0.0..=100.0).contains(&self.min_speech_percent) {
             return Err(format!(
                 "dialog.min_speech_percent = {} must be between 0 and 100",
@@ -425,6 +481,15 @@ impl Profile {
             ));
         }
         Ok(())
+    }
+}
+
+/// Integrity limits of the broadcast loudness profiles (EBU R128, ATSC A/85): a broadcast
+/// programme without speech (music) is normal, so no printmaster speech share is required.
+fn broadcast_integrity() -> IntegrityLimits {
+    IntegrityLimits {
+        printmaster_min_speech_percent: 0.0,
+        ..IntegrityLimits::default()
     }
 }
 
@@ -487,7 +552,34 @@ struct SpecFile {
     #[serde(skip_serializing_if = "Option::is_none")]
     dialog: Option<DialogTable>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    integrity: Option<toml::Table>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     severity: Option<BTreeMap<String, Severity>>,
+}
+
+/// The `[integrity]` table of a spec file over the base's limits: only the keys given change;
+/// an unknown key or a wrong type is an error naming the key and its line.
+fn merge_integrity(
+    base: &IntegrityLimits,
+    table: toml::Table,
+    text: &str,
+) -> Result<IntegrityLimits, String> {
+    let mut merged = toml::Table::try_from(base).map_err(|e| e.to_string())?;
+    for (key, v) in table {
+        if !merged.contains_key(&key) {
+            let known: Vec<&str> = merged.keys().map(String::as_str).collect();
+            return Err(format!(
+                "line {}: [integrity] unknown key {key:?}; known keys: {}",
+                line_of(text, &key),
+                known.join(", ")
+            ));
+        }
+        merged.insert(key.clone(), v);
+        // Deserialise after each key so a wrong type names its key.
+        IntegrityLimits::deserialize(merged.clone())
+            .map_err(|e| format!("line {}: [integrity] {key}: {e}", line_of(text, &key)))?;
+    }
+    IntegrityLimits::deserialize(merged).map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -550,6 +642,45 @@ mod tests {
         let p = Profile::from_toml("[dialog]\ngate = false\n").unwrap();
         assert_eq!(p.dialog_target_lufs, None);
         assert_eq!(p.integrated_target_lufs, -24.0);
+    }
+
+    #[test]
+    fn an_integrity_table_changes_only_its_keys() {
+        let p = Profile::from_toml(
+            "base = \"ebu-r128\"\nelement = \"me\"\n[integrity]\ndropout_min_s = 0.3\n\
+             dual_mono_db = -50.0\n",
+        )
+        .unwrap();
+        assert_eq!(p.element, Element::Me);
+        assert_eq!(p.integrity.dropout_min_s, 0.3);
+        assert_eq!(p.integrity.dual_mono_db, -50.0);
+        // The rest from the base (ebu-r128 does not require speech).
+        assert_eq!(p.integrity.printmaster_min_speech_percent, 0.0);
+        assert_eq!(
+            p.integrity.silent_channel_dbfs,
+            IntegrityLimits::default().silent_channel_dbfs
+        );
+        let house = Profile::streaming().with_integrity(IntegrityLimits {
+            lfe_full_band_db: -3.0,
+            ..IntegrityLimits::default()
+        });
+        let text = house.to_toml();
+        assert!(text.contains("[integrity]") && text.contains("lfe_full_band_db = -3.0"));
+        assert_eq!(Profile::from_toml(&text).unwrap(), house);
+    }
+
+    #[test]
+    fn bad_integrity_keys_name_the_key_and_line() {
+        let e =
+            Profile::from_toml("name = \"x\"\n[integrity]\ndropout_min_ms = 300\n").unwrap_err();
+        assert!(e.contains("line 3") && e.contains("dropout_min_ms"), "{e}");
+        assert!(e.contains("dropout_min_s"), "lists the known keys: {e}");
+        let e = Profile::from_toml("[integrity]\ndual_mono_db = \"-60\"\n").unwrap_err();
+        assert!(e.contains("line 2") && e.contains("dual_mono_db"), "{e}");
+        let e = Profile::from_toml("[integrity]\ndropout_min_s = -1.0\n").unwrap_err();
+        assert!(e.contains("integrity.dropout_min_s"), "{e}");
+        let e = Profile::from_toml("[integrity]\nout_of_phase_correlation = -2.0\n").unwrap_err();
+        assert!(e.contains("out_of_phase_correlation"), "{e}");
     }
 
     #[test]

@@ -585,9 +585,7 @@ fn printmaster_without_dialogue_and_m_and_e_with_it() {
     assert_eq!(n.len(), 1, "{f:#?}");
     assert_eq!(Some(n[0].channels.join("+")).as_deref(), Some("C+L+R"));
     // The same M&E under the M&E profile: nothing; the full mix under it: speech.
-    let mut p = Profile::streaming();
-    p.name = "streaming-me".into();
-    let opts = AnalyzeOptions::default().with_profile(p);
+    let opts = AnalyzeOptions::default().with_profile(Profile::streaming_me());
     assert!(check(&me, &opts).is_empty());
     let f = check(&m.surround(false), &opts);
     let d = of(&f, rules::DIALOG_IN_ME);
@@ -599,4 +597,245 @@ fn printmaster_without_dialogue_and_m_and_e_with_it() {
     );
     let first = m.speech[0].0 as f64 / f64::from(RATE);
     assert!((d[0].start_s.unwrap() - first).abs() < 0.5, "{d:#?}");
+}
+
+// ---- Issue 14, second round: the element decides, limits in the spec, LFE at 120 Hz, speech
+// on the LFE.
+
+use crate::cli::{run, stdout, tmp, write_wav};
+
+/// `loudqc check --format json ARGS`: (exit code, the codes of the integrity findings, JSON).
+fn cli_codes(args: &[&str]) -> (i32, Vec<String>, serde_json::Value) {
+    let mut a = vec!["check", "--format", "json"];
+    a.extend_from_slice(args);
+    let o = run(&a);
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim())
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+    let codes = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .filter(|c| CODES.iter().any(|k| k.as_str() == c))
+        .collect();
+    (o.status.code().unwrap(), codes, v)
+}
+
+/// The 5.1 full mix and its M&E (the centre a noise bed, no dialogue).
+fn mix_and_me(m: &Material) -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
+    let mix = m.surround(false);
+    let mut me = mix.clone();
+    me[2]
+        .iter_mut()
+        .zip(pink_noise(LEN_S, 3))
+        .for_each(|(v, n)| *v = amp(-30.0) * n);
+    (mix, me)
+}
+
+#[test]
+fn a_house_spec_decides_the_dialogue_rules_by_element_not_by_name() {
+    let d = tmp();
+    let m = Material::new(LEN_S, 0.8, false);
+    let (mix, me) = mix_and_me(&m);
+    let (mix_p, me_p) = (d.path().join("mix.wav"), d.path().join("me.wav"));
+    write_wav(&mix_p, RATE, &mix, 24);
+    write_wav(&me_p, RATE, &me, 24);
+    let (mix_s, me_s) = (mix_p.to_str().unwrap(), me_p.to_str().unwrap());
+    // An M&E spec under a house name.
+    let house_me = d.path().join("house-me.toml");
+    std::fs::write(
+        &house_me,
+        "name = \"acme-m-and-e\"\nbase = \"streaming\"\nelement = \"me\"\n",
+    )
+    .unwrap();
+    let spec = house_me.to_str().unwrap();
+    let (_, c, v) = cli_codes(&["--spec", spec, mix_s]);
+    assert!(c.contains(&"DIALOG_IN_ME".to_string()), "{c:?}");
+    assert!(
+        !c.contains(&"NO_DIALOG_IN_PRINTMASTER".to_string()),
+        "{c:?}"
+    );
+    assert_eq!(v["profile"]["element"], "me");
+    let (_, c, _) = cli_codes(&["--spec", spec, me_s]);
+    assert!(c.is_empty(), "{c:?}");
+    // A printmaster spec renamed, from the M&E base.
+    let house_pm = d.path().join("house-pm.toml");
+    std::fs::write(
+        &house_pm,
+        "name = \"acme-printmaster\"\nbase = \"streaming-me\"\nelement = \"printmaster\"\n",
+    )
+    .unwrap();
+    let spec = house_pm.to_str().unwrap();
+    let (_, c, _) = cli_codes(&["--spec", spec, me_s]);
+    assert_eq!(c, ["NO_DIALOG_IN_PRINTMASTER"], "{c:?}");
+    let (_, c, _) = cli_codes(&["--spec", spec, mix_s]);
+    assert!(c.is_empty(), "{c:?}");
+}
+
+#[test]
+fn a_house_spec_sets_the_integrity_limits() {
+    let d = tmp();
+    let m = Material::new(LEN_S, 0.8, false);
+    let mut x = m.surround(false);
+    let at = 10.013;
+    x[0][frames(at)..frames(at + 0.2)].fill(0.0);
+    let p = d.path().join("dropout.wav");
+    write_wav(&p, RATE, &x, 24);
+    let ps = p.to_str().unwrap();
+    // Default limits: the 200 ms drop-out is a blocker, exit 1.
+    let (e, c, v) = cli_codes(&["--no-dialog", ps]);
+    assert_eq!((e, c), (1, vec!["DROPOUT".to_string()]), "{v}");
+    assert_eq!(v["profile"]["integrity"]["dropout_min_s"], 0.02);
+    // A house spec with drop-outs from 300 ms: none, pass.
+    let house = d.path().join("house.toml");
+    std::fs::write(
+        &house,
+        "name = \"house\"\n[integrity]\ndropout_min_s = 0.3\n",
+    )
+    .unwrap();
+    let hs = house.to_str().unwrap();
+    let (e, c, v) = cli_codes(&["--no-dialog", "--spec", hs, ps]);
+    assert_eq!((e, c), (0, vec![]), "{v}");
+    assert_eq!(v["profile"]["integrity"]["dropout_min_s"], 0.3);
+    // … and one from 10 ms finds a 15 ms drop-out the default misses (the scan keeps what the
+    // spec asks for).
+    let mut y = m.surround(false);
+    y[4][frames(7.0)..frames(7.015)].fill(0.0);
+    let q = d.path().join("short.wav");
+    write_wav(&q, RATE, &y, 24);
+    let qs = q.to_str().unwrap();
+    let (_, c, _) = cli_codes(&["--no-dialog", qs]);
+    assert!(c.is_empty(), "{c:?}");
+    std::fs::write(&house, "[integrity]\ndropout_min_s = 0.01\n").unwrap();
+    let (_, c, v) = cli_codes(&["--no-dialog", "--spec", hs, qs]);
+    assert_eq!(c, ["DROPOUT"], "{v}");
+    let f = &v["findings"][0];
+    assert_eq!(f["channels"][0], "Ls");
+    assert!((f["start_s"].as_f64().unwrap() - 7.0).abs() < 0.001, "{f}");
+    // `spec show` prints every limit of the table, the changed one included.
+    let o = run(&["spec", "show", hs]);
+    let text = stdout(&o);
+    for key in [
+        "[integrity]",
+        "dropout_min_s = 0.01",
+        "silent_channel_dbfs = -90.0",
+        "out_of_phase_correlation = -0.5",
+        "downmix_loss_db = -3.0",
+        "lfe_full_band_db = -8.0",
+        "dual_mono_db = -60.0",
+    ] {
+        assert!(text.contains(key), "{key}:\n{text}");
+    }
+}
+
+/// `seconds` of mono audio at 48 kHz from an ffmpeg lavfi source graph (`-f f32le`).
+fn ffmpeg_mono(graph: &str, seconds: f64) -> Vec<f32> {
+    let o = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-f", "lavfi", "-i", graph, "-t"])
+        .arg(format!("{seconds}"))
+        .args(["-ac", "1", "-ar", "48000", "-f", "f32le", "-"])
+        .output()
+        .expect("ffmpeg on PATH (.ci/run installs it)");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let x: Vec<f32> = o
+        .stdout
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    assert_eq!(x.len(), frames(seconds));
+    x
+}
+
+/// The LFE's energy above 120 Hz relative to in-band over the programme, dB.
+fn lfe_above_band_db(x: &[Vec<f32>]) -> f64 {
+    integrity_observations(x)
+        .lfe
+        .unwrap()
+        .above_band_db
+        .unwrap()
+}
+
+#[test]
+fn lfe_split_at_120_hz_clean_lfe_passes_full_band_fires() {
+    let m = Material::new(LEN_S, 0.8, false);
+    // Clean LFEs as a mixer makes them: noise low-passed at 120 Hz by ffmpeg (two 2-pole
+    // low-passes: 24 dB/octave; one: 12 dB/octave), a 100 Hz bass line, the kick rumble.
+    let brown_lr4 = ffmpeg_mono(
+        "anoisesrc=c=brown:r=48000:a=0.5:seed=7,lowpass=f=120,lowpass=f=120",
+        LEN_S,
+    );
+    let pink_12db = ffmpeg_mono("anoisesrc=c=pink:r=48000:a=0.5:seed=8,lowpass=f=120", LEN_S);
+    let bass_100 = ffmpeg_mono("sine=f=100:r=48000,volume=0.5,tremolo=f=2:d=0.8", LEN_S);
+    for (what, lfe) in [
+        ("brown noise LP 120 Hz 24 dB/oct", &brown_lr4),
+        ("pink noise LP 120 Hz 12 dB/oct", &pink_12db),
+        ("100 Hz bass line", &bass_100),
+    ] {
+        let mut x = m.surround(false);
+        for (v, (a, b)) in x[3].iter_mut().zip(lfe.iter().zip(&m.rumble)) {
+            *v = 0.5 * a + b;
+        }
+        let ratio = lfe_above_band_db(&x);
+        assert!(ratio < -11.0, "{what}: {ratio:.1} dB");
+        let f = check(&x, &no_dialog());
+        assert!(f.is_empty(), "{what}: {f:#?}");
+    }
+    // Full band on the LFE: the music of the mix, pink noise from ffmpeg, the dialogue over
+    // the music (a centre routed to it).
+    let pink = ffmpeg_mono("anoisesrc=c=pink:r=48000:a=0.3:seed=9", LEN_S);
+    let speech_music: Vec<f32> = m
+        .dialog
+        .iter()
+        .zip(&m.music)
+        .map(|(d, mu)| 0.7 * d + amp(-12.0) * mu)
+        .collect();
+    for (what, full) in [
+        ("music", &m.music),
+        ("pink noise", &pink),
+        ("dialogue over music", &speech_music),
+    ] {
+        let mut x = m.surround(false);
+        x[3].copy_from_slice(full);
+        let ratio = lfe_above_band_db(&x);
+        assert!(ratio > -4.0, "{what}: {ratio:.1} dB");
+        let f = check(&x, &no_dialog());
+        let l = of(&f, rules::LFE_FULL_BAND);
+        assert!(!l.is_empty(), "{what}: {f:#?}");
+        assert!(l[0].start_s.unwrap() < 1.0, "{what}: {l:#?}");
+    }
+}
+
+#[test]
+fn centre_and_lfe_swapped_found_by_speech_on_the_lfe() {
+    let m = Material::new(LEN_S, 0.8, false);
+    let clean = m.surround(false);
+    let mut x = clean.clone();
+    x.swap(2, 3);
+    // The speech evidence alone (the scan off): dialogue heard in slot 4.
+    let speech_only = AnalyzeOptions::default().with_integrity(None);
+    let f = check(&x, &speech_only);
+    let s = of(&f, rules::CHANNEL_ORDER_SUSPECT);
+    assert_eq!(s.len(), 1, "{f:#?}");
+    assert_eq!(Some(s[0].channels.join("+")).as_deref(), Some("C+LFE"));
+    assert!(
+        s[0].message.contains("C <-> LFE") && s[0].message.contains("speech on LFE"),
+        "{}",
+        s[0].message
+    );
+    let first = m.speech[0].0 as f64 / f64::from(RATE);
+    let last = m.speech.last().unwrap().1 as f64 / f64::from(RATE);
+    assert!((s[0].start_s.unwrap() - first).abs() < 0.5, "{s:#?}");
+    assert!((s[0].end_s.unwrap() - last).abs() < 0.5, "{s:#?}");
+    // The dialogue is there, in the wrong slot: not "no dialogue".
+    assert!(of(&f, rules::NO_DIALOG_IN_PRINTMASTER).is_empty(), "{f:#?}");
+    // Scan and gate together: still one finding, naming both evidences.
+    let f = check(&x, &AnalyzeOptions::default());
+    let s = of(&f, rules::CHANNEL_ORDER_SUSPECT);
+    assert_eq!(s.len(), 1, "{f:#?}");
+    assert!(s[0].message.contains("speech on LFE"), "{}", s[0].message);
+    // The clean programme: nothing, with the gate listening to the LFE too.
+    for opts in [speech_only, AnalyzeOptions::default()] {
+        let f = check(&clean, &opts);
+        assert!(f.is_empty(), "{f:#?}");
+    }
 }

@@ -23,9 +23,9 @@
 //! - **5.1 → 2.0 downmix** per ITU-R BS.775-4 Table 2: `Lo = L + 0.7071·C + 0.7071·Ls`,
 //!   `Ro = R + 0.7071·C + 0.7071·Rs`; the gain is the downmix power over the power the
 //!   downmix would have with uncorrelated channels (`L² + R² + C² + (Ls² + Rs²)/2`), in dB.
-//! - **LFE band** (and the centre's, as swap evidence): energy above the LFE band (a 4th-order
-//!   Butterworth high-pass at [`LFE_SPLIT_HZ`], two biquads) against the energy below (the
-//!   rest: Butterworth low- and high-pass of one order are power complementary,
+//! - **LFE band** (and the centre's, as swap evidence): energy above the LFE band (an 8th-order
+//!   Butterworth high-pass at [`LFE_SPLIT_HZ`] = 120 Hz, four biquads) against the energy in it
+//!   (the rest: Butterworth low- and high-pass of one order are power complementary,
 //!   `|H_LP|² + |H_HP|² = 1`), over the programme and as stretches of 50 ms windows where the
 //!   LFE is full band. The LFE channel carries up to 120 Hz (ITU-R BS.775-4 §3).
 //!
@@ -38,22 +38,21 @@ use serde::{Deserialize, Serialize};
 use crate::channels::{ChannelMap, Position};
 use crate::meter::db_to_amplitude;
 
-/// The LFE band's upper limit, Hz (ITU-R BS.775-4 §3: the LFE channel carries 20–120 Hz).
-pub const LFE_BAND_HZ: f64 = 120.0;
-/// Corner of the 4th-order Butterworth high-pass that measures the energy above the LFE band,
-/// Hz. Well above [`LFE_BAND_HZ`] so in-band content stays out of it (its power response is
-/// `(f/fc)^8 / (1 + (f/fc)^8)`: −17.7 dB at 120 Hz, −24 dB at 100 Hz), while full-band material
-/// (speech, music: most of its energy between 200 Hz and 4 kHz) is mostly above it.
-pub const LFE_SPLIT_HZ: f64 = 200.0;
-/// Channel pairs checked for correlation, left first.
-pub const PAIRS: [(Position, Position); 4] = [
-    (Position::L, Position::R),
-    (Position::Ls, Position::Rs),
-    (Position::Lss, Position::Rss),
-    (Position::Lrs, Position::Rrs),
-];
-/// BS.775-4 Table 2 downmix coefficient of C and the surrounds into Lo/Ro (−3 dB).
-pub const BS775_DOWNMIX_GAIN: f32 = std::f32::consts::FRAC_1_SQRT_2;
+mod dropout;
+mod dsp;
+mod lfe;
+mod phase;
+mod stretch;
+
+pub use lfe::{BAND_RATE_HZ, LFE_BAND_HZ, LFE_SPLIT_HZ};
+pub use phase::{BS775_DOWNMIX_GAIN, PAIRS};
+
+use dropout::keep_dropout;
+use dsp::{peak, ratio_db, sum_sq};
+use lfe::{above_band_db, BandState, HighPass};
+use phase::{correlation, sum_xy, PairState};
+use stretch::{add, StretchTracker, Window};
+
 /// Drop-outs and stretches kept per channel or pair; more are counted only (bounded memory on
 /// hostile input).
 pub const MAX_LISTED: usize = 10_000;
@@ -193,287 +192,6 @@ impl IntegrityObservations {
     }
 }
 
-/// One biquad section (transposed direct form II), `f64` state.
-#[derive(Debug, Clone, Copy)]
-struct Biquad {
-    b: [f64; 3],
-    a: [f64; 2],
-    z: [f64; 2],
-}
-
-impl Biquad {
-    /// Butterworth high-pass section at `f0` with quality `q` (RBJ Audio EQ Cookbook).
-    fn highpass(rate_hz: u32, f0: f64, q: f64) -> Biquad {
-        let w0 = 2.0 * std::f64::consts::PI * f0 / f64::from(rate_hz.max(1));
-        let (s, c) = w0.sin_cos();
-        let alpha = s / (2.0 * q);
-        let a0 = 1.0 + alpha;
-        Biquad {
-            b: [(1.0 + c) / 2.0 / a0, -(1.0 + c) / a0, (1.0 + c) / 2.0 / a0],
-            a: [-2.0 * c / a0, (1.0 - alpha) / a0],
-            z: [0.0; 2],
-        }
-    }
-    #[inline]
-    fn run(&mut self, x: f64) -> f64 {
-        let y = self.b[0] * x + self.z[0];
-        self.z[0] = self.b[1] * x - self.a[0] * y + self.z[1];
-        self.z[1] = self.b[2] * x - self.a[1] * y;
-        y
-    }
-}
-
-/// Rate the band split runs at, about: the input is decimated to it by block means (a boxcar,
-/// whose nulls at multiples of the new rate keep what folds back near 0 Hz small); energy
-/// above the split up to ~3 kHz is all a full-band LFE needs to show, at an eighth of the cost.
-pub const BAND_RATE_HZ: u32 = 6000;
-
-/// A 4th-order Butterworth high-pass: two sections with Q = 1/(2·cos(π/8)) and 1/(2·cos(3π/8)),
-/// on the input decimated by block means to about [`BAND_RATE_HZ`].
-#[derive(Debug, Clone)]
-struct HighPass4 {
-    s: [Biquad; 2],
-    /// Input samples per decimated sample.
-    dec: usize,
-    acc: f32,
-    n_acc: usize,
-}
-
-impl HighPass4 {
-    fn new(rate_hz: u32, f0: f64) -> HighPass4 {
-        let dec = (rate_hz / BAND_RATE_HZ).max(1) as usize;
-        let rate = rate_hz / dec as u32;
-        let q1 = 1.0 / (2.0 * (std::f64::consts::PI / 8.0).cos());
-        let q2 = 1.0 / (2.0 * (3.0 * std::f64::consts::PI / 8.0).cos());
-        HighPass4 {
-            s: [
-                Biquad::highpass(rate, f0, q1),
-                Biquad::highpass(rate, f0, q2),
-            ],
-            dec,
-            acc: 0.0,
-            n_acc: 0,
-        }
-    }
-    /// Energy of the filtered and of the unfiltered decimated `x` (block means), `[high, all]`.
-    fn energy(&mut self, x: &[f32]) -> [f64; 2] {
-        let [s1, s2] = &mut self.s;
-        let (mut e, mut all) = (0.0, 0.0);
-        let dec = self.dec;
-        let mut run = |v: f32| {
-            let v = f64::from(v) / dec as f64;
-            let y = s2.run(s1.run(v));
-            e += y * y;
-            all += v * v;
-        };
-        let mut x = x;
-        if self.n_acc > 0 {
-            let take = (dec - self.n_acc).min(x.len());
-            self.acc += x[..take].iter().map(|v| finite(*v)).sum::<f32>();
-            self.n_acc += take;
-            x = &x[take..];
-            if self.n_acc == dec {
-                run(std::mem::take(&mut self.acc));
-                self.n_acc = 0;
-            }
-        }
-        let mut it = x.chunks_exact(dec);
-        for c in &mut it {
-            run(c.iter().map(|v| finite(*v)).sum::<f32>());
-        }
-        let rest = it.remainder();
-        if !rest.is_empty() {
-            self.acc = rest.iter().map(|v| finite(*v)).sum::<f32>();
-            self.n_acc = rest.len();
-        }
-        // Denormal guard: a filter ringing out into silence.
-        for s in self.s.iter_mut() {
-            for z in s.z.iter_mut() {
-                if z.abs() < 1e-30 {
-                    *z = 0.0;
-                }
-            }
-        }
-        [e, all]
-    }
-}
-
-fn finite(v: f32) -> f32 {
-    if v.is_finite() {
-        v
-    } else {
-        0.0
-    }
-}
-
-/// Largest |sample| (non-finite samples count as 0), in lanes of 8 (vectorisable).
-fn peak(x: &[f32]) -> f32 {
-    let mut lanes = [0.0f32; 8];
-    let mut it = x.chunks_exact(8);
-    for v in &mut it {
-        for l in 0..8 {
-            lanes[l] = lanes[l].max(finite(v[l]).abs());
-        }
-    }
-    let m = it
-        .remainder()
-        .iter()
-        .fold(0.0f32, |m, &v| m.max(finite(v).abs()));
-    lanes.iter().fold(m, |a, &b| a.max(b))
-}
-
-/// Which windows belong to a stretch: hits, bridged over short runs of misses; inactive
-/// windows neither extend nor break a stretch.
-#[derive(Debug, Clone, Default)]
-struct StretchTracker {
-    /// (start frame, end frame of last hit, sums through last hit, hits, active windows).
-    open: Option<OpenStretch>,
-    /// Sums of the active windows since the last hit (committed at the next hit).
-    pending: [f64; 3],
-    pending_active: u64,
-    misses: u64,
-    out: Vec<Stretch>,
-    dropped: u64,
-}
-
-#[derive(Debug, Clone)]
-struct OpenStretch {
-    start: u64,
-    end: u64,
-    sums: [f64; 3],
-    hits: u64,
-    active: u64,
-}
-
-/// What one window says.
-enum Window {
-    Inactive,
-    Miss([f64; 3]),
-    Hit([f64; 3]),
-}
-
-impl StretchTracker {
-    fn push(&mut self, w: Window, start: u64, end: u64, bridge: u64, value: fn(&[f64; 3]) -> f64) {
-        match w {
-            Window::Inactive => {}
-            Window::Miss(s) => {
-                if self.open.is_some() {
-                    self.misses += 1;
-                    if self.misses > bridge {
-                        self.close(value);
-                    } else {
-                        add(&mut self.pending, &s);
-                        self.pending_active += 1;
-                    }
-                }
-            }
-            Window::Hit(s) => {
-                let o = self.open.get_or_insert(OpenStretch {
-                    start,
-                    end,
-                    sums: [0.0; 3],
-                    hits: 0,
-                    active: 0,
-                });
-                add(&mut o.sums, &self.pending);
-                add(&mut o.sums, &s);
-                o.active += self.pending_active + 1;
-                o.hits += 1;
-                o.end = end;
-                self.pending = [0.0; 3];
-                self.pending_active = 0;
-                self.misses = 0;
-            }
-        }
-    }
-    fn close(&mut self, value: fn(&[f64; 3]) -> f64) {
-        if let Some(o) = self.open.take() {
-            if self.out.len() < MAX_LISTED {
-                self.out.push(Stretch {
-                    start_frame: o.start,
-                    end_frame: o.end,
-                    value: value(&o.sums),
-                    hit_percent: 100.0 * o.hits as f64 / o.active.max(1) as f64,
-                });
-            } else {
-                self.dropped += 1;
-            }
-        }
-        self.pending = [0.0; 3];
-        self.pending_active = 0;
-        self.misses = 0;
-    }
-}
-
-fn add(a: &mut [f64; 3], b: &[f64; 3]) {
-    for (x, y) in a.iter_mut().zip(b) {
-        *x += y;
-    }
-}
-
-/// Correlation of `[Σxy, Σx², Σy²]`.
-fn correlation(s: &[f64; 3]) -> f64 {
-    let d = (s[1] * s[2]).sqrt();
-    if d > 0.0 {
-        (s[0] / d).clamp(-1.0, 1.0)
-    } else {
-        0.0
-    }
-}
-
-/// Energy above the band relative to below, dB, of `[Σhigh, Σall, _]`.
-fn above_band_db(s: &[f64; 3]) -> f64 {
-    let low = (s[1] - s[0]).max(s[1] * 1e-12).max(1e-300);
-    ratio_db(s[0].max(1e-300), low)
-}
-
-fn ratio_db(num: f64, den: f64) -> f64 {
-    (10.0 * (num / den).log10()).clamp(-200.0, 200.0)
-}
-
-/// Sum of squares, in `f32` lanes per chunk (vectorisable), `f64` total.
-fn sum_sq(x: &[f32]) -> f64 {
-    let mut total = 0.0f64;
-    for chunk in x.chunks(4096) {
-        let mut lanes = [0.0f32; 8];
-        let mut it = chunk.chunks_exact(8);
-        for v in &mut it {
-            for l in 0..8 {
-                let s = if v[l].is_finite() { v[l] } else { 0.0 };
-                lanes[l] += s * s;
-            }
-        }
-        for &v in it.remainder() {
-            let s = if v.is_finite() { v } else { 0.0 };
-            lanes[0] += s * s;
-        }
-        total += lanes.iter().map(|&v| f64::from(v)).sum::<f64>();
-    }
-    total
-}
-
-/// Sum of products, as [`sum_sq`].
-fn sum_xy(x: &[f32], y: &[f32]) -> f64 {
-    let mut total = 0.0f64;
-    for (cx, cy) in x.chunks(4096).zip(y.chunks(4096)) {
-        let mut lanes = [0.0f32; 8];
-        let mut ix = cx.chunks_exact(8);
-        let mut iy = cy.chunks_exact(8);
-        for (a, b) in (&mut ix).zip(&mut iy) {
-            for l in 0..8 {
-                let p = a[l] * b[l];
-                lanes[l] += if p.is_finite() { p } else { 0.0 };
-            }
-        }
-        for (&a, &b) in ix.remainder().iter().zip(iy.remainder()) {
-            let p = a * b;
-            lanes[0] += if p.is_finite() { p } else { 0.0 };
-        }
-        total += lanes.iter().map(|&v| f64::from(v)).sum::<f64>();
-    }
-    total
-}
-
 #[derive(Debug, Clone)]
 struct ChannelState {
     peak: f32,
@@ -490,33 +208,6 @@ struct ChannelState {
     dropped: u64,
 }
 
-#[derive(Debug, Clone)]
-struct PairState {
-    left: usize,
-    right: usize,
-    /// Whole-programme Σxy, Σx², Σy².
-    total: [f64; 3],
-    /// Over active windows.
-    active: [f64; 3],
-    active_windows: u64,
-    /// Current window Σxy.
-    win_xy: f64,
-    identical: bool,
-    tracker: StretchTracker,
-}
-
-#[derive(Debug, Clone)]
-struct BandState {
-    channel: usize,
-    filter: HighPass4,
-    /// Whole-programme [Σhigh, Σall] (of the decimated signal).
-    total: [f64; 2],
-    win: [f64; 2],
-    track: bool,
-    tracker: StretchTracker,
-}
-
-/// The streaming integrity scan. Push the same planar blocks as the meter (any block size: the
 /// results do not depend on it), then [`IntegrityScanner::finish`].
 #[derive(Debug, Clone)]
 pub struct IntegrityScanner {
@@ -551,7 +242,7 @@ impl IntegrityScanner {
         let edge = ((cfg.dropout_edge_s.max(0.0) * rate).round() as usize).clamp(1, 1 << 16);
         let band = |c: usize, track: bool| BandState {
             channel: c,
-            filter: HighPass4::new(rate_hz, LFE_SPLIT_HZ),
+            filter: HighPass::new(rate_hz, LFE_SPLIT_HZ),
             total: [0.0; 2],
             win: [0.0; 2],
             track,
@@ -736,58 +427,6 @@ impl IntegrityScanner {
         }
     }
 
-    /// Zero runs of every channel in this block.
-    fn dropouts(&mut self, block: &[&[f32]]) {
-        let base = self.frames;
-        let (edge, min_run, lvl) = (self.edge, self.min_run, self.edge_level_ms);
-        for (c, (st, x)) in self.ch.iter_mut().zip(block).enumerate() {
-            let x: &[f32] = x;
-            // Finish a pending trailing edge first.
-            if let Some((s, e, before, mut acc, mut got)) = st.pending.take() {
-                let take = (edge - got).min(x.len());
-                acc += sum_sq(&x[..take]);
-                got += take;
-                if got < edge {
-                    st.pending = Some((s, e, before, acc, got));
-                } else {
-                    keep_dropout(st, c, s, e, before, acc / edge as f64, lvl);
-                }
-            }
-            let zeros = x.iter().filter(|&&v| v == 0.0).count();
-            if zeros == 0 {
-                if let Some(s) = st.run_start.take() {
-                    end_run(st, c, s, base, x, 0, edge, min_run, lvl);
-                }
-            } else {
-                for (i, &v) in x.iter().enumerate() {
-                    let f = base + i as u64;
-                    if v == 0.0 {
-                        if st.run_start.is_none() {
-                            st.run_start = Some(f);
-                            st.run_before = None;
-                        }
-                    } else if let Some(s) = st.run_start.take() {
-                        end_run(st, c, s, f, x, i, edge, min_run, lvl);
-                    }
-                }
-            }
-            // A run still open and long enough: measure its leading edge before the block
-            // (and the tail of the one before) is gone.
-            if let (Some(s), None) = (st.run_start, st.run_before) {
-                st.run_before = leading_edge(&st.tail, x, base, s, edge);
-            }
-            // Keep the last `edge` samples, across short blocks too.
-            if x.len() >= edge {
-                st.tail.clear();
-                st.tail.extend_from_slice(&x[x.len() - edge..]);
-            } else {
-                st.tail.extend_from_slice(x);
-                let extra = st.tail.len().saturating_sub(edge);
-                st.tail.drain(..extra);
-            }
-        }
-    }
-
     /// Finish the scan (a zero run still open at the end is tail silence).
     pub fn finish(mut self) -> IntegrityObservations {
         if self.win_pos > 0 {
@@ -860,85 +499,5 @@ impl IntegrityScanner {
             lfe: band(self.lfe),
             centre: band(self.centre),
         }
-    }
-}
-
-/// RMS² of the `edge` samples before frame `s` (in this block `x` at `base`, or the previous
-/// block's `tail`). `None` when the run starts the stream.
-fn leading_edge(tail: &[f32], x: &[f32], base: u64, s: u64, edge: usize) -> Option<f64> {
-    if s == 0 {
-        return None;
-    }
-    if s >= base {
-        let i = (s - base) as usize;
-        let from_block = &x[i.saturating_sub(edge)..i];
-        let need = edge - from_block.len();
-        let from_tail = &tail[tail.len().saturating_sub(need)..];
-        let n = from_block.len() + from_tail.len();
-        Some((sum_sq(from_block) + sum_sq(from_tail)) / n.max(1) as f64)
-    } else {
-        // Started before this block: its edge was measured then (or the run is too old to
-        // matter); treat as unknown.
-        None
-    }
-}
-
-/// A zero run `[s, f)` ended at index `i` of block `x` (frame `f`).
-#[allow(clippy::too_many_arguments)]
-fn end_run(
-    st: &mut ChannelState,
-    c: usize,
-    s: u64,
-    f: u64,
-    x: &[f32],
-    i: usize,
-    edge: usize,
-    min_run: u64,
-    lvl: f64,
-) {
-    let before = st.run_before.take();
-    if f - s < min_run || s == 0 {
-        return;
-    }
-    let base = f - i as u64;
-    let before = match before {
-        Some(b) => b,
-        None => match leading_edge(&st.tail, x, base, s, edge) {
-            Some(b) => b,
-            None => return,
-        },
-    };
-    let avail = &x[i..(i + edge).min(x.len())];
-    let acc = sum_sq(avail);
-    if avail.len() < edge {
-        st.pending = Some((s, f, before, acc, avail.len()));
-    } else {
-        keep_dropout(st, c, s, f, before, acc / edge as f64, lvl);
-    }
-}
-
-fn keep_dropout(
-    st: &mut ChannelState,
-    c: usize,
-    s: u64,
-    e: u64,
-    before: f64,
-    after: f64,
-    lvl: f64,
-) {
-    if before < lvl || after < lvl {
-        return;
-    }
-    if st.dropouts.len() < MAX_LISTED {
-        let db = |ms: f64| 10.0 * ms.max(1e-30).log10();
-        st.dropouts.push(Dropout {
-            channel: c,
-            start_frame: s,
-            end_frame: e,
-            before_dbfs: db(before),
-            after_dbfs: db(after),
-        });
-    } else {
-        st.dropped += 1;
     }
 }

@@ -1,0 +1,170 @@
+//! The LFE band split: energy above the LFE band against the energy in it.
+
+use super::dsp::{finite, ratio_db};
+use super::stretch::StretchTracker;
+
+/// The LFE band's upper limit, Hz (ITU-R BS.775-4 §3: the LFE channel carries 20–120 Hz).
+pub const LFE_BAND_HZ: f64 = 120.0;
+/// Crossover of the band split, Hz: the LFE band's limit ([`LFE_BAND_HZ`]). An 8th-order
+/// Butterworth high-pass takes the energy above it; the in-band energy is the rest (Butterworth
+/// low- and high-pass of one order are power complementary, `|H_LP|² + |H_HP|² = 1`). The
+/// ratio above/in-band of a tone at `f` is `(f/fc)^16`: −12.7 dB at 100 Hz, −25 dB at 80 Hz,
+/// so legitimate LFE content (≤ 100 Hz, or noise low-passed at 120 Hz by the mixer at 12 or
+/// 24 dB/octave: −12 to −24 dB) stays well under the rule's −8 dB, while full-band music (pink
+/// spectrum: about 0 dB) and speech (+15 to +20 dB) are well over it.
+pub const LFE_SPLIT_HZ: f64 = LFE_BAND_HZ;
+/// Order of the Butterworth split (four biquad sections).
+pub const LFE_SPLIT_ORDER: usize = 8;
+
+/// One biquad section (transposed direct form II), `f64` state.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Biquad {
+    pub(super) b: [f64; 3],
+    pub(super) a: [f64; 2],
+    pub(super) z: [f64; 2],
+}
+
+impl Biquad {
+    /// Butterworth high-pass section at `f0` with quality `q` (RBJ Audio EQ Cookbook).
+    pub(super) fn highpass(rate_hz: u32, f0: f64, q: f64) -> Biquad {
+        let w0 = 2.0 * std::f64::consts::PI * f0 / f64::from(rate_hz.max(1));
+        let (s, c) = w0.sin_cos();
+        let alpha = s / (2.0 * q);
+        let a0 = 1.0 + alpha;
+        Biquad {
+            b: [(1.0 + c) / 2.0 / a0, -(1.0 + c) / a0, (1.0 + c) / 2.0 / a0],
+            a: [-2.0 * c / a0, (1.0 - alpha) / a0],
+            z: [0.0; 2],
+        }
+    }
+    #[inline]
+    pub(super) fn run(&mut self, x: f64) -> f64 {
+        let y = self.b[0] * x + self.z[0];
+        self.z[0] = self.b[1] * x - self.a[0] * y + self.z[1];
+        self.z[1] = self.b[2] * x - self.a[1] * y;
+        y
+    }
+}
+
+/// Rate the band split runs at, about: the input is decimated to it by block means (a boxcar,
+/// whose nulls at multiples of the new rate keep what folds back near 0 Hz small); energy
+/// above the split up to ~3 kHz is all a full-band LFE needs to show, at an eighth of the cost.
+pub const BAND_RATE_HZ: u32 = 6000;
+
+/// An 8th-order Butterworth high-pass: four sections with Q = 1/(2·cos((2k−1)·π/16)),
+/// k = 1..4, on the input decimated by block means to about [`BAND_RATE_HZ`].
+#[derive(Debug, Clone)]
+pub(super) struct HighPass {
+    pub(super) s: [Biquad; LFE_SPLIT_ORDER / 2],
+    /// Input samples per decimated sample.
+    pub(super) dec: usize,
+    pub(super) acc: f32,
+    pub(super) n_acc: usize,
+}
+
+impl HighPass {
+    pub(super) fn new(rate_hz: u32, f0: f64) -> HighPass {
+        let dec = (rate_hz / BAND_RATE_HZ).max(1) as usize;
+        let rate = rate_hz / dec as u32;
+        let q = |k: usize| {
+            let n = LFE_SPLIT_ORDER as f64;
+            1.0 / (2.0 * ((2 * k - 1) as f64 * std::f64::consts::PI / (2.0 * n)).cos())
+        };
+        HighPass {
+            s: std::array::from_fn(|i| Biquad::highpass(rate, f0, q(i + 1))),
+            dec,
+            acc: 0.0,
+            n_acc: 0,
+        }
+    }
+    /// Energy of the filtered and of the unfiltered decimated `x` (block means), `[high, all]`.
+    pub(super) fn energy(&mut self, x: &[f32]) -> [f64; 2] {
+        let sections = &mut self.s;
+        let (mut e, mut all) = (0.0, 0.0);
+        let dec = self.dec;
+        let mut run = |v: f32| {
+            let v = f64::from(v) / dec as f64;
+            let y = sections.iter_mut().fold(v, |y, s| s.run(y));
+            e += y * y;
+            all += v * v;
+        };
+        let mut x = x;
+        if self.n_acc > 0 {
+            let take = (dec - self.n_acc).min(x.len());
+            self.acc += x[..take].iter().map(|v| finite(*v)).sum::<f32>();
+            self.n_acc += take;
+            x = &x[take..];
+            if self.n_acc == dec {
+                run(std::mem::take(&mut self.acc));
+                self.n_acc = 0;
+            }
+        }
+        let mut it = x.chunks_exact(dec);
+        for c in &mut it {
+            run(c.iter().map(|v| finite(*v)).sum::<f32>());
+        }
+        let rest = it.remainder();
+        if !rest.is_empty() {
+            self.acc = rest.iter().map(|v| finite(*v)).sum::<f32>();
+            self.n_acc = rest.len();
+        }
+        // Denormal guard: a filter ringing out into silence.
+        for s in self.s.iter_mut() {
+            for z in s.z.iter_mut() {
+                if z.abs() < 1e-30 {
+                    *z = 0.0;
+                }
+            }
+        }
+        [e, all]
+    }
+}
+
+/// Energy above the band relative to below, dB, of `[Σhigh, Σall, _]`.
+pub(super) fn above_band_db(s: &[f64; 3]) -> f64 {
+    let low = (s[1] - s[0]).max(s[1] * 1e-12).max(1e-300);
+    ratio_db(s[0].max(1e-300), low)
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct BandState {
+    pub(super) channel: usize,
+    pub(super) filter: HighPass,
+    /// Whole-programme [Σhigh, Σall] (of the decimated signal).
+    pub(super) total: [f64; 2],
+    pub(super) win: [f64; 2],
+    pub(super) track: bool,
+    pub(super) tracker: StretchTracker,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Above/in-band ratio of a steady tone, dB.
+    fn tone_ratio_db(f_hz: f64) -> f64 {
+        let rate = 48_000;
+        let x: Vec<f32> = (0..rate * 4)
+            .map(|i| (2.0 * std::f64::consts::PI * f_hz * i as f64 / f64::from(rate)).sin() as f32)
+            .collect();
+        let mut hp = HighPass::new(rate, LFE_SPLIT_HZ);
+        // Let the filter settle for a second, then measure.
+        hp.energy(&x[..rate as usize]);
+        let [h, all] = hp.energy(&x[rate as usize..]);
+        above_band_db(&[h, all, 0.0])
+    }
+
+    #[test]
+    fn the_split_is_an_8th_order_butterworth_at_120_hz() {
+        // (f/fc)^16 in dB: 160·log10(f/120).
+        for f in [60.0, 80.0, 100.0, 120.0, 150.0, 300.0] {
+            let expect = 160.0 * (f / LFE_SPLIT_HZ).log10();
+            let got = tone_ratio_db(f);
+            let tol = if expect.abs() > 40.0 { 3.0 } else { 0.5 };
+            assert!(
+                (got - expect).abs() < tol || (expect > 40.0 && got > 40.0),
+                "{f} Hz: {got:.2} dB, expected {expect:.2}"
+            );
+        }
+    }
+}
