@@ -519,7 +519,7 @@ pub fn report_with(file: &str, a: &Analysis, opts: &AnalyzeOptions) -> FileRepor
     let dialog_gate = a.dialog.as_ref().map(|d| DialogGateReport {
         detector: dialog::DETECTOR_NAME.into(),
         version: dialog::GATE_VERSION.into(),
-        model: dialog::silero::MODEL_VERSION.into(),
+        model: dialog::MODEL_VERSION.into(),
         channels: d.channels.clone(),
         speech_blocks: d.speech_blocks,
         gated_blocks: d.gated_blocks,

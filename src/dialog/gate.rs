@@ -45,12 +45,7 @@ pub const PRE_GATE_MEAN_SQUARE: f32 = 1e-7;
 /// Input frames per resampler call at the file's rate (about 100 ms at 48 kHz).
 const RESAMPLE_CHUNK: usize = 4800;
 
-/// Which channels are mixed into one candidate detector input.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Candidate {
-    /// Channel indices, averaged.
-    pub indices: Vec<usize>,
-}
+use super::Candidate;
 
 /// Per-candidate resampling to 16 kHz (or a pass-through at 16 kHz).
 struct To16k {
@@ -162,9 +157,7 @@ impl To16k {
     }
 }
 
-/// Largest |sample| handed to the resampler (+120 dBFS): far beyond any real audio, far below
-/// what an FFT of a few thousand points can overflow.
-pub(crate) const MAX_RESAMPLED_SAMPLE: f32 = 1e6;
+use super::MAX_RESAMPLED_SAMPLE;
 
 /// One resampler call over `input[..][..frames]`.
 fn run(

@@ -30,21 +30,35 @@
 //!    windows of the same program (music that merely resembles the ident scores there too), and
 //!    absolute floors. Peak z-scores are never used: they are large on programs with no ident.
 
+#[cfg(feature = "ident")]
 pub mod reference;
+#[cfg(feature = "ident")]
 mod search;
+#[cfg(feature = "ident")]
 pub mod speed;
-pub mod synth;
+#[cfg(test)]
+#[path = "../../tests/support/synth.rs"]
+mod synth;
 
 use std::sync::Arc;
 
+#[cfg(feature = "ident")]
 use realfft::RealFftPlanner;
 use serde::{Deserialize, Serialize};
 
 use crate::decode::AudioSource;
 use crate::error::Result;
 
+#[cfg(feature = "ident")]
 pub use reference::Reference;
 
+/// Without the `ident` feature no reference can be loaded: the type has no values, so
+/// [`IdentOptions::references`] is always empty.
+#[cfg(not(feature = "ident"))]
+#[derive(Debug)]
+pub enum Reference {}
+
+#[cfg(feature = "ident")]
 use search::{dot, piece_sums, top_peaks, PieceSums, Spectra, TemplateCache};
 
 /// Rate of the coarse search, Hz: content up to 4 kHz (where idents' melodies lie) is plenty
@@ -68,39 +82,53 @@ pub const GAIN_TOLERANCE_DB: f64 = 0.5;
 /// Length of the in-place pieces, seconds.
 pub const PIECE_S: f64 = 0.1;
 
+#[cfg(feature = "ident")]
 /// A piece matches when its in-place NCC (sign-corrected) reaches this…
 const PIECE_MATCH: f64 = 0.15;
+#[cfg(feature = "ident")]
 /// … and its least-squares gain this fraction of the median piece's.
 const PIECE_GAIN: f64 = 0.5;
 
+#[cfg(feature = "ident")]
 /// Pieces whose reference energy is below this fraction of the mean piece energy (−12 dB) are
 /// not judged (decays, pauses): their NCC says little.
 const PIECE_SIGNIFICANT: f64 = 0.063;
 
+#[cfg(feature = "ident")]
 /// Floors of the decision, whatever the null baseline: an ident is found when its score
 /// reaches `FOUND_SCORE` and the NCC over its matching pieces `FOUND_MATCHED`; in review from
 /// `REVIEW_SCORE`.
 const FOUND_SCORE: f64 = 0.55;
+#[cfg(feature = "ident")]
 const FOUND_MATCHED: f64 = 0.65;
+#[cfg(feature = "ident")]
 const REVIEW_SCORE: f64 = 0.45;
+#[cfg(feature = "ident")]
 /// A found ident covers at least half the reference; less is `review`.
 const FOUND_COVERAGE: f64 = 0.5;
+#[cfg(feature = "ident")]
 /// Margins above the null baseline (best score in the program's body) for found / review.
 const FOUND_MARGIN: f64 = 0.2;
+#[cfg(feature = "ident")]
 const REVIEW_MARGIN: f64 = 0.1;
 
+#[cfg(feature = "ident")]
 /// A cut is reported when the reference energy missing at that end reaches this fraction
 /// (0.5 %: about one 40 ms video frame of an attack; a cut into silence is harmless).
 const CUT_ENERGY: f64 = 0.005;
 
+#[cfg(feature = "ident")]
 /// A channel carries the ident when its NCC with a template reaches this.
 const CHANNEL_CARRIES: f64 = 0.4;
 
+#[cfg(feature = "ident")]
 /// Body windows read for the null baseline.
 const BODY_WINDOWS: usize = 3;
 
+#[cfg(feature = "ident")]
 /// Correlation peaks examined for further copies of a found ident in its window.
 const MAX_COPY_CANDIDATES: usize = 8;
+#[cfg(feature = "ident")]
 /// A peak is examined as a further copy from this coarse |NCC| (a whole copy under a bed
 /// scores 0.6 and more, a copy cut to half of its energy about 0.7 of that).
 const COPY_FLOOR: f64 = 0.3;
@@ -278,6 +306,7 @@ pub struct IdentReport {
     pub tail: IdentMatch,
 }
 
+#[cfg(feature = "ident")]
 /// The two windows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Side {
@@ -285,6 +314,7 @@ enum Side {
     Tail,
 }
 
+#[cfg(feature = "ident")]
 /// A reference prepared for one program rate.
 struct Prepared {
     /// Index among the references (names its templates in the cache).
@@ -298,6 +328,7 @@ struct Prepared {
     frames: usize,
 }
 
+#[cfg(feature = "ident")]
 impl Prepared {
     /// The first cache key of its envelope grid templates.
     fn env_key(&self) -> usize {
@@ -305,10 +336,13 @@ impl Prepared {
     }
 }
 
+#[cfg(feature = "ident")]
 /// Cache keys: envelope grid templates from here (speed templates are numbered below).
 const ENV_KEYS: usize = 1 << 32;
+#[cfg(feature = "ident")]
 const ENV_KEYS_PER_REFERENCE: usize = 1 << 12;
 
+#[cfg(feature = "ident")]
 /// FFT plans and template spectra, reused across windows, mixes and references.
 #[derive(Default)]
 struct Engine {
@@ -318,6 +352,7 @@ struct Engine {
     speed_keys: std::collections::HashMap<(usize, u32, u32), usize>,
 }
 
+#[cfg(feature = "ident")]
 impl Engine {
     fn speed_key(&mut self, id: usize, (num, den): (u32, u32)) -> usize {
         let next = self.speed_keys.len();
@@ -335,6 +370,7 @@ impl Engine {
     }
 }
 
+#[cfg(feature = "ident")]
 /// A window of the program, mono mix, zero-padded.
 struct Window {
     /// Program frame of `full[0]` of every mix (negative: padding before the file's start).
@@ -344,6 +380,7 @@ struct Window {
     end_frame: u64,
 }
 
+#[cfg(feature = "ident")]
 /// One mix of a window's channels: at the program's rate and at the analysis rate.
 struct Mix {
     full: Vec<f32>,
@@ -355,10 +392,12 @@ struct Mix {
     env_spectra: Spectra,
 }
 
+#[cfg(feature = "ident")]
 /// A speed (`num/den`), the cache key of its coarse template and the template's NCC at every
 /// lag.
 type SpeedNcc = ((u32, u32), usize, Vec<f32>);
 
+#[cfg(feature = "ident")]
 /// The speed search on one mix (see [`speed`]): unchanged speed and the speed the envelope
 /// grid and piece regression find; for each the coarse NCC of the mono template at every lag.
 /// Returns `(speed, cache key, NCC)` of the one whose NCC peaks higher.
@@ -396,6 +435,7 @@ fn speed_search(eng: &mut Engine, mix: &Mix, p: &Prepared, ar: u32) -> Result<Sp
     Ok(best.expect("unchanged speed tried").0)
 }
 
+#[cfg(feature = "ident")]
 /// The channel mixes searched: every channel but LFE, and for more than two channels also the
 /// front pair and the centre alone (an ident in C only would be buried under four channels of
 /// program in the full mix).
@@ -434,6 +474,7 @@ fn mix_weights(labels: &[String], channels: usize) -> Vec<Vec<f32>> {
     out
 }
 
+#[cfg(feature = "ident")]
 /// Search `source` (positioned anywhere; it is sought) for every reference in `opts`.
 /// `total_frames` is the program's length (from the meter when the container does not say),
 /// `labels` the channel labels (an `LFE` channel is left out of the mix).
@@ -576,6 +617,7 @@ pub fn search_source(
         .collect())
 }
 
+#[cfg(feature = "ident")]
 /// Make a window's match `absent` (its ident belongs to the other window).
 fn clear(m: &mut IdentMatch) {
     m.status = IdentStatus::Absent;
@@ -596,6 +638,7 @@ fn clear(m: &mut IdentMatch) {
     m.copies.clear();
 }
 
+#[cfg(feature = "ident")]
 /// Read `frames` frames from `start` of every channel (zeros outside the file).
 fn read_channels(
     source: &mut dyn AudioSource,
@@ -629,6 +672,7 @@ fn read_channels(
     Ok(out)
 }
 
+#[cfg(feature = "ident")]
 /// Shortest and longest coarse template and envelope of all references over
 /// [`speed::SPEED_RANGE`]: `((n_min, n_max), (env_min, env_max))`.
 fn template_range(prepared: &[Prepared]) -> ((usize, usize), (usize, usize)) {
@@ -648,6 +692,7 @@ fn template_range(prepared: &[Prepared]) -> ((usize, usize), (usize, usize)) {
     )
 }
 
+#[cfg(feature = "ident")]
 /// Read program frames `[start, end)` as weighted mono mixes, with `front` and `back` zeros.
 fn read_mixes(
     source: &mut dyn AudioSource,
@@ -686,6 +731,7 @@ fn read_mixes(
     Ok(xs)
 }
 
+#[cfg(feature = "ident")]
 /// Read a window's mixes and prepare their coarse spectra. The window is extended by `pad` at
 /// both ends: with program where there is some (so an ident at the window's inner edge is not
 /// seen as cut), with zeros beyond the file's ends (so an ident cut by the file's start or end
@@ -729,6 +775,7 @@ fn read_window(
     })
 }
 
+#[cfg(feature = "ident")]
 /// The best coarse |NCC| of each reference (any speed) in a few body windows.
 fn body_null(
     source: &mut dyn AudioSource,
@@ -773,6 +820,7 @@ fn body_null(
     Ok(nulls)
 }
 
+#[cfg(feature = "ident")]
 /// NCC of `x[lag..lag+y.len()]` with `y` for every lag in `lo..=hi` (energy of `y` given),
 /// the window's energy slid along in `f64`.
 fn ncc_range(x: &[f32], y: &[f32], ey: f64, lo: usize, hi: usize) -> Vec<(usize, f64)> {
@@ -794,10 +842,12 @@ fn ncc_range(x: &[f32], y: &[f32], ey: f64, lo: usize, hi: usize) -> Vec<(usize,
         .collect()
 }
 
+#[cfg(feature = "ident")]
 fn ncc_at(x: &[f32], y: &[f32], ey: f64, lag: usize) -> f64 {
     ncc_range(x, y, ey, lag, lag)[0].1
 }
 
+#[cfg(feature = "ident")]
 #[allow(clippy::too_many_arguments)] // one call site; the pieces are the search's state
 fn search_window(
     source: &mut dyn AudioSource,
@@ -935,6 +985,7 @@ fn search_window(
     Ok(primary)
 }
 
+#[cfg(feature = "ident")]
 /// The copy a found match describes.
 fn to_copy(m: &IdentMatch, duration_s: f64) -> IdentCopy {
     IdentCopy {
@@ -951,6 +1002,7 @@ fn to_copy(m: &IdentMatch, duration_s: f64) -> IdentCopy {
     }
 }
 
+#[cfg(feature = "ident")]
 /// How a speed came about, for the alteration's message.
 fn speed_note(num: u32, den: u32) -> String {
     if SPEED_FACTORS.contains(&(num, den)) {
@@ -960,6 +1012,7 @@ fn speed_note(num: u32, den: u32) -> String {
     }
 }
 
+#[cfg(feature = "ident")]
 /// What one evaluation of a window at a speed needs.
 struct At<'a> {
     win: &'a Window,
@@ -980,6 +1033,7 @@ struct At<'a> {
     review: f64,
 }
 
+#[cfg(feature = "ident")]
 /// Evaluate the window at the best of the coarse lag candidates `cands`: exact lag, in-place
 /// pieces, decision, span, channels, alterations. Returns the match (from `m`, the blank one)
 /// and, when found or in review, the present span `[start, end)` in program frames.
@@ -1278,10 +1332,12 @@ fn evaluate_at(
     Ok((m, Some(span)))
 }
 
+#[cfg(feature = "ident")]
 fn round3(v: f64) -> f64 {
     (v * 1000.0).round() / 1000.0
 }
 
+#[cfg(feature = "ident")]
 /// The span `[b, e)` maximising `Σ 2g·x·y − g²·y²` (Kadane).
 fn best_span(x: &[f32], y: &[f32], g: f64) -> (usize, usize) {
     let (mut best, mut best_b, mut best_e) = (f64::NEG_INFINITY, 0, x.len());
@@ -1304,6 +1360,7 @@ fn best_span(x: &[f32], y: &[f32], g: f64) -> (usize, usize) {
     (best_b, best_e)
 }
 
+#[cfg(feature = "ident")]
 /// Per-channel check at the found lag: which channels carry the ident, whether they carry the
 /// reference's channels in order, and the gain (least squares of each carrying channel on its
 /// template over the matching pieces within the span). Returns (channels_match, carrier labels, gain, notes).
@@ -1462,4 +1519,18 @@ fn channel_check(
     let gain = (yy > 0.0 && !carriers.is_empty()).then(|| xy / yy);
     let decided = if carriers.is_empty() { None } else { Some(ok) };
     (decided, carriers, gain, notes)
+}
+
+/// Without the `ident` feature there is no [`Reference`], so nothing to search: no reports.
+#[cfg(not(feature = "ident"))]
+pub fn search_source(
+    _source: &mut dyn AudioSource,
+    _total_frames: u64,
+    _labels: &[String],
+    opts: &IdentOptions,
+) -> Result<Vec<IdentReport>> {
+    match opts.references.first() {
+        Some(r) => match **r {},
+        None => Ok(Vec::new()),
+    }
 }
