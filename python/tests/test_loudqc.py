@@ -175,10 +175,18 @@ def test_check_equals_the_cli_record_on_files_ffmpeg_wrote(name):
 
 def test_meter_equals_check_on_a_file_ffmpeg_wrote():
     path = FIXTURES / "ref-51-s16.wav"
-    with wave.open(str(path), "rb") as w:
-        assert (w.getnchannels(), w.getsampwidth()) == (6, 2)
-        rate = w.getframerate()
-        pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").reshape(-1, 6)
+    # WAVE_FORMAT_EXTENSIBLE (Python's wave module reads only plain PCM): walk the RIFF chunks.
+    raw, pos, rate, pcm = path.read_bytes(), 12, None, None
+    while pos + 8 <= len(raw):
+        cid, size = raw[pos : pos + 4], int.from_bytes(raw[pos + 4 : pos + 8], "little")
+        if cid == b"fmt ":
+            assert int.from_bytes(raw[pos + 10 : pos + 12], "little") == 6
+            assert int.from_bytes(raw[pos + 22 : pos + 24], "little") == 16
+            rate = int.from_bytes(raw[pos + 12 : pos + 16], "little")
+        elif cid == b"data":
+            pcm = np.frombuffer(raw[pos + 8 : pos + 8 + size], dtype="<i2").reshape(-1, 6)
+        pos += 8 + size + (size & 1)
+    assert rate == 8000 and pcm.shape == (6400, 6)
     m = loudqc.Meter(rate, 6, channel_map="L,R,C,LFE,Ls,Rs")
     m.push(pcm)
     assert m.finish() == loudqc.check(path, dialog=False)["loudness"]
