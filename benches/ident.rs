@@ -15,8 +15,10 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 
 use loudqc::channels::ChannelMap;
 use loudqc::decode::{AudioSource, StreamInfo};
-use loudqc::ident::synth::{music_bed, Jingle};
+#[path = "../tests/support/synth.rs"]
+mod synth;
 use loudqc::ident::{search_source, IdentOptions, Policy, Reference};
+use synth::{music_bed, Jingle};
 
 const RATE: u32 = 48_000;
 

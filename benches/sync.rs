@@ -7,8 +7,10 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 
 use loudqc::decode::memory::MemorySource;
-use loudqc::ident::synth::{music_bed, Rng};
+#[path = "../tests/support/synth.rs"]
+mod synth;
 use loudqc::sync::{align, AlignOptions};
+use synth::{music_bed, Rng};
 
 const RATE: u32 = 48_000;
 

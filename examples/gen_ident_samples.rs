@@ -13,7 +13,9 @@
 
 use std::path::Path;
 
-use loudqc::ident::synth::{mix_into, music_bed, Jingle};
+#[path = "../tests/support/synth.rs"]
+mod synth;
+use synth::{mix_into, music_bed, Jingle};
 
 const RATE: u32 = 48_000;
 /// Level of the ident in both files (linear), so that the program is near −24 LUFS.

@@ -437,6 +437,48 @@ pub fn report(file: &str, a: &Analysis, profile: &Profile) -> FileReport {
     )
 }
 
+/// The record's `loudness` object from the meter's readings and, when the speech gate ran, its
+/// measurement (`None`: as `--no-dialog` writes it). `report_with` builds the record's with it;
+/// embedders that meter samples themselves get the same object.
+///
+/// ```
+/// use loudqc::analyze::loudness_report;
+/// use loudqc::channels::ChannelMap;
+/// use loudqc::meter::{Meter, MeterConfig};
+/// let mut meter = Meter::new(48_000, &ChannelMap::from_count(1), &MeterConfig::default())?;
+/// meter.push_interleaved(&vec![0.1f32; 48_000])?;
+/// let loudness = loudness_report(&meter.finish(), None);
+/// assert!((loudness.sample_peak_dbfs.unwrap() + 20.0).abs() < 1e-6);
+/// assert!(loudness.null_reasons.contains_key("dialog_gated_lufs"));
+/// # Ok::<(), loudqc::Error>(())
+/// ```
+pub fn loudness_report(m: &Measurements, dialog: Option<&DialogMeasurement>) -> LoudnessReport {
+    let dialog_unmeasured = match dialog {
+        Some(d) => d.unmeasured.clone(),
+        None => DialogMeasurement::off_reasons(),
+    };
+    LoudnessReport {
+        integrated_lufs: m.integrated_lufs,
+        loudness_range_lu: m.loudness_range_lu,
+        max_momentary_lufs: m.max_momentary_lufs,
+        max_short_term_lufs: m.max_short_term_lufs,
+        sample_peak_dbfs: m.sample_peak_dbfs,
+        sample_peak_per_channel_dbfs: m.sample_peak_per_channel_dbfs.clone(),
+        true_peak_dbtp: m.true_peak_dbtp,
+        true_peak_per_channel_dbtp: m.true_peak_per_channel_dbtp.clone(),
+        true_peak_oversampling: m.true_peak_oversampling,
+        true_peak_at_s: m.true_peak_at_s,
+        null_reasons: m
+            .unmeasured
+            .iter()
+            .chain(&dialog_unmeasured)
+            .map(|u| (u.field.to_string(), u.reason.clone()))
+            .collect(),
+        dialog_gated_lufs: dialog.and_then(|d| d.dialog_gated_lufs),
+        speech_percent: dialog.and_then(|d| d.speech_percent),
+    }
+}
+
 /// Build the report of a finished analysis under `opts` (profile, events, timeline).
 pub fn report_with(file: &str, a: &Analysis, opts: &AnalyzeOptions) -> FileReport {
     let profile = &opts.profile;
@@ -493,34 +535,11 @@ pub fn report_with(file: &str, a: &Analysis, opts: &AnalyzeOptions) -> FileRepor
         mca: a.mca.clone(),
         tracks: a.info.observed.tracks.clone(),
     };
-    let dialog_unmeasured = match &a.dialog {
-        Some(d) => d.unmeasured.clone(),
-        None => DialogMeasurement::off_reasons(),
-    };
-    let loudness = LoudnessReport {
-        integrated_lufs: m.integrated_lufs,
-        loudness_range_lu: m.loudness_range_lu,
-        max_momentary_lufs: m.max_momentary_lufs,
-        max_short_term_lufs: m.max_short_term_lufs,
-        sample_peak_dbfs: m.sample_peak_dbfs,
-        sample_peak_per_channel_dbfs: m.sample_peak_per_channel_dbfs.clone(),
-        true_peak_dbtp: m.true_peak_dbtp,
-        true_peak_per_channel_dbtp: m.true_peak_per_channel_dbtp.clone(),
-        true_peak_oversampling: m.true_peak_oversampling,
-        true_peak_at_s: m.true_peak_at_s,
-        null_reasons: m
-            .unmeasured
-            .iter()
-            .chain(&dialog_unmeasured)
-            .map(|u| (u.field.to_string(), u.reason.clone()))
-            .collect(),
-        dialog_gated_lufs: a.dialog.as_ref().and_then(|d| d.dialog_gated_lufs),
-        speech_percent: a.dialog.as_ref().and_then(|d| d.speech_percent),
-    };
+    let loudness = loudness_report(m, a.dialog.as_ref());
     let dialog_gate = a.dialog.as_ref().map(|d| DialogGateReport {
         detector: dialog::DETECTOR_NAME.into(),
         version: dialog::GATE_VERSION.into(),
-        model: dialog::silero::MODEL_VERSION.into(),
+        model: dialog::MODEL_VERSION.into(),
         channels: d.channels.clone(),
         speech_blocks: d.speech_blocks,
         gated_blocks: d.gated_blocks,

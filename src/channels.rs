@@ -13,6 +13,15 @@ use std::str::FromStr;
 use crate::error::{Error, Result};
 
 /// One loudspeaker position, as named in film/TV deliverables.
+///
+/// ```
+/// use loudqc::channels::Position;
+/// let ls: Position = "Ls".parse().unwrap();
+/// assert_eq!(ls.label(), "Ls");
+/// // BS.1770-5 Table 3: surrounds weigh +1.5 dB, the LFE is not measured.
+/// assert_eq!(ls.weight(), 1.41);
+/// assert_eq!(Position::Lfe.weight(), 0.0);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Position {
@@ -149,6 +158,13 @@ impl FromStr for Position {
 }
 
 /// How a channel map was decided.
+///
+/// ```
+/// use loudqc::channels::{ChannelMap, MapSource};
+/// let map = ChannelMap::parse_user("L,R", 2).unwrap();
+/// assert_eq!(map.source, MapSource::User);
+/// assert_eq!(map.source.name(), "user");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MapSource {
     /// From the WAVE_FORMAT_EXTENSIBLE `dwChannelMask`.
@@ -177,6 +193,18 @@ impl MapSource {
 }
 
 /// The position of every channel, in file order.
+///
+/// ```
+/// use loudqc::channels::ChannelMap;
+/// // Six channels in the SMPTE/ITU order unless told otherwise.
+/// let map = ChannelMap::from_count(6);
+/// assert_eq!(map.labels(), ["L", "R", "C", "LFE", "Ls", "Rs"]);
+/// assert_eq!(map.weights(), [1.0, 1.0, 1.0, 0.0, 1.41, 1.41]);
+/// // The CLI's `--channels`: a film-order 5.1.
+/// let film = ChannelMap::parse_user("L,C,R,Ls,Rs,LFE", 6).unwrap();
+/// assert_eq!(film.weights()[5], 0.0);
+/// assert!(ChannelMap::parse_user("L,R", 6).is_err());
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChannelMap {
     /// One position per channel, in file order.

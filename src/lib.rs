@@ -13,10 +13,26 @@
 //! let report = check_path("printmaster.wav".as_ref(), &AnalyzeOptions::default());
 //! println!("{:?} {:?}", report.verdict, report.loudness.map(|l| l.integrated_lufs));
 //! ```
+//!
+//! # Cargo features
+//!
+//! `default = ["cli", "dialog", "ident", "imf"]`. With `default-features = false` the library
+//! keeps the meter, true peak, decoding, channel maps, events, integrity, sync, the rules and
+//! the report types, and leaves out:
+//! - `cli`: the `loudqc` binary and its crates (clap, indicatif, signal-hook, csv, tempfile);
+//!   it takes every other feature;
+//! - `batch`: batch planning, sharding, resume and merge (`batch`), with walkdir;
+//! - `dialog`: the speech gate and its embedded Silero VAD weights (1.2 MB), rubato and ndarray;
+//!   the dialog types stay, [`dialog::DialogConfig`] is off by default and the gate cannot be
+//!   built;
+//! - `ident`: the ident search (rubato); [`ident::IdentOptions`] stays, with no reference to
+//!   search for;
+//! - `imf`: IMF compositions and MXF track files (roxmltree).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod analyze;
+#[cfg(feature = "batch")]
 pub mod batch;
 pub mod channels;
 pub mod decode;
@@ -24,6 +40,7 @@ pub mod dialog;
 pub mod error;
 pub mod events;
 pub mod ident;
+#[cfg(feature = "imf")]
 pub mod imf;
 pub mod integrity;
 pub mod meter;

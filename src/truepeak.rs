@@ -135,6 +135,18 @@ fn kernel<const F: usize, const T: usize>(
 }
 
 /// A contiguous stretch of input frames whose true peak exceeds a threshold.
+///
+/// ```
+/// use loudqc::truepeak::TruePeak;
+/// let mut tp = TruePeak::new(48_000).with_overs(0.5, 0);
+/// let mut x = vec![0.0f32; 4800];
+/// x[1000..1010].fill(0.9);
+/// tp.process(&x);
+/// let overs = tp.all_overs();
+/// assert_eq!(overs.len(), 1);
+/// assert!(overs[0].start_frame <= 1000 && overs[0].end_frame >= 1010);
+/// assert!(overs[0].peak >= 0.9);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Over {
     /// First input frame whose interpolated (or sample) value exceeds the threshold.
@@ -188,6 +200,22 @@ impl OverTracker {
 }
 
 /// A streaming true-peak meter for one channel. Feed it any chunking; results do not depend on it.
+///
+/// ```
+/// use loudqc::truepeak::TruePeak;
+/// // A 12 kHz sine sampled at 45° phase: every sample is at 0.707, the wave peaks at 1.0
+/// // between them (ITU-R BS.1770-5 Annex 2: 4× oversampling at 48 kHz).
+/// let x: Vec<f32> = (0..4800)
+///     .map(|n| (std::f64::consts::PI * (0.5 * n as f64 + 0.25)).sin() as f32)
+///     .collect();
+/// let mut tp = TruePeak::new(48_000);
+/// for chunk in x.chunks(333) {
+///     tp.process(chunk);
+/// }
+/// assert_eq!(tp.factor(), 4);
+/// assert!((tp.sample_peak() - 0.7071).abs() < 1e-3);
+/// assert!(tp.peak() > 0.95, "true peak {}", tp.peak());
+/// ```
 #[derive(Debug, Clone)]
 pub struct TruePeak {
     factor: usize,

@@ -288,14 +288,18 @@ fn open_file(path: &Path, opts: &OpenOptions) -> Result<Box<dyn AudioSource>> {
     }
     // MXF (IMF audio track files): a partition pack key at offset 0 (SMPTE ST 377-1 §7.1), or
     // the `.mxf` extension (files with a run-in, or damaged ones, then get an MXF error).
-    let mut magic = [0u8; 16];
-    let n = read_up_to(&mut file, &mut magic)?;
-    let is_mxf = n == 16 && crate::imf::klv::is_partition_key(&magic);
-    let mxf_ext = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("mxf"));
-    if is_mxf || mxf_ext {
-        return crate::imf::MxfSource::open(path).map(|s| Box::new(s) as Box<dyn AudioSource>);
+    // Without the `imf` feature, MXF goes to Symphonia, which does not read it.
+    #[cfg(feature = "imf")]
+    {
+        let mut magic = [0u8; 16];
+        let n = read_up_to(&mut file, &mut magic)?;
+        let is_mxf = n == 16 && crate::imf::klv::is_partition_key(&magic);
+        let mxf_ext = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("mxf"));
+        if is_mxf || mxf_ext {
+            return crate::imf::MxfSource::open(path).map(|s| Box::new(s) as Box<dyn AudioSource>);
+        }
     }
     file.seek(SeekFrom::Start(0))?;
     let opened = open_boxed(

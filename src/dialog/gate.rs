@@ -50,15 +50,7 @@ const RESAMPLE_CHUNK: usize = 4608;
 /// 44.1 kHz gives 882/320 and 96 kHz 768/128 points.
 const RESAMPLE_SUB_CHUNKS: usize = 12;
 
-/// Which channels are mixed into one candidate detector input.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Candidate {
-    /// Channel indices, averaged.
-    pub indices: Vec<usize>,
-    /// Classify only chunks with full-band content ([`full_band`]): the LFE, listened to as
-    /// swap evidence, costs nothing while it carries what an LFE should.
-    pub full_band_only: bool,
-}
+use super::Candidate;
 
 /// Per-candidate resampling to 16 kHz (or a pass-through at 16 kHz).
 struct To16k {
@@ -172,9 +164,7 @@ impl To16k {
     }
 }
 
-/// Largest |sample| handed to the resampler (+120 dBFS): far beyond any real audio, far below
-/// what an FFT of a few thousand points can overflow.
-pub(crate) const MAX_RESAMPLED_SAMPLE: f32 = 1e6;
+use super::MAX_RESAMPLED_SAMPLE;
 
 /// One resampler call over `input[..][..frames]`.
 fn run(

@@ -37,9 +37,32 @@
 //!    absolute gate. Under [`DialogConfig::min_speech_percent`] (15 % by default) the
 //!    dialog-gated value is not applicable (an M&E stem has no dialogue by design).
 
+#[cfg(feature = "dialog")]
 pub(crate) mod gate;
-pub(crate) use gate::MAX_RESAMPLED_SAMPLE;
+#[cfg(feature = "dialog")]
 pub mod silero;
+
+/// Which channels are mixed into one candidate detector input.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Candidate {
+    /// Channel indices, averaged.
+    pub indices: Vec<usize>,
+    /// Classify only chunks with full-band content (`gate::full_band`): the LFE, listened to as
+    /// swap evidence, costs nothing while it carries what an LFE should.
+    pub full_band_only: bool,
+}
+
+/// The model's version as reported (`dialog_gate.model`).
+#[cfg(feature = "dialog")]
+pub use silero::MODEL_VERSION;
+/// The model's version as reported: none without the `dialog` feature (no gate ever runs).
+#[cfg(not(feature = "dialog"))]
+pub const MODEL_VERSION: &str = "none (built without the dialog feature)";
+
+/// Largest |sample| handed to a resampler (+120 dBFS): far beyond any real audio, far below
+/// what an FFT of a few thousand points can overflow.
+#[cfg(any(feature = "dialog", feature = "ident"))]
+pub(crate) const MAX_RESAMPLED_SAMPLE: f32 = 1e6;
 
 use crate::channels::{ChannelMap, Position};
 use crate::error::{Error, Result};
@@ -52,7 +75,8 @@ pub const GATE_VERSION: &str = "1";
 /// Default minimum share of speech blocks for a dialog-gated value, percent.
 pub const DEFAULT_MIN_SPEECH_PERCENT: f64 = 15.0;
 /// Duration of one detector chunk, seconds (512 samples at 16 kHz).
-pub const CHUNK_S: f64 = silero::CHUNK_SAMPLES as f64 / silero::SAMPLE_RATE_HZ as f64;
+// 512 samples at 16 kHz: `silero::CHUNK_SAMPLES / silero::SAMPLE_RATE_HZ`, checked in the tests.
+pub const CHUNK_S: f64 = 512.0 / 16_000.0;
 
 /// Options of the speech gate. `#[non_exhaustive]`: start from `DialogConfig::default()`.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,7 +98,8 @@ pub struct DialogConfig {
 impl Default for DialogConfig {
     fn default() -> Self {
         DialogConfig {
-            enabled: true,
+            // Off when the gate is not built (`dialog` feature).
+            enabled: cfg!(feature = "dialog"),
             channels: None,
             min_speech_percent: DEFAULT_MIN_SPEECH_PERCENT,
             parallel: true,
@@ -144,7 +169,7 @@ impl Default for GateParams {
 /// Which channels the detector listens to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DialogChannels {
-    candidates: Vec<gate::Candidate>,
+    candidates: Vec<Candidate>,
     labels: Vec<Vec<String>>,
     /// The LFE, listened to as evidence of a C/LFE swap (not for the dialog gate), in an
     /// automatic choice of a layout with a centre and an LFE.
@@ -164,7 +189,7 @@ impl DialogChannels {
         };
         let one = |indices: Vec<usize>| DialogChannels {
             labels: vec![labels_of(&indices)],
-            candidates: vec![gate::Candidate {
+            candidates: vec![Candidate {
                 indices,
                 full_band_only: false,
             }],
@@ -202,7 +227,7 @@ impl DialogChannels {
                 labels: each.iter().map(|&i| labels_of(&[i])).collect(),
                 candidates: each
                     .iter()
-                    .map(|&i| gate::Candidate {
+                    .map(|&i| Candidate {
                         indices: vec![i],
                         full_band_only: false,
                     })
@@ -231,6 +256,7 @@ impl DialogChannels {
 
 /// The speech gate of one stream: push the same audio as to the meter, then
 /// [`DialogGate::finish`] with the meter's block energies.
+#[cfg(feature = "dialog")]
 pub struct DialogGate {
     engine: gate::Engine,
     channels: DialogChannels,
@@ -239,6 +265,7 @@ pub struct DialogGate {
     config: DialogConfig,
 }
 
+#[cfg(feature = "dialog")]
 impl std::fmt::Debug for DialogGate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DialogGate")
@@ -249,6 +276,31 @@ impl std::fmt::Debug for DialogGate {
     }
 }
 
+/// Without the `dialog` feature no speech gate can be built: [`DialogGate::new`] says so, and
+/// the type has no values.
+#[cfg(not(feature = "dialog"))]
+#[derive(Debug)]
+pub enum DialogGate {}
+
+#[cfg(not(feature = "dialog"))]
+impl DialogGate {
+    /// Always an error: loudqc was built without the `dialog` feature.
+    pub fn new(_rate_hz: u32, _map: &ChannelMap, _config: &DialogConfig) -> Result<DialogGate> {
+        Err(Error::new(crate::error::ErrorKind::UnsupportedFormat(
+            "dialog-gated loudness needs loudqc built with the `dialog` feature".into(),
+        )))
+    }
+    /// Unreachable: no gate exists.
+    pub fn push_planar(&mut self, _block: &[&[f32]]) -> Result<()> {
+        match *self {}
+    }
+    /// Unreachable: no gate exists.
+    pub fn finish(self, _block_energies: &[f64]) -> Result<DialogMeasurement> {
+        match self {}
+    }
+}
+
+#[cfg(feature = "dialog")]
 impl DialogGate {
     /// A gate for a stream of `map.len()` channels at `rate_hz`.
     pub fn new(rate_hz: u32, map: &ChannelMap, config: &DialogConfig) -> Result<DialogGate> {
@@ -637,6 +689,15 @@ pub fn speech_blocks(chunks: &[bool], n_blocks: usize, hop_s: f64, fraction: f64
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "dialog")]
+    #[test]
+    fn chunk_s_is_one_model_chunk() {
+        assert_eq!(
+            CHUNK_S,
+            silero::CHUNK_SAMPLES as f64 / f64::from(silero::SAMPLE_RATE_HZ)
+        );
+    }
 
     fn params() -> GateParams {
         GateParams::default()

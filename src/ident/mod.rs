@@ -33,35 +33,54 @@
 //!    windows of the same program (music that merely resembles the ident scores there too), and
 //!    absolute floors. Peak z-scores are never used: they are large on programs with no ident.
 
+#[cfg(feature = "ident")]
 mod copies;
+#[cfg(feature = "ident")]
 mod place;
+#[cfg(feature = "ident")]
 pub mod reference;
+#[cfg(feature = "ident")]
 mod remix;
+#[cfg(feature = "ident")]
 mod search;
+#[cfg(feature = "ident")]
 pub mod speed;
-pub mod synth;
+#[cfg(test)]
+#[path = "../../tests/support/synth.rs"]
+mod synth;
+#[cfg(feature = "ident")]
 mod tempo;
 mod types;
+#[cfg(feature = "ident")]
 mod window;
 
+#[cfg(feature = "ident")]
 use std::sync::Arc;
 
+#[cfg(feature = "ident")]
 use realfft::RealFftPlanner;
 
 use crate::decode::AudioSource;
 use crate::error::Result;
 
+#[cfg(feature = "ident")]
 pub use reference::Reference;
 pub use types::{
     Alteration, IdentCopy, IdentMatch, IdentOptions, IdentReport, IdentStatus, Policy,
 };
 
+#[cfg(feature = "ident")]
 use copies::search_window;
+#[cfg(feature = "ident")]
 use place::{evaluate_at, round3, At, FOUND_MARGIN, FOUND_SCORE, REVIEW_MARGIN, REVIEW_SCORE};
+#[cfg(feature = "ident")]
 use remix::channel_check;
+#[cfg(feature = "ident")]
 use speed::{speed_search, SpeedNcc};
+#[cfg(feature = "ident")]
 use window::{body_null, mix_weights, read_channels, read_window, template_range, Mix, Window};
 
+#[cfg(feature = "ident")]
 use search::{dot, piece_sums, top_peaks, PieceSums, Spectra, TemplateCache};
 
 /// Rate of the coarse search, Hz: content up to 4 kHz (where idents' melodies lie) is plenty
@@ -85,6 +104,7 @@ pub const GAIN_TOLERANCE_DB: f64 = 0.5;
 /// Length of the in-place pieces, seconds.
 pub const PIECE_S: f64 = 0.1;
 
+#[cfg(feature = "ident")]
 /// The two windows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Side {
@@ -92,6 +112,7 @@ enum Side {
     Tail,
 }
 
+#[cfg(feature = "ident")]
 /// A reference prepared for one program rate.
 struct Prepared {
     /// Index among the references (names its templates in the cache).
@@ -105,6 +126,7 @@ struct Prepared {
     frames: usize,
 }
 
+#[cfg(feature = "ident")]
 impl Prepared {
     /// The first cache key of its envelope grid templates.
     fn env_key(&self) -> usize {
@@ -112,10 +134,13 @@ impl Prepared {
     }
 }
 
+#[cfg(feature = "ident")]
 /// Cache keys: envelope grid templates from here (speed templates are numbered below).
 const ENV_KEYS: usize = 1 << 32;
+#[cfg(feature = "ident")]
 const ENV_KEYS_PER_REFERENCE: usize = 1 << 12;
 
+#[cfg(feature = "ident")]
 /// FFT plans and template spectra, reused across windows, mixes and references.
 #[derive(Default)]
 struct Engine {
@@ -125,6 +150,7 @@ struct Engine {
     speed_keys: std::collections::HashMap<(usize, u32, u32), usize>,
 }
 
+#[cfg(feature = "ident")]
 impl Engine {
     fn speed_key(&mut self, id: usize, (num, den): (u32, u32)) -> usize {
         let next = self.speed_keys.len();
@@ -142,6 +168,7 @@ impl Engine {
     }
 }
 
+#[cfg(feature = "ident")]
 /// Search `source` (positioned anywhere; it is sought) for every reference in `opts`.
 /// `total_frames` is the program's length (from the meter when the container does not say),
 /// `labels` the channel labels (an `LFE` channel is left out of the mix).
@@ -284,6 +311,7 @@ pub fn search_source(
         .collect())
 }
 
+#[cfg(feature = "ident")]
 /// Make a window's match `absent` (its ident belongs to the other window).
 fn clear(m: &mut IdentMatch) {
     m.status = IdentStatus::Absent;
@@ -302,4 +330,24 @@ fn clear(m: &mut IdentMatch) {
     m.alterations.clear();
     m.count = 0;
     m.copies.clear();
+}
+
+/// Without the `ident` feature no reference can be loaded: the type has no values, so
+/// [`IdentOptions::references`] is always empty.
+#[cfg(not(feature = "ident"))]
+#[derive(Debug)]
+pub enum Reference {}
+
+/// Without the `ident` feature there is no [`Reference`], so nothing to search: no reports.
+#[cfg(not(feature = "ident"))]
+pub fn search_source(
+    _source: &mut dyn AudioSource,
+    _total_frames: u64,
+    _labels: &[String],
+    opts: &IdentOptions,
+) -> Result<Vec<IdentReport>> {
+    match opts.references.first() {
+        Some(r) => match **r {},
+        None => Ok(Vec::new()),
+    }
 }

@@ -25,8 +25,9 @@ pub mod klv;
 pub mod mxf;
 pub mod source;
 
-#[doc(hidden)]
-pub mod testkit;
+#[cfg(test)]
+#[path = "../../tests/support/imf_testkit.rs"]
+mod testkit;
 #[cfg(test)]
 mod tests;
 

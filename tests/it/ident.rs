@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
+use crate::synth::{bell_music, db_to_gain, mix_into, music_bed, Jingle};
 use loudqc::channels::ChannelMap;
 use loudqc::decode::memory::MemorySource;
-use loudqc::ident::synth::{bell_music, db_to_gain, mix_into, music_bed, Jingle};
 use loudqc::ident::{
     search_source, IdentMatch, IdentOptions, IdentReport, IdentStatus, Policy, Reference,
 };
@@ -424,7 +424,7 @@ fn decoys_and_clean_programs_do_not_fire() {
     }
     cases.push(("pure tone C5", p));
     let mut p = Program::new(rate, 2, 40.0, None);
-    let mut rng = loudqc::ident::synth::Rng::new(3);
+    let mut rng = crate::synth::Rng::new(3);
     for c in &mut p.chans {
         for v in c.iter_mut() {
             *v = rng.range(-0.2, 0.2) as f32;
@@ -1021,7 +1021,7 @@ fn triple_idents_across_gaps_and_a_partial_copy() {
         tail_start + n + 2 * r,
         tail_start + 2 * n + 3 * r,
     ];
-    let mut rng = loudqc::ident::synth::Rng::new(5);
+    let mut rng = crate::synth::Rng::new(5);
     for c in &mut p.chans {
         for v in c[tail_start..].iter_mut() {
             *v = rng.range(-3e-4, 3e-4) as f32;
@@ -1303,4 +1303,21 @@ fn long_programme_search_time() {
     let end_s = info.frames.unwrap() as f64 / f64::from(info.sample_rate_hz);
     assert!((rep[0].tail.window_end_s - end_s).abs() < 1e-6);
     assert_eq!(rep[0].head.window_start_s, 0.0);
+}
+
+// The signal kit itself (tests/support/synth.rs).
+
+#[test]
+fn render_length_follows_rate_and_speed() {
+    let j = Jingle::ident();
+    assert_eq!(j.render(48_000, 1.0)[0].len(), 168_000);
+    assert_eq!(j.render(44_100, 1.0)[0].len(), 154_350);
+    assert_eq!(j.render(48_000, 25.0 / 24.0)[0].len(), 161_280);
+}
+
+#[test]
+fn ident_is_loud_but_not_clipping() {
+    let x = Jingle::ident().render(48_000, 1.0);
+    let peak = x.iter().flatten().fold(0.0f32, |m, v| m.max(v.abs()));
+    assert!(peak > 0.2 && peak < 0.9, "peak {peak}");
 }

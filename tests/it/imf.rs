@@ -1,16 +1,16 @@
 //! IMF: audio track files and compositions, through the library and the binary.
 //!
-//! Packages are synthesised with `loudqc::imf::testkit` (MXF OP1a clip-wrapped PCM with MCA
+//! Packages are synthesised with `tests/support/imf_testkit.rs` (MXF OP1a clip-wrapped PCM with MCA
 //! labels, CPLs, asset maps). The composition tests compare against metering the concatenated
 //! samples directly: the readings must be bit-identical. The real packages are an opt-in test
 //! (`LOUDQC_IMF_DIR=/path/to/imf` holding `HT/` and `PHDR/`).
 
 use std::path::{Path, PathBuf};
 
+use crate::testkit::{self, MxfSpec, Res, SegSpec};
 use loudqc::analyze::AnalyzeOptions;
 use loudqc::channels::{ChannelMap, MapSource, Position};
 use loudqc::decode::AudioSource;
-use loudqc::imf::testkit::{self, MxfSpec, Res, SegSpec};
 use loudqc::imf::{CompositionPlan, ImfBatch};
 use loudqc::meter::{Measurements, Meter, MeterConfig};
 use loudqc::report::{FileReport, Verdict};
@@ -1029,7 +1029,7 @@ fn one_record_per_audio_sequence_with_its_language() {
 /// composition position (issue 9: "the ident and dialog features work on compositions").
 #[test]
 fn ident_search_runs_on_the_composition_timeline() {
-    use loudqc::ident::synth::Jingle;
+    use crate::synth::Jingle;
     use loudqc::ident::{IdentOptions, Policy, Reference};
     use std::sync::Arc;
 
@@ -1097,7 +1097,7 @@ fn ident_search_runs_on_the_composition_timeline() {
 /// taken for the stitched one; an explicit window (`--ident-window`) overrides the markers.
 #[test]
 fn logo_markers_bound_the_ident_search() {
-    use loudqc::ident::synth::Jingle;
+    use crate::synth::Jingle;
     use loudqc::ident::{IdentOptions, Policy, Reference};
     use std::sync::Arc;
 
@@ -1229,7 +1229,7 @@ fn shards_split_imf_packages_exactly_once() {
 /// IDENT_DOUBLE with both timecodes; a single-segment CPL of the episode alone has one copy.
 #[test]
 fn ident_in_two_segments_is_a_double_on_the_composition_timeline() {
-    use loudqc::ident::synth::Jingle;
+    use crate::synth::Jingle;
     use loudqc::ident::{IdentOptions, Policy, Reference};
     use std::sync::Arc;
 

@@ -20,5 +20,11 @@ mod slurm;
 mod spec;
 mod support;
 mod sync;
+#[path = "../support/synth.rs"]
+mod synth;
+#[path = "../support/imf_testkit.rs"]
+mod testkit;
+// What the IMF test kit reaches as `super::` when compiled into the library's unit tests.
+use loudqc::imf::{format_uuid, mxf};
 mod truepeak;
 mod verdict;

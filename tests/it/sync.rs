@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::synth::music_bed;
 use loudqc::decode::memory::MemorySource;
-use loudqc::ident::synth::music_bed;
 use loudqc::report::sync::SyncRecord;
 use loudqc::spec::sync::{
     findings, status, ReferenceKind, SyncLimits, SyncStatus, CONFORM_MISMATCH, SYNC_DRIFT,

@@ -1,7 +1,8 @@
-//! Test support, not a stable API: a writer of IMF-like audio track files (MXF OP1a,
+//! Test support, not part of the library: a writer of IMF-like audio track files (MXF OP1a,
 //! clip-wrapped Wave, ST 377-4 MCA labels), CPL and asset-map XML, and temporary package
-//! directories. Public (hidden) so that the integration tests can build packages.
-#![allow(missing_docs)]
+//! directories. Compiled into the unit tests (`src/imf/mod.rs`) and the integration tests
+//! (`tests/it/main.rs`) with `#[path]`; each uses a part, hence the `dead_code` allowance.
+#![allow(missing_docs, dead_code)]
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
