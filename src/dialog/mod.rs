@@ -307,7 +307,7 @@ impl DialogGate {
         crate::decode::Limits::check(rate_hz, map.len())?;
         let channels = DialogChannels::select(map, config.channels.as_deref())?;
         let mut candidates = channels.candidates.clone();
-        candidates.extend(channels.lfe_probe.map(|i| gate::Candidate {
+        candidates.extend(channels.lfe_probe.map(|i| Candidate {
             indices: vec![i],
             full_band_only: true,
         }));
