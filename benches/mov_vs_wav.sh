@@ -22,7 +22,7 @@ declare -A cpu
 for i in $(seq "$runs"); do
     for f in "$wav" "$mov"; do
         t=$( { /usr/bin/time -f '%U %S' target/release/loudqc check --no-dialog --format json \
-            "$f" >"$dir/out.json"; } 2>&1 | tail -n 1)
+            "$f" >"$dir/out.json" || true; } 2>&1 | tail -n 1)
         s=$(awk '{printf "%.2f", $1 + $2}' <<<"$t")
         lufs=$(python3 -c "import json;print(json.loads(open('$dir/out.json').readline())['loudness']['integrated_lufs'])")
         ext=${f##*.}
