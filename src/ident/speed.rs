@@ -133,8 +133,14 @@ pub(crate) fn envelope_grid(
     best.map(|(s, lag, v)| (s, lag * env_hop(ar), v))
 }
 
-/// Best lag of `y` in `x` around `centre` (± `reach`), sub-sample, with its NCC.
-fn piece_lag(x: &[f32], y: &[f32], centre: f64, reach: usize) -> Option<(f64, f64)> {
+/// NCC of `y` with `x` at every integer lag within `reach` of `centre` (coarse samples):
+/// the first lag and the NCCs from it. `None` when `y` is silent or nothing fits.
+pub(super) fn lag_nccs(
+    x: &[f32],
+    y: &[f32],
+    centre: f64,
+    reach: usize,
+) -> Option<(usize, Vec<f64>)> {
     let n = y.len();
     let ey = dot(y, y);
     if ey <= 0.0 || x.len() < n {
@@ -146,7 +152,7 @@ fn piece_lag(x: &[f32], y: &[f32], centre: f64, reach: usize) -> Option<(f64, f6
     if lo > hi {
         return None;
     }
-    let r: Vec<f64> = (lo..=hi)
+    let r = (lo..=hi)
         .map(|l| {
             let w = &x[l..l + n];
             let ex = dot(w, w);
@@ -157,6 +163,12 @@ fn piece_lag(x: &[f32], y: &[f32], centre: f64, reach: usize) -> Option<(f64, f6
             }
         })
         .collect();
+    Some((lo, r))
+}
+
+/// Best lag of `y` in `x` around `centre` (± `reach`), sub-sample, with its NCC.
+fn piece_lag(x: &[f32], y: &[f32], centre: f64, reach: usize) -> Option<(f64, f64)> {
+    let (lo, r) = lag_nccs(x, y, centre, reach)?;
     let (i, &best) = r.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))?;
     let frac = if i > 0 && i + 1 < r.len() {
         let (a, b, c) = (r[i - 1], best, r[i + 1]);

@@ -22,7 +22,7 @@
 
 use super::place::{evaluate_at, At};
 use super::search::dot;
-use super::speed::{envelope_grid, rational, refine};
+use super::speed::{envelope_grid, lag_nccs, rational, refine};
 use super::{AudioSource, Engine, IdentMatch, Result};
 
 /// Length of the reference pieces placed one by one, seconds (shorter than a WSOLA segment,
@@ -42,29 +42,9 @@ const MIN_TEMPO_CHANGE: f64 = 0.002;
 
 /// Best lag (coarse samples, integer) of `y` in `x` within `reach` of `centre`, with its NCC.
 fn piece_lag(x: &[f32], y: &[f32], centre: f64, reach: usize) -> Option<(usize, f64)> {
-    let n = y.len();
-    let ey = dot(y, y);
-    if ey <= 0.0 || x.len() < n {
-        return None;
-    }
-    let c = centre.round() as i64;
-    let lo = (c - reach as i64).max(0) as usize;
-    let hi = ((c + reach as i64).max(0) as usize).min(x.len() - n);
-    if lo > hi {
-        return None;
-    }
-    (lo..=hi)
-        .map(|l| {
-            let w = &x[l..l + n];
-            let ex = dot(w, w);
-            let r = if ex > 0.0 {
-                dot(w, y) / (ex * ey).sqrt()
-            } else {
-                0.0
-            };
-            (l, r)
-        })
-        .max_by(|a, b| a.1.total_cmp(&b.1))
+    let (lo, r) = lag_nccs(x, y, centre, reach)?;
+    let (i, &best) = r.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))?;
+    Some((lo + i, best))
 }
 
 /// The tempo map of one mix: tempo, and each piece's lag in `x` (coarse samples; `None` for
