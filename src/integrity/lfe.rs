@@ -101,7 +101,13 @@ impl HighPass {
         }
         let mut it = x.chunks_exact(dec);
         for c in &mut it {
-            run(c.iter().map(|v| finite(*v)).sum::<f32>());
+            // A non-finite sample makes the sum non-finite: only then sum again without it.
+            let sum = c.iter().sum::<f32>();
+            run(if sum.is_finite() {
+                sum
+            } else {
+                c.iter().map(|v| finite(*v)).sum::<f32>()
+            });
         }
         let rest = it.remainder();
         if !rest.is_empty() {

@@ -13,7 +13,7 @@
 //!   just before and just after the run is at least [`IntegrityConfig::dropout_edge_dbfs`]. A
 //!   signal cut off in full flight is a drop-out; head and tail silence (no edge) and the
 //!   digital silence an editor leaves between dialogue lines (the line has decayed before
-//!   the cut) are not. Blocks without a zero sample are skipped by a vectorised count.
+//!   the cut) are not. Blocks are searched for zeros 16 samples at a time (vectorised).
 //! - **Pairs** (L/R, Ls/Rs, Lss/Rss, Lrs/Rrs): per 50 ms window the correlation coefficient
 //!   `Σxy / √(Σx²·Σy²)` over windows where both channels are active; stretches where it stays
 //!   negative ([`Stretch`]), the whole-programme correlation over active windows, the
@@ -48,9 +48,9 @@ pub use lfe::{BAND_RATE_HZ, LFE_BAND_HZ, LFE_SPLIT_HZ};
 pub use phase::{BS775_DOWNMIX_GAIN, PAIRS};
 
 use dropout::keep_dropout;
-use dsp::{peak, ratio_db, sum_sq};
+use dsp::{ratio_db, stats};
 use lfe::{above_band_db, BandState, HighPass};
-use phase::{correlation, sum_xy, PairState};
+use phase::{correlation, downmix_energy, sum_xy, PairState};
 use stretch::{add, StretchTracker, Window};
 
 /// Drop-outs and stretches kept per channel or pair; more are counted only (bounded memory on
@@ -326,12 +326,12 @@ impl IntegrityScanner {
         self.frames += frames as u64;
     }
 
-    /// Window sums over `block[..][a..b]`.
+    /// Window sums over `block[..][a..b]`: energy and peak in one pass per channel.
     fn accumulate(&mut self, block: &[&[f32]], a: usize, b: usize) {
         for (st, x) in self.ch.iter_mut().zip(block) {
-            let x = &x[a..b];
-            st.win_energy += sum_sq(x);
-            st.peak = st.peak.max(peak(x));
+            let s = stats(&x[a..b]);
+            st.win_energy += s.energy;
+            st.peak = st.peak.max(s.peak);
         }
         for p in self.pairs.iter_mut() {
             let (x, y) = (&block[p.left][a..b], &block[p.right][a..b]);
@@ -349,29 +349,8 @@ impl IntegrityScanner {
             b_st.win[1] += all;
         }
         if let Some([l, r, c, ls, rs]) = self.five {
-            let g = BS775_DOWNMIX_GAIN;
-            let (bl, br, bc, bls, brs) = (
-                &block[l][a..b],
-                &block[r][a..b],
-                &block[c][a..b],
-                &block[ls][a..b],
-                &block[rs][a..b],
-            );
-            // f32 lanes of 8 per 4096 samples (vectorisable), f64 total.
-            let mut k0 = 0;
-            while k0 < bl.len() {
-                let k1 = (k0 + 4096).min(bl.len());
-                let mut e = [0.0f32; 8];
-                for k in k0..k1 {
-                    let cc = g * bc[k];
-                    let lo = bl[k] + cc + g * bls[k];
-                    let ro = br[k] + cc + g * brs[k];
-                    let v = lo * lo + ro * ro;
-                    e[k % 8] += if v.is_finite() { v } else { 0.0 };
-                }
-                self.downmix[0] += e.iter().map(|&v| f64::from(v)).sum::<f64>();
-                k0 = k1;
-            }
+            let at = |i: usize| &block[i][a..b];
+            self.downmix[0] += downmix_energy([at(l), at(r), at(c), at(ls), at(rs)]);
         }
     }
 
