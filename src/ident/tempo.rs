@@ -14,7 +14,7 @@
 //!    line ([`LINE_TOLERANCE_S`]).
 //!
 //! The pieces' lags form a **warped template**: each piece of the reference placed at its
-//! found lag (continued to the next piece's start, as WSOLA lays them out). That template is
+//! found lag (a gap to the next piece's start left silent). That template is
 //! evaluated in place as any other ([`super::place::evaluate_at`]): the same score, coverage, decision
 //! against the null baseline, cuts, remix and gain. Only the pieces that sit on the tempo
 //! line (at least [`MIN_ON_LINE`] of them) are used: a look-alike cue whose pieces correlate
@@ -204,8 +204,13 @@ fn warp(
             for i in 0..k {
                 let from = i * piece;
                 let to = (at[i] - start) as usize;
+                // A piece is its own stretch of the reference, no more: where the next one
+                // starts later (a WSOLA jump, or a piece placed on the line, whose intercept
+                // is off by up to WSOLA's search range), the gap stays silent. Run on, the
+                // silent first piece would repeat the first note's attack before the next
+                // piece's own: a cut start that is not there (0.06 s on sox `tempo 0.96`).
                 let n = if i + 1 < k {
-                    (at[i + 1] - at[i]) as usize
+                    ((at[i + 1] - at[i]) as usize).min(piece)
                 } else {
                     len - to
                 };
