@@ -2,7 +2,9 @@
 //! reference, default windows (reference + 30 s): a 10-minute and a 2-hour program, which
 //! must cost the same (only the windows are read), and the 2-hour one with the ident played
 //! at 1.037× (the arbitrary-speed path: envelope grid, piece regression, windowed-sinc
-//! templates). The target (issue 20) is under 1 s per reference per side.
+//! templates), and with no ident at all (the common case under `forbid`: no whole ident found,
+//! so the pitch-kept tempo search runs too). The target (issue 20) is under 1 s per reference
+//! per side.
 //!
 //! The program is generated on demand by a seekable source (a 10 s looped 5.1 bed with the
 //! ident in L/R at the head and tail), so no file or 8 GB buffer is needed.
@@ -31,10 +33,16 @@ struct LoopSource {
 }
 
 impl LoopSource {
-    fn new(minutes: f64, speed: f64) -> LoopSource {
+    /// `speed` of the planted idents; `None`: no ident.
+    fn new(minutes: f64, speed: Option<f64>) -> LoopSource {
         let total = (minutes * 60.0 * f64::from(RATE)) as u64;
-        let ident = Jingle::ident().render(RATE, speed);
+        let ident = Jingle::ident().render(RATE, speed.unwrap_or(1.0));
         let n = ident[0].len() as u64;
+        // Without an ident: planted beyond the end, never read.
+        let plants = match speed {
+            Some(_) => [2 * u64::from(RATE), total - n - u64::from(RATE)],
+            None => [2 * total; 2],
+        };
         LoopSource {
             info: StreamInfo {
                 container: "bench".into(),
@@ -52,7 +60,7 @@ impl LoopSource {
                 .map(|c| c.into_iter().map(|v| v * 0.3).collect())
                 .collect(),
             ident,
-            plants: [2 * u64::from(RATE), total - n - u64::from(RATE)],
+            plants,
             pos: 0,
         }
     }
@@ -102,20 +110,33 @@ fn bench(c: &mut Criterion) {
     let labels = ChannelMap::from_count(6).labels();
     let mut g = c.benchmark_group("ident_head_tail_5.1_48k");
     g.sample_size(10);
-    for (minutes, speed) in [(10.0, 1.0), (120.0, 1.0), (120.0, 1.037)] {
+    for (minutes, speed) in [
+        (10.0, Some(1.0)),
+        (120.0, Some(1.0)),
+        (120.0, Some(1.037)),
+        (120.0, None),
+    ] {
         let mut src = LoopSource::new(minutes, speed);
         let total = src.info.frames.unwrap();
-        // Sanity: both idents found at their samples, or the timing means nothing.
+        // Sanity: both idents found at their samples (or none found where there is none), or
+        // the timing means nothing.
         let r = search_source(&mut src, total, &labels, &opts).unwrap();
         for (m, at) in [(&r[0].head, src.plants[0]), (&r[0].tail, src.plants[1])] {
-            assert!(m.offset_samples.unwrap().abs_diff(at as i64) <= 2, "{m:?}");
-            assert!((m.speed_factor.unwrap() - speed).abs() < 2e-4, "{m:?}");
+            match speed {
+                Some(speed) => {
+                    assert!(m.offset_samples.unwrap().abs_diff(at as i64) <= 2, "{m:?}");
+                    assert!((m.speed_factor.unwrap() - speed).abs() < 2e-4, "{m:?}");
+                }
+                None => assert!(!m.found, "{m:?}"),
+            }
         }
-        g.bench_with_input(
-            BenchmarkId::from_parameter(format!("{minutes}min_speed{speed}")),
-            &minutes,
-            |b, _| b.iter(|| search_source(&mut src, total, &labels, &opts).unwrap()),
-        );
+        let name = match speed {
+            Some(s) => format!("{minutes}min_speed{s}"),
+            None => format!("{minutes}min_no_ident"),
+        };
+        g.bench_with_input(BenchmarkId::from_parameter(name), &minutes, |b, _| {
+            b.iter(|| search_source(&mut src, total, &labels, &opts).unwrap())
+        });
     }
     g.finish();
 }

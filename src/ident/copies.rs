@@ -103,37 +103,55 @@ pub(super) fn search_window(
         threshold,
         review,
     };
-    let (mut primary, span) = evaluate_at(source, &at, &cands, m.clone())?;
+    let (primary, span) = evaluate_at(source, &at, &cands, m.clone())?;
     // A time-stretch with the pitch kept (see [`tempo`]) matches the resampled templates only
     // in part, if at all: when no whole ident was found, try the warped template, and keep it
-    // when it explains more of the reference.
+    // when it explains more of the reference. Its further copies are sought as below, with
+    // the warped template (a stretched ident stitched twice is the same stretch twice).
     if primary.status != IdentStatus::Present || primary.coverage < TEMPO_TRY_BELOW {
-        if let Some((tm, tspan)) = tempo::search(source, eng, &at, m.clone())? {
+        if let Some(w) = tempo::search(eng, &at)? {
+            let wat = w.at(&at);
+            let (tm, tspan) = evaluate_at(source, &wat, &[w.cand], m.clone())?;
             let better = tm.found
                 && (!primary.found
                     || tm.coverage > primary.coverage + 0.05
                     || tm.score > primary.score + 0.05);
             if let (true, Some(s)) = (better, tspan) {
-                let mut tm = tm;
-                let dur = (s.1 - s.0) as f64 / f64::from(rate)
-                    + tm.cut_start_s.unwrap_or(0.0)
-                    + tm.cut_end_s.unwrap_or(0.0);
-                tm.copies = vec![to_copy(&tm, dur)];
-                tm.count = 1;
-                return Ok(tm);
+                let coarse = reference::resample(
+                    std::slice::from_ref(&w.templates[w.templates.len() - 1]),
+                    u64::from(rate),
+                    u64::from(ar),
+                )?;
+                let key = eng.one_off_key();
+                let (wncc, _) = eng.correlate(&wat.mix.spectra, key, &coarse[0], false);
+                eng.cache.forget(key);
+                return with_copies(source, &wat, (tm, s), &wncc, coarse[0].len(), m);
             }
         }
     }
     let Some(span) = span.filter(|_| primary.found) else {
         return Ok(primary);
     };
-    // 5. Further copies: the other correlation peaks (at least a third of the ident apart),
-    //    each evaluated as the primary was; a found one whose present span does not overlap
-    //    a copy already kept by more than a quarter of the ident is another copy.
-    let n_coarse = coarse_tmpl[0].len();
-    let n_full = templates[templates.len() - 1].len() as i64;
+    with_copies(source, &at, (primary, span), &ncc, coarse_tmpl[0].len(), m)
+}
+
+/// 5. Further copies of a found ident (`primary`, present over `span`): the other peaks of
+///    `ncc` (the coarse NCC of the mono template `at` evaluates, `n_coarse` samples long; at
+///    least a third of it apart), each evaluated as the primary was; a found one whose
+///    present span does not overlap a copy already kept by more than a quarter of the ident
+///    is another copy. Returns the primary with `count` and `copies` (in time order).
+fn with_copies(
+    source: &mut dyn AudioSource,
+    at: &At<'_>,
+    (mut primary, span): (IdentMatch, (i64, i64)),
+    ncc: &[f32],
+    n_coarse: usize,
+    m: IdentMatch,
+) -> Result<IdentMatch> {
+    let (win, rate, ar) = (at.win, at.rate, at.ar);
+    let n_full = at.templates[at.templates.len() - 1].len() as i64;
     let mut kept: Vec<(IdentMatch, (i64, i64))> = Vec::new();
-    for c in top_peaks(&ncc, MAX_COPY_CANDIDATES, (n_coarse / 3).max(1)) {
+    for c in top_peaks(ncc, MAX_COPY_CANDIDATES, (n_coarse / 3).max(1)) {
         // The primary's own peak was evaluated already.
         let at_frame = win.origin + (c as f64 * f64::from(rate) / f64::from(ar)).round() as i64;
         if f64::from(ncc[c].abs()) < COPY_FLOOR
@@ -143,7 +161,7 @@ pub(super) fn search_window(
         {
             continue;
         }
-        let (cm, cspan) = evaluate_at(source, &at, &[c], m.clone())?;
+        let (cm, cspan) = evaluate_at(source, at, &[c], m.clone())?;
         let Some(cspan) = cspan.filter(|_| cm.found) else {
             continue;
         };
@@ -161,9 +179,9 @@ pub(super) fn search_window(
         .map(|(cm, _)| to_copy(cm, n_full as f64 / f64::from(rate)))
         .collect();
     // The tail's end gap: from the last copy's end.
-    if side == Side::Tail {
+    if at.side == Side::Tail {
         if let Some((_, s)) = all.last() {
-            primary.end_gap_s = Some(round3((total as i64 - s.1) as f64 / f64::from(rate)));
+            primary.end_gap_s = Some(round3((at.total as i64 - s.1) as f64 / f64::from(rate)));
         }
     }
     primary.count = copies.len();

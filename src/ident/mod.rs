@@ -139,6 +139,9 @@ impl Prepared {
 const ENV_KEYS: usize = 1 << 32;
 #[cfg(feature = "ident")]
 const ENV_KEYS_PER_REFERENCE: usize = 1 << 12;
+#[cfg(feature = "ident")]
+/// Cache keys of one-off templates (a warped template) from here.
+const ONE_OFF_KEYS: usize = 1 << 48;
 
 #[cfg(feature = "ident")]
 /// FFT plans and template spectra, reused across windows, mixes and references.
@@ -148,6 +151,8 @@ struct Engine {
     cache: TemplateCache,
     /// Cache keys of the coarse templates at each (reference, speed).
     speed_keys: std::collections::HashMap<(usize, u32, u32), usize>,
+    /// One-off keys handed out so far.
+    one_off: usize,
 }
 
 #[cfg(feature = "ident")]
@@ -155,6 +160,12 @@ impl Engine {
     fn speed_key(&mut self, id: usize, (num, den): (u32, u32)) -> usize {
         let next = self.speed_keys.len();
         *self.speed_keys.entry((id, num, den)).or_insert(next)
+    }
+
+    /// A cache key for a template used once (see [`TemplateCache::forget`]).
+    fn one_off_key(&mut self) -> usize {
+        self.one_off += 1;
+        ONE_OFF_KEYS + self.one_off
     }
 
     fn correlate(

@@ -189,6 +189,11 @@ pub(crate) struct TemplateCache {
 }
 
 impl TemplateCache {
+    /// Drop every spectrum of the template `key` (one used once).
+    pub(crate) fn forget(&mut self, key: usize) {
+        self.map.retain(|&(k, _), _| k != key);
+    }
+
     fn get(
         &mut self,
         planner: &mut RealFftPlanner<f32>,

@@ -166,9 +166,11 @@ pub(super) fn lag_nccs(
     Some((lo, r))
 }
 
-/// Best lag of `y` in `x` around `centre` (± `reach`), sub-sample, with its NCC.
-fn piece_lag(x: &[f32], y: &[f32], centre: f64, reach: usize) -> Option<(f64, f64)> {
-    let (lo, r) = lag_nccs(x, y, centre, reach)?;
+/// Best lag of `y` in `x` around `centre` (± `reach`), sub-sample, with its NCC times `sign`
+/// (−1: the lag where `y` matches inverted).
+fn piece_lag(x: &[f32], y: &[f32], centre: f64, reach: usize, sign: f64) -> Option<(f64, f64)> {
+    let (lo, mut r) = lag_nccs(x, y, centre, reach)?;
+    r.iter_mut().for_each(|v| *v *= sign);
     let (i, &best) = r.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))?;
     let frac = if i > 0 && i + 1 < r.len() {
         let (a, b, c) = (r[i - 1], best, r[i + 1]);
@@ -202,8 +204,10 @@ fn fit(points: &[(f64, f64, f64)]) -> Option<(f64, f64)> {
 }
 
 /// One regression pass: pieces of `piece` samples of `y` (every `piece / 2`), each sought in
-/// `x` within `reach` of `l + a`; a robust line through (piece start, lag − start). Returns
-/// `(α, β)`: template sample `a` sits at `α + a·(1 + β)` in `x`.
+/// `x` (times `sign`: −1 for an inverted ident) within `reach` of `l + a`; a robust line
+/// through (piece start, lag − start). Returns `(α, β, support)`: template sample `a` sits at
+/// `α + a·(1 + β)` in `x`; `support` is the sum of the squared NCCs of the pieces on the line.
+#[allow(clippy::too_many_arguments)] // private; the pass's parameters
 fn regress(
     x: &[f32],
     y: &[f32],
@@ -212,7 +216,8 @@ fn regress(
     reach: usize,
     min_ncc: f64,
     tol: f64,
-) -> Option<(f64, f64)> {
+    sign: f64,
+) -> Option<(f64, f64, f64)> {
     let piece = piece.max(2);
     let stride = (piece / 2).max(1);
     // Mean energy of a piece: quieter pieces (decays, pauses) say little.
@@ -222,7 +227,7 @@ fn regress(
     while a + piece <= y.len() {
         let yp = &y[a..a + piece];
         if dot(yp, yp) >= 0.1 * mean_e {
-            if let Some((d, r)) = piece_lag(x, yp, l + a as f64, reach) {
+            if let Some((d, r)) = piece_lag(x, yp, l + a as f64, reach, sign) {
                 if r >= min_ncc {
                     pts.push((a as f64, d - a as f64, r * r));
                 }
@@ -241,7 +246,8 @@ fn regress(
         return None;
     }
     (alpha, beta) = fit(&pts)?;
-    (beta.abs() < 0.05).then_some((alpha, beta))
+    let support = pts.iter().map(|p| p.2).sum();
+    (beta.abs() < 0.05).then_some((alpha, beta, support))
 }
 
 /// Stage 2: refine `speed` (and the lag, samples at `ar` in `x`) by piece regressions: two on
@@ -269,6 +275,10 @@ pub(crate) fn refine(
         (false, 0.2, 0.0015, 0.3, 1.5),
         (false, 0.4, 0.0006, 0.3, 1.0),
     ];
+    // The waveform passes follow the ident's polarity: decided on the first of them, by
+    // which sign puts more correlation on a line (an inverted ident's pieces also correlate
+    // positively half a pitch period off, but not all on one line).
+    let mut sign: Option<f64> = None;
     for (env, piece_s, reach_s, min_ncc, tol) in passes {
         if !env && !waveform {
             break;
@@ -285,18 +295,34 @@ pub(crate) fn refine(
                 secs(reach_s, h),
                 min_ncc,
                 tol / h,
+                1.0,
             )
-            .map(|(alpha, beta)| (alpha * h, beta))
+            .map(|(alpha, beta, _)| (alpha * h, beta))
         } else {
-            regress(
-                x,
-                &t[0],
-                l,
-                secs(piece_s, 1.0),
-                secs(reach_s, 1.0),
-                min_ncc,
-                tol,
-            )
+            let pass = |sg: f64| {
+                regress(
+                    x,
+                    &t[0],
+                    l,
+                    secs(piece_s, 1.0),
+                    secs(reach_s, 1.0),
+                    min_ncc,
+                    tol,
+                    sg,
+                )
+            };
+            let signs: &[f64] = match sign {
+                Some(ref sg) => std::slice::from_ref(sg),
+                None => &[1.0, -1.0],
+            };
+            let best = signs
+                .iter()
+                .filter_map(|&sg| pass(sg).map(|f| (sg, f)))
+                .max_by(|a, b| a.1 .2.total_cmp(&b.1 .2));
+            best.map(|(sg, (alpha, beta, _))| {
+                sign = Some(sg);
+                (alpha, beta)
+            })
         };
         let Some((alpha, beta)) = fit else {
             break;

@@ -14,16 +14,16 @@
 //!    line ([`LINE_TOLERANCE_S`]).
 //!
 //! The pieces' lags form a **warped template**: each piece of the reference placed at its
-//! found lag (continued to the next piece's start, as WSOLA lays them out). That template is
-//! evaluated in place as any other ([`super::place`]): the same score, coverage, decision
+//! found lag (a gap to the next piece's start left silent). That template is
+//! evaluated in place as any other ([`super::place::evaluate_at`]): the same score, coverage, decision
 //! against the null baseline, cuts, remix and gain. Only the pieces that sit on the tempo
 //! line (at least [`MIN_ON_LINE`] of them) are used: a look-alike cue whose pieces correlate
 //! here and there, off any straight line, builds no template.
 
-use super::place::{evaluate_at, At};
+use super::place::At;
 use super::search::dot;
 use super::speed::{envelope_grid, lag_nccs, rational, refine};
-use super::{AudioSource, Engine, IdentMatch, Result};
+use super::{Engine, Result};
 
 /// Length of the reference pieces placed one by one, seconds (shorter than a WSOLA segment,
 /// 60–100 ms in sox and ffmpeg, so most lie within one).
@@ -40,11 +40,17 @@ pub(super) const MIN_ON_LINE: f64 = 0.5;
 /// Tempos closer to 1 than this (relative) are the waveform search's: nothing to warp.
 const MIN_TEMPO_CHANGE: f64 = 0.002;
 
-/// Best lag (coarse samples, integer) of `y` in `x` within `reach` of `centre`, with its NCC.
-fn piece_lag(x: &[f32], y: &[f32], centre: f64, reach: usize) -> Option<(usize, f64)> {
+/// Best lag (integer) of `y` in `x` within `reach` of `centre`, with its NCC, for each sign
+/// (`[+, −]`: where `y` matches as it is, and inverted; the NCC times the sign).
+fn piece_lags(x: &[f32], y: &[f32], centre: f64, reach: usize) -> Option<[(usize, f64); 2]> {
     let (lo, r) = lag_nccs(x, y, centre, reach)?;
-    let (i, &best) = r.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))?;
-    Some((lo + i, best))
+    let best = |sign: f64| {
+        r.iter()
+            .enumerate()
+            .map(|(i, &v)| (lo + i, sign * v))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+    };
+    Some([best(1.0)?, best(-1.0)?])
 }
 
 /// The tempo map of one mix: tempo, and each piece's lag in `x` (coarse samples; `None` for
@@ -56,16 +62,19 @@ struct TempoMap {
     alpha: f64,
     beta: f64,
     on_line: f64,
+    /// −1 when the pieces match inverted (a polarity-inverted ident).
+    sign: f64,
 }
 
-/// Pieces of `y` (the reference at speed 1, coarse) sought in `x` along the line `l + a/s`.
+/// Pieces of `y` (the reference at speed 1, coarse) sought in `x` along the line `l + a/s`, as
+/// they are and inverted: the map of the polarity whose pieces lie better on a line.
 fn tempo_map(x: &[f32], y: &[f32], s: f64, l: f64, ar: u32) -> Option<TempoMap> {
     let piece = ((PIECE_S * f64::from(ar)).round() as usize).max(2);
     let reach = (REACH_S * f64::from(ar)).round() as usize;
-    let tol = LINE_TOLERANCE_S * f64::from(ar);
     let k = y.len() / piece;
     let mean_e = dot(y, y) * piece as f64 / y.len().max(1) as f64;
-    let mut pts: Vec<(usize, f64, f64)> = Vec::new();
+    // Each significant piece's best lag and NCC, as it is and inverted.
+    let mut found: Vec<(usize, [(usize, f64); 2])> = Vec::new();
     let mut n_sig = 0usize;
     for i in 0..k {
         let yp = &y[i * piece..(i + 1) * piece];
@@ -74,12 +83,36 @@ fn tempo_map(x: &[f32], y: &[f32], s: f64, l: f64, ar: u32) -> Option<TempoMap> 
         }
         n_sig += 1;
         let a = (i * piece) as f64;
-        if let Some((d, r)) = piece_lag(x, yp, l + a / s, reach) {
-            if r >= PIECE_NCC {
-                pts.push((i, d as f64, r));
-            }
+        if let Some(lags) = piece_lags(x, yp, l + a / s, reach) {
+            found.push((i, lags));
         }
     }
+    if n_sig < 4 {
+        return None;
+    }
+    [(0, 1.0), (1, -1.0)]
+        .into_iter()
+        .filter_map(|(j, sign)| {
+            let pts: Vec<(usize, f64, f64)> = found
+                .iter()
+                .filter(|(_, lags)| lags[j].1 >= PIECE_NCC)
+                .map(|&(i, lags)| (i, lags[j].0 as f64, lags[j].1))
+                .collect();
+            on_line(pts, piece, k, n_sig, ar, sign)
+        })
+        .max_by(|a, b| a.on_line.total_cmp(&b.on_line))
+}
+
+/// The tempo map through the pieces `(index, lag, NCC)` that lie on a robust line.
+fn on_line(
+    mut pts: Vec<(usize, f64, f64)>,
+    piece: usize,
+    k: usize,
+    n_sig: usize,
+    ar: u32,
+    sign: f64,
+) -> Option<TempoMap> {
+    let tol = LINE_TOLERANCE_S * f64::from(ar);
     let line = |pts: &[(usize, f64, f64)]| -> Option<(f64, f64)> {
         let w: Vec<(f64, f64, f64)> = pts
             .iter()
@@ -92,7 +125,7 @@ fn tempo_map(x: &[f32], y: &[f32], s: f64, l: f64, ar: u32) -> Option<TempoMap> 
         let sad: f64 = w.iter().map(|p| p.2 * (p.0 - ma) * (p.1 - md)).sum();
         (sw > 0.0 && saa > 0.0).then(|| (md - sad / saa * ma, sad / saa))
     };
-    if n_sig < 4 || pts.len() < 4 {
+    if pts.len() < 4 {
         return None;
     }
     let (mut alpha, mut beta) = line(&pts)?;
@@ -116,6 +149,7 @@ fn tempo_map(x: &[f32], y: &[f32], s: f64, l: f64, ar: u32) -> Option<TempoMap> 
         alpha,
         beta,
         on_line: pts.len() as f64 / n_sig as f64,
+        sign,
     })
 }
 
@@ -137,13 +171,14 @@ fn warp(
     // Each piece's lag at the program's rate: found ones refined to the sample, the others on
     // the line.
     let reach = ratio.ceil() as usize + 1;
+    let j = usize::from(map.sign < 0.0);
     let mut at: Vec<i64> = (0..k)
         .map(|i| {
             let a_full = i * piece;
             match map.lags[i] {
                 Some(d) if a_full + piece <= mono.len() => {
-                    piece_lag(full, &mono[a_full..a_full + piece], d as f64 * ratio, reach)
-                        .map_or((d as f64 * ratio).round() as i64, |(l, _)| l as i64)
+                    piece_lags(full, &mono[a_full..a_full + piece], d as f64 * ratio, reach)
+                        .map_or((d as f64 * ratio).round() as i64, |l| l[j].0 as i64)
                 }
                 _ => ((map.alpha + map.beta * (i * coarse_piece) as f64) * ratio).round() as i64,
             }
@@ -169,8 +204,13 @@ fn warp(
             for i in 0..k {
                 let from = i * piece;
                 let to = (at[i] - start) as usize;
+                // A piece is its own stretch of the reference, no more: where the next one
+                // starts later (a WSOLA jump, or a piece placed on the line, whose intercept
+                // is off by up to WSOLA's search range), the gap stays silent. Run on, the
+                // silent first piece would repeat the first note's attack before the next
+                // piece's own: a cut start that is not there (0.06 s on sox `tempo 0.96`).
                 let n = if i + 1 < k {
-                    (at[i + 1] - at[i]) as usize
+                    ((at[i + 1] - at[i]) as usize).min(piece)
                 } else {
                     len - to
                 };
@@ -186,19 +226,38 @@ fn warp(
     Some((warped, start as usize))
 }
 
-/// A match and its present span (as [`evaluate_at`] returns them).
-type Evaluated = (IdentMatch, Option<(i64, i64)>);
+/// A warped template found in a window: what [`evaluate_at`] needs besides the window's own
+/// [`At`].
+pub(super) struct Warped {
+    /// Index of the mix it was found in.
+    mi: usize,
+    /// Every reference channel and the downmix (last), warped, at the program's rate.
+    pub(super) templates: Vec<Vec<f32>>,
+    energies: Vec<f64>,
+    speed: (u32, u32),
+    /// Coarse lag of the template's first sample in the mix.
+    pub(super) cand: usize,
+}
+
+impl Warped {
+    /// `at` with the warped templates in place of the resampled ones.
+    pub(super) fn at<'a>(&'a self, at: &At<'a>) -> At<'a> {
+        At {
+            mix: &at.win.mixes[self.mi],
+            templates: &self.templates,
+            energies: &self.energies,
+            speed: self.speed,
+            pitch_kept: true,
+            ..*at
+        }
+    }
+}
 
 /// Search the window for a time-stretched (pitch-kept) ident: for each mix, the envelope
 /// speed search (pitch-invariant), then the tempo map and warped templates of the mix whose
-/// pieces lie best on a line, evaluated in place. `None` when no mix yields a tempo map away
-/// from speed 1.
-pub(super) fn search(
-    source: &mut dyn AudioSource,
-    eng: &mut Engine,
-    at: &At<'_>,
-    m: IdentMatch,
-) -> Result<Option<Evaluated>> {
+/// pieces lie best on a line (to evaluate in place with [`Warped::at`]). `None` when no mix
+/// yields a tempo map away from speed 1.
+pub(super) fn search(eng: &mut Engine, at: &At<'_>) -> Result<Option<Warped>> {
     let (p, ar, rate) = (at.p, at.ar, at.rate);
     let mut best: Option<(usize, TempoMap)> = None;
     for (mi, mix) in at.win.mixes.iter().enumerate() {
@@ -236,14 +295,11 @@ pub(super) fn search(
         return Ok(None);
     };
     let energies: Vec<f64> = warped.iter().map(|t| dot(t, t)).collect();
-    let warped_at = At {
-        mix,
-        templates: &warped,
-        energies: &energies,
+    Ok(Some(Warped {
+        mi,
+        templates: warped,
+        energies,
         speed: rational(map.tempo),
-        pitch_kept: true,
-        ..*at
-    };
-    let cand = (start as f64 / ratio).round() as usize;
-    Ok(Some(evaluate_at(source, &warped_at, &[cand], m)?))
+        cand: (start as f64 / ratio).round() as usize,
+    }))
 }

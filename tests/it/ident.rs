@@ -11,6 +11,8 @@ use loudqc::ident::{
 };
 use loudqc::spec::ident::findings;
 
+mod stretched;
+
 const REF_RATE: u32 = 48_000;
 
 fn reference() -> Arc<Reference> {
