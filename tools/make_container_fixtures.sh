@@ -56,6 +56,9 @@ $ff -i "$out/ref-stereo-s24.wav" -c:a pcm_s24le -f caf - | cat > "$out/caf-pipe-
 # -1, then the 0.8 s of audio). ffmpeg's timeline: `ffmpeg -copyts -i F -af
 # aresample=async=1:first_pts=0 out.wav` gives 2000 frames of silence, then the audio.
 $ff -itsoffset 0.25 -i "$out/ref-stereo-s24.wav" -c:a pcm_s24le "$out/mov-stereo-delay250.mov"
+# An edit that starts 100 ms into the media (elst media_time 800, 700 ms long): what ffmpeg
+# writes for a negative start; ffmpeg decodes it as the reference from frame 800 on.
+$ff -itsoffset -0.1 -i "$out/ref-stereo-s24.wav" -c:a pcm_s24le "$out/mov-stereo-edit800.mov"
 # Lossy codecs Symphonia has no decoder for (read with `--features ffmpeg`): 1 s of 5.1 at
 # 48 kHz (sines, pink noise on C and Rs; the same command is in tests/it/containers.rs).
 $ff -f lavfi -i "sine=f=997:r=48000:d=1" -f lavfi -i "sine=f=500:r=48000:d=1" \

@@ -58,6 +58,118 @@ struct Lane {
     /// Frames of silence still to hand out before the decoded audio: an MP4/QuickTime leading
     /// empty edit (the track starts later than the presentation), or a seek into it.
     lead_zeros: u64,
+    /// Plain PCM converted here from the packet bytes instead of by `decoder`.
+    pcm: Option<Pcm>,
+}
+
+/// A PCM sample format loudqc converts itself (MP4/QuickTime PCM): Symphonia's `PcmDecoder`
+/// reads sample by sample through a byte reader and cost more than all the rest of a QuickTime
+/// decode (`benches/mov_vs_wav.sh`). The conversion is the WAV reader's (the same values:
+/// integers scaled by a power of two, one rounding), in either byte order.
+#[derive(Debug, Clone, Copy)]
+struct Pcm {
+    format: PcmFormat,
+    big_endian: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum PcmFormat {
+    U8,
+    S16,
+    S24,
+    S32,
+    F32,
+    F64,
+}
+
+impl Pcm {
+    /// The format of `params`, if it is plain PCM whose every coded bit is a sample bit.
+    fn of(params: &AudioCodecParameters) -> Option<Pcm> {
+        use symphonia::core::codecs::audio::well_known::*;
+        let (format, big_endian) = match params.codec {
+            CODEC_ID_PCM_U8 => (PcmFormat::U8, false),
+            CODEC_ID_PCM_S16LE => (PcmFormat::S16, false),
+            CODEC_ID_PCM_S16BE => (PcmFormat::S16, true),
+            CODEC_ID_PCM_S24LE => (PcmFormat::S24, false),
+            CODEC_ID_PCM_S24BE => (PcmFormat::S24, true),
+            CODEC_ID_PCM_S32LE => (PcmFormat::S32, false),
+            CODEC_ID_PCM_S32BE => (PcmFormat::S32, true),
+            CODEC_ID_PCM_F32LE => (PcmFormat::F32, false),
+            CODEC_ID_PCM_F32BE => (PcmFormat::F32, true),
+            CODEC_ID_PCM_F64LE => (PcmFormat::F64, false),
+            CODEC_ID_PCM_F64BE => (PcmFormat::F64, true),
+            _ => return None,
+        };
+        let bits = 8 * format.bytes() as u32;
+        let whole = |b: Option<u32>| b.is_none_or(|b| b == bits);
+        (whole(params.bits_per_sample) && whole(params.bits_per_coded_sample))
+            .then_some(Pcm { format, big_endian })
+    }
+
+    /// Convert the whole frames of `bytes` into `out` (one slice per channel, each at least
+    /// as long as the frame count).
+    fn convert(self, bytes: &[u8], out: &mut [&mut [f32]]) {
+        use super::wav::convert_with;
+        let ch = out.len();
+        let be = self.big_endian;
+        let ord = |mut b: [u8; 4], n: usize| {
+            if be {
+                b[..n].reverse();
+            }
+            b
+        };
+        match self.format {
+            PcmFormat::U8 => convert_with::<1, _>(bytes, ch, out, |s| {
+                (f32::from(s[0]) - 128.0) * (1.0 / 128.0)
+            }),
+            PcmFormat::S16 => convert_with::<2, _>(bytes, ch, out, |s| {
+                let v = if be {
+                    i16::from_be_bytes(*s)
+                } else {
+                    i16::from_le_bytes(*s)
+                };
+                f32::from(v) * (1.0 / 32768.0)
+            }),
+            PcmFormat::S24 => convert_with::<3, _>(bytes, ch, out, |s| {
+                let b = ord([s[0], s[1], s[2], 0], 3);
+                (i32::from_le_bytes([0, b[0], b[1], b[2]]) >> 8) as f32 * (1.0 / 8_388_608.0)
+            }),
+            PcmFormat::S32 => convert_with::<4, _>(bytes, ch, out, |s| {
+                let v = if be {
+                    i32::from_be_bytes(*s)
+                } else {
+                    i32::from_le_bytes(*s)
+                };
+                (f64::from(v) * (1.0 / 2_147_483_648.0)) as f32
+            }),
+            PcmFormat::F32 => convert_with::<4, _>(bytes, ch, out, |s| {
+                if be {
+                    f32::from_be_bytes(*s)
+                } else {
+                    f32::from_le_bytes(*s)
+                }
+            }),
+            PcmFormat::F64 => convert_with::<8, _>(bytes, ch, out, |s| {
+                (if be {
+                    f64::from_be_bytes(*s)
+                } else {
+                    f64::from_le_bytes(*s)
+                }) as f32
+            }),
+        }
+    }
+}
+
+impl PcmFormat {
+    fn bytes(self) -> usize {
+        match self {
+            PcmFormat::U8 => 1,
+            PcmFormat::S16 => 2,
+            PcmFormat::S24 => 3,
+            PcmFormat::S32 | PcmFormat::F32 => 4,
+            PcmFormat::F64 => 8,
+        }
+    }
 }
 
 impl Lane {
@@ -391,8 +503,15 @@ impl SymphoniaSource {
                     lead_zeros / u64::from(r)
                 )));
             }
+            // Only where the container hands out many frames a packet (the patched isomp4);
+            // elsewhere Symphonia's decoder stays (and its codec checks).
+            let pcm = match format.format_info().short_name {
+                "isomp4" => Pcm::of(&params),
+                _ => None,
+            };
             lanes.push(Lane {
                 track_id: track.id,
+                pcm,
                 decoder,
                 first_channel: channels,
                 pending: vec![Vec::new(); ch],
@@ -542,75 +661,98 @@ impl SymphoniaSource {
             };
             let trim_to_block = self.trim_to_block;
             let lane = &mut self.lanes[li];
-            match lane.decoder.decode(&packet) {
-                Ok(buf) => {
-                    let channels = lane.pending.len();
-                    if buf.num_planes() != channels {
-                        return Err(Error::malformed(format!(
-                            "a packet decoded to {} channels in a {channels}-channel track",
-                            buf.num_planes()
-                        )));
-                    }
-                    // Drop what was handed out already.
-                    if lane.pos > 0 {
-                        for ch in lane.pending.iter_mut() {
-                            ch.drain(..lane.pos);
+            let channels = lane.pending.len();
+            // Plain PCM is converted below straight from the packet; the rest is decoded.
+            let buf = match lane.pcm {
+                Some(_) => None,
+                None => match lane.decoder.decode(&packet) {
+                    Ok(buf) => {
+                        if buf.num_planes() != channels {
+                            return Err(Error::malformed(format!(
+                                "a packet decoded to {} channels in a {channels}-channel track",
+                                buf.num_planes()
+                            )));
                         }
-                        lane.pos = 0;
+                        Some(buf)
                     }
-                    // A packet of a track whose leading silence is not all handed out (several
-                    // tracks in lockstep, starting at different times): the silence goes first.
-                    if lane.lead_zeros > 0 {
-                        let z = lane.lead_zeros as usize; // ≤ MAX_LANE_LEAD_S (checked at open)
-                        for ch in lane.pending.iter_mut() {
-                            ch.resize(ch.len() + z, 0.0);
-                        }
-                        lane.lead_zeros = 0;
+                    Err(SymError::DecodeError(_)) | Err(SymError::IoError(_)) => {
+                        self.skipped_packets += 1;
+                        continue;
                     }
-                    let old = lane.pending.first().map_or(0, |p| p.len());
-                    let decoded = buf.frames();
-                    let mut block = vec![vec![0f32; decoded]; channels];
-                    buf.copy_to_slice_planar::<f32, _>(&mut block);
-                    // Encoder priming and padding the container marks for trimming (an MP4
-                    // edit list, Ogg granule positions …). Some decoders (MP3, Vorbis) trim
-                    // them themselves; the others (AAC, ALAC, PCM) hand out every decoded
-                    // frame, which is when the packet's whole block is what came out. MP4
-                    // also marks padding by shortening the last sample's `stts` duration:
-                    // what a decoder yields past the packet's block is padding.
-                    let (head, mut tail) = (packet.trim_start.get(), packet.trim_end.get());
-                    let whole = packet.block_dur().get();
-                    let mut extra = 0;
-                    if trim_to_block && whole > 0 && decoded as u64 > whole {
-                        extra = decoded as u64 - whole;
-                        tail += extra;
-                    }
-                    let (head, end) = if head + tail > 0 && decoded as u64 == whole + extra {
-                        (head as usize, decoded - tail as usize)
-                    } else {
-                        (0, decoded)
-                    };
-                    let mut from = head.min(end);
-                    if lane.skip_frames > 0 {
-                        let drop = lane.skip_frames.min((end - from) as u64) as usize;
-                        from += drop;
-                        lane.skip_frames -= drop as u64;
-                    }
-                    for (dst, src) in lane.pending.iter_mut().zip(&block) {
-                        dst.extend_from_slice(&src[from..end]);
-                    }
-                    if li == 0 {
-                        self.max_packet_frames = self.max_packet_frames.max(decoded as u64);
-                        self.decoded_frames += (end - head.min(end)) as u64;
-                        self.decoded_packets += 1;
-                    }
-                    if self.lanes[li].pending.first().map_or(0, |p| p.len()) > old {
-                        return Ok(true);
-                    }
+                    Err(e) => return Err(sym_err(e)),
+                },
+            };
+            // Drop what was handed out already.
+            if lane.pos > 0 {
+                for ch in lane.pending.iter_mut() {
+                    ch.drain(..lane.pos);
                 }
-                Err(SymError::DecodeError(_)) | Err(SymError::IoError(_)) => {
-                    self.skipped_packets += 1;
+                lane.pos = 0;
+            }
+            // A packet of a track whose leading silence is not all handed out (several
+            // tracks in lockstep, starting at different times): the silence goes first.
+            if lane.lead_zeros > 0 {
+                let z = lane.lead_zeros as usize; // ≤ MAX_LANE_LEAD_S (checked at open)
+                for ch in lane.pending.iter_mut() {
+                    ch.resize(ch.len() + z, 0.0);
                 }
-                Err(e) => return Err(sym_err(e)),
+                lane.lead_zeros = 0;
+            }
+            // The decoded frames go straight to the end of `pending`; what is trimmed is cut
+            // out of it below.
+            let old = lane.pending.first().map_or(0, |p| p.len());
+            let decoded = match (&buf, lane.pcm) {
+                (Some(buf), _) => buf.frames(),
+                (None, Some(pcm)) => packet.data.len() / (channels * pcm.format.bytes()),
+                (None, None) => 0,
+            };
+            for ch in lane.pending.iter_mut() {
+                ch.resize(old + decoded, 0.0);
+            }
+            {
+                let mut dst: Vec<&mut [f32]> =
+                    lane.pending.iter_mut().map(|c| &mut c[old..]).collect();
+                match (&buf, lane.pcm) {
+                    (Some(buf), _) => buf.copy_to_slice_planar::<f32, _>(&mut dst),
+                    (None, Some(pcm)) => pcm.convert(&packet.data, &mut dst),
+                    (None, None) => {}
+                }
+            }
+            // Encoder priming and padding the container marks for trimming (an MP4
+            // edit list, Ogg granule positions …). Some decoders (MP3, Vorbis) trim
+            // them themselves; the others (AAC, ALAC, PCM) hand out every decoded
+            // frame, which is when the packet's whole block is what came out. MP4
+            // also marks padding by shortening the last sample's `stts` duration:
+            // what a decoder yields past the packet's block is padding.
+            let (head, mut tail) = (packet.trim_start.get(), packet.trim_end.get());
+            let whole = packet.block_dur().get();
+            let mut extra = 0;
+            if trim_to_block && whole > 0 && decoded as u64 > whole {
+                extra = decoded as u64 - whole;
+                tail += extra;
+            }
+            let (head, end) = if head + tail > 0 && decoded as u64 == whole + extra {
+                (head as usize, decoded - tail as usize)
+            } else {
+                (0, decoded)
+            };
+            let mut from = head.min(end);
+            if lane.skip_frames > 0 {
+                let drop = lane.skip_frames.min((end - from) as u64) as usize;
+                from += drop;
+                lane.skip_frames -= drop as u64;
+            }
+            for ch in lane.pending.iter_mut() {
+                ch.truncate(old + end);
+                ch.drain(old..old + from);
+            }
+            if li == 0 {
+                self.max_packet_frames = self.max_packet_frames.max(decoded as u64);
+                self.decoded_frames += (end - head.min(end)) as u64;
+                self.decoded_packets += 1;
+            }
+            if self.lanes[li].pending.first().map_or(0, |p| p.len()) > old {
+                return Ok(true);
             }
         }
     }

@@ -578,6 +578,62 @@ fn leading_empty_edit_is_silence_at_the_start() {
     assert_eq!(tail[0].len(), 8400 - 1500);
     assert!(tail[0][..500].iter().all(|&v| v == 0.0));
     assert!(tail[0][500..] == want[0][..]);
-    // (A second seek after reading to the end fails inside Symphonia's isomp4 reader, "no atom
-    // pending read", with or without an edit list: not covered here, see the branch report.)
+    // A second seek, after reading to the end (isomp4 patch 9: it failed with "no atom
+    // pending read").
+    src.seek(3000).unwrap();
+    let tail = decode_all(src.as_mut());
+    assert!(tail[0][..] == want[0][1000..]);
+}
+
+/// QuickTime PCM goes out a chunk at a time, up to 4096 frames a packet (isomp4 patch 8: it was
+/// one packet per frame, 9× the CPU of the same audio as WAV). An edit that starts and ends
+/// inside those packets, a seek into the middle of one, and a second seek after the end all
+/// land sample for sample on the WAV.
+#[test]
+fn quicktime_pcm_packets_keep_edits_and_seeks_sample_exact() {
+    let name = "mov-stereo-edit800.mov";
+    let (_, want) = decode_file("ref-stereo-s24.wav");
+    let mut src = open_path(&fixture(name)).unwrap();
+    // elst media_time 800, 700 ms: the reference from frame 800 on, as ffmpeg decodes it.
+    assert_eq!(src.info().frames, Some(5600));
+    let got = decode_all(src.as_mut());
+    for (c, (g, w)) in got.iter().zip(&want).enumerate() {
+        assert_eq!(g.len(), 5600, "channel {c} length");
+        assert!(g[..] == w[800..], "channel {c}");
+    }
+    // The file's one chunk of 6400 frames went out as two packets (4096 + 2304), not 6400.
+    assert_eq!(src.decoded_packets(), Some(2));
+    // Presentation frame 3001 is media frame 3801, inside the first packet's frames.
+    src.seek(3001).unwrap();
+    let tail = decode_all(src.as_mut());
+    for (c, (g, w)) in tail.iter().zip(&want).enumerate() {
+        assert!(g[..] == w[3801..], "channel {c} after the seek");
+    }
+    // Again, after reading to the end.
+    src.seek(17).unwrap();
+    let tail = decode_all(src.as_mut());
+    for (c, (g, w)) in tail.iter().zip(&want).enumerate() {
+        assert!(g[..] == w[817..], "channel {c} after the second seek");
+    }
+
+    // The same edit 600 ms long (the elst entry rewritten in a copy) presents media frames
+    // 800..5600: the end is trimmed inside the second packet. (ffmpeg 5.1 trims this end only
+    // to its own packet grid and decodes 5344 frames; ISO/IEC 14496-12 §8.6.6 says 4800.)
+    let dir = tmp();
+    let mut bytes = std::fs::read(fixture(name)).unwrap();
+    let at = bytes.windows(4).position(|w| w == b"elst").unwrap();
+    // version and flags (4 bytes), entry count (4), then the first segment_duration (movie
+    // timescale 1000: ms) and media_time.
+    assert_eq!(bytes[at + 8..at + 12], 1u32.to_be_bytes());
+    assert_eq!(bytes[at + 12..at + 16], 700u32.to_be_bytes());
+    assert_eq!(bytes[at + 16..at + 20], 800u32.to_be_bytes());
+    bytes[at + 12..at + 16].copy_from_slice(&600u32.to_be_bytes());
+    let cut = dir.path().join("edit800-600ms.mov");
+    std::fs::write(&cut, &bytes).unwrap();
+    let mut src = open_path(&cut).unwrap();
+    assert_eq!(src.info().frames, Some(4800));
+    let got = decode_all(src.as_mut());
+    for (c, (g, w)) in got.iter().zip(&want).enumerate() {
+        assert!(g[..] == w[800..5600], "channel {c} of the shorter edit");
+    }
 }

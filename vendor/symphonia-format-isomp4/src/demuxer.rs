@@ -24,6 +24,7 @@ use std::num::NonZero;
 use std::sync::Arc;
 
 use crate::atoms::{AtomError, AtomIterator, AtomType, ReadAtom};
+use crate::atoms::stsz::SampleSize;
 use crate::atoms::{FtypAtom, MetaAtom, MoofAtom, MoovAtom, SidxAtom, TrakAtom};
 use crate::stream::*;
 
@@ -48,7 +49,20 @@ pub struct TrackState {
     next_sample_pos: u64,
     /// loudqc patch: the media time range the edit list presents.
     edit: Option<Edit>,
+    /// loudqc patch: the most samples handed out as one packet: 1, or for a PCM track (one
+    /// frame per sample, every sample the same size) [`MAX_PCM_RUN_FRAMES`] or fewer.
+    max_run: u32,
 }
+
+/// loudqc patch: the most PCM frames handed out as one packet. A PCM sample is one frame (a
+/// few bytes), so a packet per sample costs far more in packet handling than in decoding; the
+/// frames of a chunk are back to back in the file and go out together, up to this many (and
+/// [`MAX_PCM_RUN_BYTES`]).
+const MAX_PCM_RUN_FRAMES: u32 = 4096;
+
+/// loudqc patch: the most bytes of one grouped PCM packet (4096 frames of 32 channels of
+/// 64-bit float is 1 MiB).
+const MAX_PCM_RUN_BYTES: u32 = 1 << 20;
 
 /// loudqc patch: the part of a track's media that its edit list presents (ISO/IEC 14496-12
 /// §8.6.6), in media timescale units: `[start, end)`. Encoders put their priming (AAC: 1024
@@ -121,8 +135,23 @@ impl TrackState {
             track.with_language(&trak.mdia.mdhd.language);
         }
 
+        // loudqc patch: a PCM track whose samples are single frames of one size hands out the
+        // frames of a chunk as one packet.
+        let stbl = &trak.mdia.minf.stbl;
+        let max_run = match stbl.stsz.sample_sizes {
+            SampleSize::Constant(size) if size > 0 && stbl.stsd.pcm_frame_bytes() == Some(size) => {
+                MAX_PCM_RUN_FRAMES.min(MAX_PCM_RUN_BYTES / size).max(1)
+            }
+            _ => 1,
+        };
+
         // Create the codec parameters using the sample description atom.
-        if let Some(codec_params) = trak.mdia.minf.stbl.stsd.make_codec_params() {
+        if let Some(mut codec_params) = trak.mdia.minf.stbl.stsd.make_codec_params() {
+            if let CodecParameters::Audio(audio) = &mut codec_params {
+                if max_run > 1 {
+                    audio.max_frames_per_packet = Some(u64::from(max_run));
+                }
+            }
             track.with_codec_params(codec_params);
         }
 
@@ -166,6 +195,7 @@ impl TrackState {
             next_sample: 0,
             next_sample_pos: 0,
             edit,
+            max_run,
         };
 
         (state, track)
@@ -488,7 +518,21 @@ impl<'s> IsoMp4Reader<'s> {
         Ok(earliest)
     }
 
-    fn consume_next_sample(&mut self, info: &NextSampleInfo) -> Result<Option<SampleDataInfo>> {
+    /// loudqc patch: how many samples, from the next one of `info`'s track, go out as one
+    /// packet: the rest of a PCM chunk (whose samples last one tick each: one frame), capped.
+    fn next_run(&self, info: &NextSampleInfo) -> Result<u32> {
+        let state = &self.track_states[info.track_num];
+        if state.max_run <= 1 || info.dur.get() != 1 {
+            return Ok(1);
+        }
+        self.segs[info.seg_idx].contiguous_run(info.track_num, state.next_sample, state.max_run)
+    }
+
+    fn consume_next_sample(
+        &mut self,
+        info: &NextSampleInfo,
+        run: u32,
+    ) -> Result<Option<SampleDataInfo>> {
         // Get the track state.
         let track = &mut self.track_states[info.track_num];
 
@@ -512,11 +556,18 @@ impl<'s> IsoMp4Reader<'s> {
         // Advance the track's current segment to the next sample's segment.
         track.cur_seg = info.seg_idx;
 
-        // Advance the track's next sample number and position.
-        track.next_sample += 1;
-        track.next_sample_pos = pos + u64::from(sample_data_desc.size);
+        // loudqc patch: a run of samples (each `size` bytes, `run` ≤ MAX_PCM_RUN_BYTES / size
+        // when above 1) is read as one.
+        let len = match sample_data_desc.size.checked_mul(run) {
+            Some(len) => len,
+            None => return decode_error("isomp4: sample run too large"),
+        };
 
-        Ok(Some(SampleDataInfo { pos, len: sample_data_desc.size }))
+        // Advance the track's next sample number and position.
+        track.next_sample += run;
+        track.next_sample_pos = pos + u64::from(len);
+
+        Ok(Some(SampleDataInfo { pos, len }))
     }
 
     fn try_read_more_segments(&mut self) -> Result<bool> {
@@ -528,6 +579,10 @@ impl<'s> IsoMp4Reader<'s> {
         if last_seg.all_tracks_ended() {
             return Ok(false);
         }
+
+        // loudqc patch: raw reads made with no atom pending (after a seek back from the end of
+        // the file) moved the reader: the iteration continues from where it stood.
+        self.iter.resync()?;
 
         // Continue iterating over atoms until a segment (a moof + mdat atom pair) is found. All
         // other atoms will be ignored.
@@ -750,8 +805,12 @@ impl FormatReader for IsoMp4Reader<'_> {
             }
         };
 
+        // loudqc patch: the next sample, or the run of PCM frames from it.
+        let run = self.next_run(&next_sample_info)?;
+        let dur = next_sample_info.dur.get() * u64::from(run);
+
         // Get the position and length information of the next sample.
-        let sample_info = match self.consume_next_sample(&next_sample_info)? {
+        let sample_info = match self.consume_next_sample(&next_sample_info, run)? {
             Some(s) => s,
             None => return decode_error("isomp4: failed to get next sample data"),
         };
@@ -763,7 +822,6 @@ impl FormatReader for IsoMp4Reader<'_> {
         // start is time 0) and the frames outside the edit are marked for trimming.
         if let Some(edit) = self.track_states[next_sample_info.track_num].edit {
             let ts = next_sample_info.ts.get().max(0) as u64;
-            let dur = next_sample_info.dur.get();
             let (head, tail) = edit.trims(ts, dur);
             let pts = Timestamp::new(edit.presentation(next_sample_info.ts.get()));
             let mut packet = Packet::new(
@@ -780,7 +838,7 @@ impl FormatReader for IsoMp4Reader<'_> {
         Ok(Some(Packet::new(
             next_sample_info.track_id,
             next_sample_info.ts,
-            next_sample_info.dur,
+            Duration::new(dur),
             data,
         )))
     }

@@ -62,6 +62,14 @@ pub trait StreamSegment: Send + Sync {
         sample_num: u32,
         get_offset: bool,
     ) -> Result<SampleDataDesc>;
+
+    /// loudqc patch: how many samples of track `track_num`, from `sample_num` on (itself
+    /// included, at most `max`), lie back to back in one chunk, each of the same size and the
+    /// same duration: the run a PCM track hands out as one packet. At least 1; 1 where the
+    /// segment cannot say (track fragments).
+    fn contiguous_run(&self, _track_num: usize, _sample_num: u32, _max: u32) -> Result<u32> {
+        Ok(1)
+    }
 }
 
 /// Track-to-stream sequencing information.
@@ -467,6 +475,25 @@ impl StreamSegment for MoovSegment {
         };
 
         Ok(SampleDataDesc { base_pos, size, offset })
+    }
+
+    fn contiguous_run(&self, track_num: usize, sample_num: u32, max: u32) -> Result<u32> {
+        debug_assert!(track_num < self.moov.traks.len());
+
+        let stbl = &self.moov.traks[track_num].mdia.minf.stbl;
+        if !matches!(stbl.stsz.sample_sizes, SampleSize::Constant(_)) {
+            return Ok(1);
+        }
+        let Some(in_chunk) = stbl.stsc.samples_left_in_chunk(sample_num)
+        else {
+            return Ok(1);
+        };
+        let Some((_, same_duration)) = stbl.stts.duration_run(sample_num)
+        else {
+            return Ok(1);
+        };
+        let in_track = stbl.stsz.sample_count.saturating_sub(sample_num);
+        Ok(in_chunk.min(same_duration).min(in_track).min(max).max(1))
     }
 
     fn track_sample_range(&self, track_num: usize) -> Range<u32> {

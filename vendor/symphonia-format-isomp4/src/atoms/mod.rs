@@ -609,13 +609,17 @@ pub struct AtomIterator<R: ReadAtom> {
     pending: Option<AtomHeader>,
     /// The length of the container, if known.
     len: Option<u64>,
+    /// loudqc patch: where the top-level iteration stands (between two atoms, or at the end)
+    /// while raw reads with no atom pending have moved the reader elsewhere; `resync` returns
+    /// the reader there.
+    detached: Option<u64>,
 }
 
 impl<R: ReadAtom> AtomIterator<R> {
     /// Instantiate a new atom iterator.
     pub(crate) fn new(reader: R, len: Option<u64>) -> Self {
         let stack = Vec::with_capacity(MAX_ITERATION_DEPTH);
-        AtomIterator { reader, stack, pending: None, len }
+        AtomIterator { reader, stack, pending: None, len, detached: None }
     }
 
     /// Consume the iterator and return the inner reader.
@@ -794,6 +798,18 @@ impl<R: ReadAtom> AtomIterator<R> {
         }
     }
 
+    /// loudqc patch: return the reader to where the top-level iteration stands, after raw reads
+    /// made with no atom pending (see `read_raw_boxed_slice_exact`). Does nothing otherwise.
+    pub(crate) fn resync(&mut self) -> Result<()>
+    where
+        R: MediaSource,
+    {
+        match self.detached.take() {
+            Some(pos) => self.seek_reader(pos),
+            None => Ok(()),
+        }
+    }
+
     /// Seek the inner reader to the desired position.
     ///
     /// This seek function first attempts to seek within the cache, before attempting to seek
@@ -856,7 +872,18 @@ impl<R: ReadAtom> AtomIterator<R> {
         R: MediaSource,
     {
         // Must currently have a pending atom to allow resynchronizing to it.
-        let _ = self.pending.as_ref().ok_or(AtomError::NoPendingAtom)?;
+        //
+        // loudqc patch: or stand between top-level atoms (the iteration has passed the last
+        // atom: a seek back after reading to the end of the file). The iteration's position is
+        // kept, and `resync` returns the reader there before the iteration goes on.
+        if self.pending.is_none() {
+            if !self.stack.is_empty() {
+                return Err(AtomError::NoPendingAtom);
+            }
+            if self.detached.is_none() {
+                self.detached = Some(self.reader.pos());
+            }
+        }
 
         // Seek to the desired position. Doesn't seek if already in position.
         self.seek_reader(pos)?;

@@ -51,6 +51,16 @@ impl StscAtom {
         // get with an index of 0, and safely returning None.
         self.entries.get(left - 1)
     }
+
+    /// loudqc patch: how many samples of its chunk follow sample `sample_num` (itself
+    /// included). Unlike [`Self::find_entry_for_sample`], a sample that starts an entry's first
+    /// chunk is counted in that entry (whose `samples_per_chunk` its chunk has).
+    pub fn samples_left_in_chunk(&self, sample_num: u32) -> Option<u32> {
+        let idx = self.entries.partition_point(|e| e.first_sample <= sample_num).checked_sub(1)?;
+        let entry = &self.entries[idx];
+        let in_chunk = (sample_num - entry.first_sample) % entry.samples_per_chunk;
+        Some(entry.samples_per_chunk - in_chunk)
+    }
 }
 
 impl Atom for StscAtom {

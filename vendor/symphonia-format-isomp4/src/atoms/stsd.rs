@@ -113,6 +113,14 @@ impl Atom for StsdAtom {
 }
 
 impl StsdAtom {
+    /// loudqc patch: the bytes of one PCM frame, if the sample entry is PCM.
+    pub(crate) fn pcm_frame_bytes(&self) -> Option<u32> {
+        match &self.sample_entry {
+            SampleEntry::Audio(entry) => entry.pcm_frame_bytes(),
+            _ => None,
+        }
+    }
+
     /// Fill the provided `CodecParameters` using the sample entry.
     pub fn make_codec_params(&self) -> Option<CodecParameters> {
         // Audio sample entry.
@@ -154,6 +162,17 @@ pub struct AudioSampleEntry {
 }
 
 impl AudioSampleEntry {
+    /// loudqc patch: the bytes of one PCM frame (one ISO/MP4 sample: a sample of every
+    /// channel), if this is a PCM sample entry. `None` for every other codec.
+    pub(crate) fn pcm_frame_bytes(&self) -> Option<u32> {
+        if !is_pcm_codec_id(self.codec_id) {
+            return None;
+        }
+        let bits = self.bits_per_coded_sample.filter(|b| *b > 0 && b % 8 == 0)?;
+        let channels = self.channels.as_ref().map(|c| c.count())?;
+        u32::try_from(channels).ok()?.checked_mul(bits / 8)
+    }
+
     pub(crate) fn make_codec_params(&self) -> AudioCodecParameters {
         AudioCodecParameters {
             codec: self.codec_id,
@@ -371,6 +390,31 @@ fn is_pcm_codec(atype: AtomType) -> bool {
     // PCM data in version 0 and 1 is signalled by the sample entry atom type. In version 2, the
     // atom type for PCM data is always LPCM.
     atype == AtomType::AudioSampleEntryLpcm || pcm_codec_id(atype) != CODEC_ID_NULL_AUDIO
+}
+
+/// loudqc patch: is `id` one of the PCM codecs a sample entry yields (one frame per sample)?
+fn is_pcm_codec_id(id: AudioCodecId) -> bool {
+    matches!(
+        id,
+        CODEC_ID_PCM_S8
+            | CODEC_ID_PCM_U8
+            | CODEC_ID_PCM_S16BE
+            | CODEC_ID_PCM_S16LE
+            | CODEC_ID_PCM_U16BE
+            | CODEC_ID_PCM_U16LE
+            | CODEC_ID_PCM_S24BE
+            | CODEC_ID_PCM_S24LE
+            | CODEC_ID_PCM_U24BE
+            | CODEC_ID_PCM_U24LE
+            | CODEC_ID_PCM_S32BE
+            | CODEC_ID_PCM_S32LE
+            | CODEC_ID_PCM_U32BE
+            | CODEC_ID_PCM_U32LE
+            | CODEC_ID_PCM_F32BE
+            | CODEC_ID_PCM_F32LE
+            | CODEC_ID_PCM_F64BE
+            | CODEC_ID_PCM_F64LE
+    )
 }
 
 /// Gets the PCM codec from the sample entry atom type for version 0 and 1 sample entries.

@@ -50,6 +50,19 @@ impl SttsAtom {
         None
     }
 
+    /// loudqc patch: the duration of sample `sample_num` and how many samples from it (itself
+    /// included) last as long: the rest of its entry. `None` past the last sample.
+    pub fn duration_run(&self, sample_num: u32) -> Option<(u32, u32)> {
+        let mut next_entry_first_sample: u32 = 0;
+        for entry in &self.entries {
+            next_entry_first_sample = next_entry_first_sample.saturating_add(entry.sample_count);
+            if sample_num < next_entry_first_sample {
+                return Some((entry.sample_delta, next_entry_first_sample - sample_num));
+            }
+        }
+        None
+    }
+
     /// Get the sample that contains the timestamp indicated by `ts`. Note, the returned `sample_num`
     /// is indexed relative to the `SttsAtom`. Complexity of this function in O(N).
     pub fn find_sample_for_timestamp(&self, ts: u64) -> Option<u32> {
