@@ -16,10 +16,10 @@ use loudqc::timecode::Fps;
 
 use crate::support::Rng;
 
-const RATE: u32 = 48_000;
+pub(crate) const RATE: u32 = 48_000;
 
 /// A programme's stems at 48 kHz: music (stereo), effects (mono), dialogue (mono).
-struct Programme {
+pub(crate) struct Programme {
     music: Vec<Vec<f32>>,
     effects: Vec<f32>,
     dialog: Vec<f32>,
@@ -55,7 +55,7 @@ fn speech_clips() -> Vec<Vec<f32>> {
 }
 
 impl Programme {
-    fn new(seconds: f64, seed: u64) -> Programme {
+    pub(crate) fn new(seconds: f64, seed: u64) -> Programme {
         let n = (seconds * f64::from(RATE)) as usize;
         let mut music = music_bed(RATE, seconds, 2, seed);
         for c in &mut music {
@@ -104,7 +104,7 @@ impl Programme {
     }
 
     /// Stereo full mix (the proxy's audio).
-    fn stereo(&self) -> Vec<Vec<f32>> {
+    pub(crate) fn stereo(&self) -> Vec<Vec<f32>> {
         (0..2)
             .map(|c| {
                 (0..self.len())
@@ -115,7 +115,7 @@ impl Programme {
     }
 
     /// 5.1 printmaster (L R C LFE Ls Rs); `dialog: false` gives the M&E.
-    fn five_one(&self, dialog: bool) -> Vec<Vec<f32>> {
+    pub(crate) fn five_one(&self, dialog: bool) -> Vec<Vec<f32>> {
         let n = self.len();
         let mut lfe = vec![0.0f32; n];
         let mut lp = 0.0f32;
@@ -143,7 +143,7 @@ impl Programme {
 
 /// `x` delayed by `samples` (negative: advanced, the head cut), same length policy: the tail
 /// is kept whole.
-fn shift(x: &[Vec<f32>], samples: i64) -> Vec<Vec<f32>> {
+pub(crate) fn shift(x: &[Vec<f32>], samples: i64) -> Vec<Vec<f32>> {
     x.iter()
         .map(|c| {
             if samples >= 0 {
@@ -175,7 +175,12 @@ fn stretch(x: &[Vec<f32>], ratio: f64) -> Vec<Vec<f32>> {
 }
 
 /// `x[..at] + insert + x[at..]` (per channel; `insert` has as many channels).
-fn splice(x: &[Vec<f32>], at: usize, cut: usize, insert: Option<&[Vec<f32>]>) -> Vec<Vec<f32>> {
+pub(crate) fn splice(
+    x: &[Vec<f32>],
+    at: usize,
+    cut: usize,
+    insert: Option<&[Vec<f32>]>,
+) -> Vec<Vec<f32>> {
     x.iter()
         .enumerate()
         .map(|(c, ch)| {
