@@ -337,6 +337,47 @@ fn drift_is_measured_in_ppm() {
     }
 }
 
+/// PAL speed-up and slow-down (25/24 = 41667 ppm, far beyond the ±5000 ppm line search): found
+/// by the broadcast speed factors, measured to ±2 ppm on a one-minute programme, with the
+/// offset mapped back to the reference's own time and no section out of line.
+#[test]
+fn a_pal_speed_change_is_measured_to_two_ppm() {
+    let p = Programme::new(60.0, 9);
+    let master = p.five_one(true);
+    // (ratio: the audio is `ratio` times as long, then delayed by `delay` samples; ppm).
+    // The offset is the lag at the audio's first sample: a reference event at r is at
+    // ratio·r + 1 s in the audio, so the audio's t = 0 holds the reference's −1/ratio s.
+    for (ratio, delay, ppm) in [
+        (24.0 / 25.0, 0i64, (1.0 - 25.0 / 24.0) * 1e6),
+        (25.0 / 24.0, 0, (1.0 - 24.0 / 25.0) * 1e6),
+        (24.0 / 25.0, 48_000, (1.0 - 25.0 / 24.0) * 1e6),
+    ] {
+        let offset = delay as f64 / f64::from(RATE) / ratio;
+        let audio = shift(&stretch(&master, ratio), delay);
+        let a = run_align(audio, RATE, p.stereo(), RATE);
+        assert!(a.matched, "{ratio}: {a:?}");
+        let d = a.drift_ppm.unwrap();
+        assert!(
+            (d - ppm).abs() <= 2.0,
+            "{ratio}: {ppm:.2} ppm, measured {d:.2}"
+        );
+        let o = a.offset_s.unwrap();
+        assert!((o - offset).abs() < 0.001, "{ratio}: offset {o}");
+        assert_eq!(problems(&a), vec![], "{ratio}: {:?}", a.sections);
+        assert_eq!(status(&a, &limits()), SyncStatus::Drift);
+    }
+    // Without the speed factors the audio is not found: a mismatch, never a fake line.
+    let mut au = MemorySource::new(RATE, stretch(&master, 24.0 / 25.0)).unwrap();
+    let mut re = MemorySource::new(RATE, p.stereo()).unwrap();
+    let a = align(
+        &mut au,
+        &mut re,
+        &AlignOptions::default().with_speed_factors(&[]),
+    )
+    .unwrap();
+    assert!(!a.matched && a.offset_s.is_none(), "{a:?}");
+}
+
 /// Regression: with one-hop feature windows, a drift sweeps the two hop grids through every
 /// relative phase, and where they were half a hop apart the 5 s windows decorrelated: the
 /// 1000 ppm pair had two false `mismatch` stretches (4.5–6.7 s and 73.4–75.7 s) and the status
