@@ -74,7 +74,7 @@ fn pair_section(s: &mut String, r: &SyncRecord, k: usize) {
         esc(&r.reference)
     );
     if let Some(e) = &r.error {
-        let _ = write!(s, "<p class=\"err\">{}</p></section>\n", esc(&e.message));
+        let _ = writeln!(s, "<p class=\"err\">{}</p></section>", esc(&e.message));
         return;
     }
     let Some(y) = &r.sync else {

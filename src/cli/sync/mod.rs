@@ -98,9 +98,12 @@ struct Job {
     kind: ReferenceKind,
 }
 
+/// What `--resume` compares: the audio's and the reference's files (path, size, mtime).
+type ResumeKey = (Vec<InputFile>, Vec<InputFile>);
+
 impl Job {
     /// What `--resume` compares.
-    fn key(&self) -> (Vec<InputFile>, Vec<InputFile>) {
+    fn key(&self) -> ResumeKey {
         (self.audio.inputs(), self.reference.inputs())
     }
 }
@@ -215,7 +218,7 @@ fn write_html(path: &Path, records: &[SyncRecord]) -> io::Result<()> {
 }
 
 /// The records already in `path` by their audio and reference inputs, and their verdicts.
-fn resume_index(path: &Path) -> io::Result<HashMap<(Vec<InputFile>, Vec<InputFile>), Verdict>> {
+fn resume_index(path: &Path) -> io::Result<HashMap<ResumeKey, Verdict>> {
     let cut = truncate_partial_line(path)?;
     if cut > 0 {
         eprintln!(
