@@ -86,7 +86,8 @@ for i in $(seq "$runs"); do
     /usr/bin/time -f "%e %U %S %M" -o "$dir/time.txt" \
         "$bin" sync --reference "$proxy" --format json "$pm" \
         >"$dir/out.json" || true
-    read -r wall user sys rss <"$dir/time.txt"
+    # The last line (GNU time first says "Command exited with non-zero status 1" on a FAIL).
+    read -r wall user sys rss < <(tail -n 1 "$dir/time.txt")
     python3 - "$dir/out.json" "$wall" "$user" "$sys" "$rss" "$minutes" "$i" <<'EOF'
 import json, sys
 rec = json.loads(open(sys.argv[1]).readline())
