@@ -235,11 +235,9 @@ fn attr(html: &str, at: usize, name: &str) -> f64 {
     v[..v.find('"').unwrap()].parse().unwrap()
 }
 
-/// `--html`: the local offset plotted one point per measured window (exactly the record's
-/// local offsets), a band over the replaced scene spanning its section, the finding listed.
-#[test]
-fn html_report_plots_local_offsets_and_marks_the_mismatch() {
-    let d = tmp();
+/// A 60 s programme with 25–30 s replaced by other material, 96 samples late against its
+/// proxy, through `loudqc sync --plot --html`: the HTML file and the JSON record.
+fn sync_html_in(d: &Path) -> (std::path::PathBuf, SyncRecord) {
     let p = Programme::new(60.0, 24);
     let other = Programme::new(8.0, 25).five_one(true);
     let at = 25 * RATE as usize;
@@ -248,13 +246,23 @@ fn html_report_plots_local_offsets_and_marks_the_mismatch() {
         .map(|c| c[..5 * RATE as usize].to_vec())
         .collect();
     let pm = splice(&p.five_one(true), at, 5 * RATE as usize, Some(&five));
-    let (a, r) = (d.path().join("pm.wav"), d.path().join("proxy.wav"));
+    let (a, r) = (d.join("pm.wav"), d.join("proxy.wav"));
     write_wav(&a, RATE, &shift(&pm, 96), 24);
     write_wav(&r, RATE, &p.stereo(), 24);
-    let html = d.path().join("sync.html");
-    let (c, recs, err) = sync_json(&["--reference", s(&r), "--plot", "--html", s(&html), s(&a)]);
+    let html = d.join("sync.html");
+    let (c, mut recs, err) =
+        sync_json(&["--reference", s(&r), "--plot", "--html", s(&html), s(&a)]);
     assert_eq!(c, 1, "a mismatch against a final proxy is a blocker: {err}");
-    let y = recs[0].sync.as_ref().unwrap();
+    (html, recs.remove(0))
+}
+
+/// `--html`: the local offset plotted one point per measured window (exactly the record's
+/// local offsets), a band over the replaced scene spanning its section, the finding listed.
+#[test]
+fn html_report_plots_local_offsets_and_marks_the_mismatch() {
+    let d = tmp();
+    let (html, rec) = sync_html_in(d.path());
+    let y = rec.sync.as_ref().unwrap();
     let h = std::fs::read_to_string(&html).unwrap();
     // Self-contained: no script, nothing fetched.
     assert!(h.starts_with("<!DOCTYPE html>") && !h.contains("<script"));
@@ -309,4 +317,52 @@ fn html_report_plots_local_offsets_and_marks_the_mismatch() {
         1
     );
     assert_eq!(h.matches("<tr class=\"section\"").count(), y.sections.len());
+}
+
+/// Opt-in (Chromium, as the check report's render test; `.ci/run` runs the ignored
+/// `html_report_renders` tests): the sync report parses into a DOM with the plot, a point per
+/// measured second and the mismatch band, and paints.
+#[test]
+#[ignore = "needs Chromium (apt-get install chromium, or LOUDQC_CHROMIUM); .ci/run runs it"]
+fn html_report_renders_the_sync_plot_in_a_real_browser() {
+    use crate::reports::{chromium, chromium_run};
+    let d = tmp();
+    let (html, rec) = sync_html_in(d.path());
+    let y = rec.sync.as_ref().unwrap();
+    let bin = chromium().expect("no chromium: apt-get install -y chromium, or set LOUDQC_CHROMIUM");
+    let url = format!("file://{}", html.display());
+    let dom = chromium_run(&bin, &d.path().join("profile"), &["--dump-dom"], &url);
+    assert!(
+        dom.contains("<svg class=\"plot sync\""),
+        "{}",
+        &dom[..dom.len().min(2000)]
+    );
+    let measured = y
+        .local_offsets
+        .iter()
+        .filter(|l| l.offset_s.is_some())
+        .count();
+    assert_eq!(dom.matches("<circle class=\"pt\"").count(), measured);
+    assert_eq!(dom.matches("<rect class=\"section mismatch\"").count(), 1);
+    assert_eq!(
+        dom.matches("<tr class=\"finding\" data-code=\"CONFORM_MISMATCH\"")
+            .count(),
+        1
+    );
+    let shot = d.path().join("shot.png");
+    chromium_run(
+        &bin,
+        &d.path().join("profile2"),
+        &[
+            "--window-size=1200,900",
+            &format!("--screenshot={}", shot.display()),
+        ],
+        &url,
+    );
+    let png = std::fs::read(&shot).expect("screenshot");
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 10_000,
+        "{} bytes",
+        png.len()
+    );
 }
