@@ -210,9 +210,11 @@ fn plot(s: &mut String, r: &SyncRecord) {
     let step = time_step(span);
     let mut t = 0.0;
     while t <= span + 1e-9 {
+        // A tick at the right edge is written leftwards of it (not cut off).
+        let anchor = if x(t) > x1 - 30.0 { "end" } else { "middle" };
         let _ = write!(
             s,
-            "<text x=\"{:.1}\" y=\"{}\" font-size=\"11\" text-anchor=\"middle\" fill=\"#5b6475\">{}</text>",
+            "<text x=\"{:.1}\" y=\"{}\" font-size=\"11\" text-anchor=\"{anchor}\" fill=\"#5b6475\">{}</text>",
             x(t),
             y1 + 16.0,
             seconds_to_clock(t).trim_end_matches(".000")
