@@ -337,18 +337,13 @@ fn file_name(p: &Path) -> String {
         .map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into())
 }
 
-fn check_set(
-    unit: &Unit,
-    opts: &AnalyzeOptions,
-    cancel: &Arc<AtomicBool>,
-    tripped: &Arc<AtomicBool>,
-) -> FileReport {
+/// Open every member of a multi-mono set and check that they can be one program (each mono,
+/// all at one rate). `Ok(Err(message))` names each member that cannot (the set's finding, or
+/// the error of a caller that needs one source).
+fn open_set_members(unit: &Unit) -> Result<std::result::Result<Vec<Box<dyn AudioSource>>, String>> {
     let mut sources = Vec::with_capacity(unit.members.len());
     for m in &unit.members {
-        match open_regular(&m.path, &[]) {
-            Ok(s) => sources.push(s),
-            Err(e) => return FileReport::from_error(&unit.name, &opts.profile, &e),
-        }
+        sources.push(open_regular(&m.path, &[])?);
     }
     // Members that cannot be one program: not mono, or rates that differ.
     let mut problems = Vec::new();
@@ -371,25 +366,65 @@ fn check_set(
             .collect();
         problems.push(format!("sample rates differ: {}", list.join(", ")));
     }
-    if !problems.is_empty() {
-        let msg = format!(
+    if problems.is_empty() {
+        Ok(Ok(sources))
+    } else {
+        Ok(Err(format!(
             "multi-mono set cannot be measured as one program: {}",
             problems.join("; ")
-        );
-        let err = Error::new(ErrorKind::Malformed(msg.clone()));
-        let mut r = FileReport::from_error(&unit.name, &opts.profile, &err);
-        r.error = None;
-        r.findings = vec![Finding::new(codes::MULTI_MONO_MISMATCH, msg)];
-        r.verdict = crate::spec::finalize(&mut r.findings, &opts.profile, None);
-        return r;
+        )))
     }
-    let rate = rates[0];
-    let positions: Vec<Position> = unit
-        .members
+}
+
+fn set_positions(unit: &Unit) -> Vec<Position> {
+    unit.members
         .iter()
         .map(|m| m.position.unwrap_or(Position::Other))
-        .collect();
-    let analysis = MultiMonoSource::new(sources, positions).and_then(|mm| {
+        .collect()
+}
+
+/// Open a program as one source, as `check` reads it: a file (its `tracks`, see
+/// [`decode::OpenOptions::with_tracks`]), or a multi-mono set as one stream in its members'
+/// channel order with the map from their names (it ends with the shortest member). A set whose
+/// members cannot be one program (not mono, different rates) is an error naming them; so is a
+/// problem met while planning. For `loudqc sync` and embedders that read programs themselves.
+pub fn open_unit(unit: &Unit, tracks: &[usize]) -> Result<Box<dyn AudioSource>> {
+    let first = &unit.members[0].path;
+    if let Some((kind, msg)) = &unit.problem {
+        return Err(Error::new(ErrorKind::Io(io::Error::new(*kind, msg.clone()))).with_path(first));
+    }
+    if unit.members.len() == 1 {
+        return open_regular(first, tracks);
+    }
+    match open_set_members(unit)? {
+        Ok(sources) => Ok(Box::new(MultiMonoSource::new(
+            sources,
+            set_positions(unit),
+        )?)),
+        Err(msg) => Err(Error::malformed(format!("{}: {msg}", unit.name))),
+    }
+}
+
+fn check_set(
+    unit: &Unit,
+    opts: &AnalyzeOptions,
+    cancel: &Arc<AtomicBool>,
+    tripped: &Arc<AtomicBool>,
+) -> FileReport {
+    let sources = match open_set_members(unit) {
+        Ok(Ok(s)) => s,
+        Ok(Err(msg)) => {
+            let err = Error::new(ErrorKind::Malformed(msg.clone()));
+            let mut r = FileReport::from_error(&unit.name, &opts.profile, &err);
+            r.error = None;
+            r.findings = vec![Finding::new(codes::MULTI_MONO_MISMATCH, msg)];
+            r.verdict = crate::spec::finalize(&mut r.findings, &opts.profile, None);
+            return r;
+        }
+        Err(e) => return FileReport::from_error(&unit.name, &opts.profile, &e),
+    };
+    let rate = sources[0].info().sample_rate_hz;
+    let analysis = MultiMonoSource::new(sources, set_positions(unit)).and_then(|mm| {
         let frames = mm.member_frames();
         let src = Cancellable {
             inner: Box::new(mm),

@@ -33,36 +33,45 @@ impl ResumeIndex {
     /// Read `path` (a missing file is an empty index). `keep_records` keeps whole records.
     pub fn read(path: &Path, keep_records: bool) -> io::Result<ResumeIndex> {
         let mut idx = ResumeIndex::default();
-        let file = match File::open(path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(idx),
-            Err(e) => return Err(e),
-        };
-        let mut r = BufReader::new(file);
-        let mut line = Vec::new();
-        loop {
-            line.clear();
-            if r.read_until(b'\n', &mut line)? == 0 {
-                break;
-            }
-            if line.last() != Some(&b'\n') {
-                idx.bad_lines += 1; // a tail cut by a kill
-                break;
-            }
-            match serde_json::from_slice::<FileReport>(&line) {
+        let cut_tail = whole_lines(path, |line| {
+            match serde_json::from_slice::<FileReport>(line) {
                 Ok(rec) if !rec.inputs.is_empty() => {
                     idx.verdicts.insert(rec.inputs.clone(), rec.verdict);
                     if keep_records {
                         idx.records.insert(rec.inputs.clone(), rec);
                     }
                 }
-                _ => match serde_json::from_slice::<PlanLine>(&line) {
+                _ => match serde_json::from_slice::<PlanLine>(line) {
                     Ok(p) => idx.last_plan = Some(p.plan),
                     Err(_) => idx.bad_lines += usize::from(!line.trim_ascii().is_empty()),
                 },
             }
-        }
+        })?;
+        idx.bad_lines += cut_tail;
         Ok(idx)
+    }
+}
+
+/// Call `each` on every whole line of `path` (newline included), in order; a missing file has
+/// none. Returns 1 when the file ends in a line without its newline (a tail cut by a kill,
+/// left out), else 0. The JSON Lines outputs of `check` and `sync` are resumed from this.
+pub fn whole_lines(path: &Path, mut each: impl FnMut(&[u8])) -> io::Result<usize> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let mut r = BufReader::new(file);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if r.read_until(b'\n', &mut line)? == 0 {
+            return Ok(0);
+        }
+        if line.last() != Some(&b'\n') {
+            return Ok(1);
+        }
+        each(&line);
     }
 }
 

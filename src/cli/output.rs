@@ -72,14 +72,19 @@ impl Sink {
             Sink::Stdout(OutputFormat::Text) => text::write_report(&mut buf, r)?,
             _ => json::write_line(&mut buf, r)?,
         }
+        self.write_bytes(&buf)
+    }
+
+    /// Write one serialised record (or text block), whole, in one `write_all`.
+    pub fn write_bytes(&mut self, buf: &[u8]) -> io::Result<()> {
         match self {
             Sink::Stdout(_) => {
                 let mut out = io::stdout().lock();
-                out.write_all(&buf)?;
+                out.write_all(buf)?;
                 out.flush()
             }
-            Sink::Atomic { tmp, .. } => tmp.as_file_mut().write_all(&buf),
-            Sink::Append(f) => f.write_all(&buf),
+            Sink::Atomic { tmp, .. } => tmp.as_file_mut().write_all(buf),
+            Sink::Append(f) => f.write_all(buf),
         }
     }
 

@@ -33,6 +33,7 @@ use std::path::{Path, PathBuf};
 
 use crate::channels::ChannelMap;
 use crate::decode::{Limits, McaInfo};
+use crate::error::{Error as CrateError, Result as CrateResult};
 use crate::spec::Finding;
 
 use super::mxf::MxfAudioInfo;
@@ -287,6 +288,58 @@ impl CompositionPlan {
         self.audio
             .as_ref()
             .map(|a| CompositionSource::new(a, &[(0, a.total_frames)]))
+    }
+
+    /// Why the sequence cannot be played: the error kind of its record and a message naming
+    /// the CPL, the sequence and the cause (track files missing, track files that cannot
+    /// play together); `None` when it can.
+    pub fn unplayable(&self) -> Option<(String, String)> {
+        let name = self.cpl_path.display();
+        if !self.missing.is_empty() {
+            let ids: Vec<&str> = self.missing.iter().map(|m| m.id.as_str()).collect();
+            let reasons: Vec<&str> = self.missing.iter().map(|m| m.reason.as_str()).collect();
+            return Some((
+                "incomplete_composition".into(),
+                format!(
+                    "{name}: composition incomplete: audio sequence {} of cpl {} (\"{}\") needs track file(s) {} that are not present ({}); give the supplemental package with --assetmap",
+                    self.track_id,
+                    self.cpl_id,
+                    self.cpl_title,
+                    ids.join(", "),
+                    reasons.join("; ")
+                ),
+            ));
+        }
+        if let Some((kind, msg)) = &self.fatal {
+            return Some((kind.clone(), format!("{name}: {msg}")));
+        }
+        if self.audio.is_none() {
+            return Some((
+                "malformed".into(),
+                format!("{name}: audio sequence {} is not playable", self.track_id),
+            ));
+        }
+        None
+    }
+
+    /// The whole sequence on the composition timeline as one source (excluded ranges included:
+    /// `loudqc sync` compares timelines), or an error saying why it cannot be played
+    /// ([`CompositionPlan::unplayable`]).
+    pub fn open_timeline(&self) -> CrateResult<CompositionSource> {
+        if let Some((_, msg)) = self.unplayable() {
+            return Err(CrateError::malformed(msg));
+        }
+        self.full_source()
+            .ok_or_else(|| CrateError::malformed("no playable audio").with_path(&self.cpl_path))
+    }
+
+    /// What `--resume` compares: the CPL and every track file it plays that is present, with
+    /// size and mtime.
+    pub fn inputs(&self) -> Vec<crate::report::InputFile> {
+        std::iter::once(self.cpl_path.clone())
+            .chain(self.track_files.iter().filter_map(|t| t.1.clone()))
+            .map(|p| crate::report::InputFile::stat(&p))
+            .collect()
     }
 }
 

@@ -24,7 +24,7 @@ const MARGIN_R: f64 = 16.0;
 const MARGIN_T: f64 = 26.0;
 const MARGIN_B: f64 = 40.0;
 
-const CSS: &str = "
+pub(super) const CSS: &str = "
 body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px;color:#1d2330;background:#f6f7f9}
 h1{font-size:20px;margin:0 0 4px}h2{font-size:17px;margin:0 0 12px;word-break:break-all}
 .sub{color:#5b6475;margin:0 0 20px}
@@ -48,7 +48,7 @@ svg.plot{width:100%;max-width:1000px;height:auto;background:#fff;border:1px soli
 ";
 
 /// Escape text for HTML content and attribute values.
-fn esc(s: &str) -> String {
+pub(super) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -131,7 +131,7 @@ fn programs_table(s: &mut String, reports: &[FileReport]) {
     s.push_str("</tbody></table>\n");
 }
 
-fn verdict_label(v: Verdict) -> (&'static str, &'static str) {
+pub(super) fn verdict_label(v: Verdict) -> (&'static str, &'static str) {
     match v {
         Verdict::Pass => ("pass", "PASS"),
         Verdict::Fail => ("fail", "FAIL"),
@@ -355,7 +355,12 @@ fn channel_table(s: &mut String, r: &FileReport) {
 }
 
 fn findings_table(s: &mut String, r: &FileReport) {
-    if r.findings.is_empty() {
+    findings_rows(s, &r.findings);
+}
+
+/// The findings table (`<tr class="finding" data-code="…">` per finding), or "No findings."
+pub(super) fn findings_rows(s: &mut String, findings: &[Finding]) {
+    if findings.is_empty() {
         s.push_str("<p class=\"sub\">No findings.</p>");
         return;
     }
@@ -363,7 +368,7 @@ fn findings_table(s: &mut String, r: &FileReport) {
         "<table class=\"findings\"><thead><tr><th>Severity</th><th>Code</th><th>Start</th>\
          <th>End</th><th>Channel</th><th>Value</th><th>Limit</th><th>What</th></tr></thead><tbody>\n",
     );
-    for f in &r.findings {
+    for f in findings {
         let sev = severity_class(f.severity);
         let tc = |t: &Option<String>| t.clone().unwrap_or_default();
         let _ = writeln!(
@@ -409,7 +414,7 @@ fn decimate(values: &[Option<f64>], interval_s: f64) -> Vec<(f64, Option<f64>)> 
 }
 
 /// A "nice" tick step (seconds) for `span_s` with about eight ticks.
-fn time_step(span_s: f64) -> f64 {
+pub(super) fn time_step(span_s: f64) -> f64 {
     const STEPS: [f64; 16] = [
         0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0,
         7200.0, 14400.0,

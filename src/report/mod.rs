@@ -116,6 +116,7 @@ pub mod html;
 pub mod json;
 pub mod plan;
 pub mod sync;
+pub mod sync_html;
 pub mod text;
 
 use std::collections::BTreeMap;

@@ -12,7 +12,10 @@
 //!           "confidence": 1.0, "audio_rate_hz": 48000, "reference_rate_hz": 48000,
 //!           "audio_duration_s": 180.0, "reference_duration_s": 180.0},
 //!  "findings": [{"code": "SYNC_OFFSET", "severity": "blocker", …}],
-//!  "verdict": "fail", "error": null}
+//!  "verdict": "fail", "error": null,
+//!  "inputs": [{"path": "pm.wav", "size_bytes": 103680044, "mtime_unix_s": 1764740000,
+//!              "mtime_ns": 0}],
+//!  "reference_inputs": [{"path": "proxy.mp4", …}]}
 //! ```
 //!
 //! `offset_s`, `offset_samples`, `offset_frames`, `drift_*` are `null` when the audio was not
@@ -22,7 +25,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ErrorReport, Verdict};
+use super::{ErrorReport, InputFile, Verdict};
 use crate::spec::sync::{self as rules, ReferenceKind, SyncLimits, SyncStatus};
 use crate::spec::{Finding, Severity};
 use crate::sync::{Alignment, LocalOffset, Section};
@@ -118,6 +121,13 @@ pub struct SyncRecord {
     pub verdict: Verdict,
     /// Why the pair could not be checked.
     pub error: Option<ErrorReport>,
+    /// The audio's file(s) with size and mtime (a multi-mono set's members, an IMF
+    /// composition's CPL and track files): what `--resume` compares.
+    #[serde(default)]
+    pub inputs: Vec<InputFile>,
+    /// The reference's file(s), the same way.
+    #[serde(default)]
+    pub reference_inputs: Vec<InputFile>,
 }
 
 impl SyncRecord {
@@ -150,6 +160,8 @@ impl SyncRecord {
             findings,
             verdict,
             error: None,
+            inputs: Vec::new(),
+            reference_inputs: Vec::new(),
         }
     }
 
@@ -174,7 +186,16 @@ impl SyncRecord {
                 kind: err.kind_name().into(),
                 message: err.to_string(),
             }),
+            inputs: Vec::new(),
+            reference_inputs: Vec::new(),
         }
+    }
+
+    /// The record with the files it was made from (what `--resume` compares).
+    pub fn with_inputs(mut self, audio: Vec<InputFile>, reference: Vec<InputFile>) -> Self {
+        self.inputs = audio;
+        self.reference_inputs = reference;
+        self
     }
 
     /// A readable summary, several lines.

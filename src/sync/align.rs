@@ -151,9 +151,10 @@ pub(crate) fn run(
 ) -> Result<Alignment> {
     let wa = features::mono_weights(&resolve_map(audio.info(), None)?);
     let wr = features::mono_weights(&resolve_map(reference.info(), None)?);
+    let max_lead = (opts.max_lead_in_s * HZ) as usize;
     let (fa, fr) = std::thread::scope(|s| {
-        let ha = s.spawn(|| features::extract(audio, &wa));
-        let fr = features::extract(reference, &wr);
+        let ha = s.spawn(|| features::extract(audio, &wa, max_lead));
+        let fr = features::extract(reference, &wr, max_lead);
         let fa = ha
             .join()
             .map_err(|_| Error::malformed("feature thread panicked"))
@@ -161,7 +162,6 @@ pub(crate) fn run(
         (fa, fr)
     });
     let (fa, fr) = (fa?, fr?);
-    let max_lead = (opts.max_lead_in_s * HZ) as usize;
     let lead_of = |f: &Features| {
         let h = features::lead_in_hops(&f.kinds, max_lead);
         if h == 0 {
@@ -173,7 +173,34 @@ pub(crate) fn run(
     let (lead_a, lead_a_s) = lead_of(&fa);
     let (lead_r, lead_r_s) = lead_of(&fr);
     let a = Feat::new(&fa, lead_a);
-    let r = Feat::new(&fr, lead_r);
+    // Only `Feat`s from here on (memory: 17 MB a file for two hours).
+    let (a_rate, a_frames) = (fa.rate_hz, fa.frames);
+    drop(fa);
+    // Anchors and the fit at speed 1, then (when the audio was not found there: under a third
+    // of the anchors on the main line, which leaves room for cuts) at each speed factor on the
+    // reference's features resampled by it: (speed, reference features on the audio's time
+    // scale, lines in that time scale, inliers of the main line).
+    let mut found: Option<(f64, Feat, Vec<Line>, usize)> = None;
+    for &k in std::iter::once(&1.0).chain(&opts.speed_factors) {
+        let r = if k == 1.0 {
+            Feat::new(&fr, lead_r)
+        } else {
+            Feat::new(&warp(&fr, k), (lead_r as f64 / k).round() as usize)
+        };
+        let anchors = anchors(&a, &r, lead_a);
+        let (lines, inliers) = fit_lines(&anchors, opts.max_drift);
+        let better = found.as_ref().is_none_or(|f| inliers > f.3);
+        let enough = inliers >= 2 && 3 * inliers >= anchors.len();
+        if better {
+            found = Some((k, r, lines, inliers));
+        }
+        if enough {
+            break;
+        }
+    }
+    let (speed, r, lines_w, _) = found.expect("speed 1 always runs");
+    let (r_rate, r_frames) = (fr.rate_hz, fr.frames);
+    drop(fr);
     let mut out = Alignment {
         matched: false,
         offset_s: None,
@@ -183,16 +210,23 @@ pub(crate) fn run(
         reference_lead_in_trimmed_s: lead_r_s,
         sections: Vec::new(),
         confidence: 0.0,
-        audio_rate_hz: fa.rate_hz,
-        reference_rate_hz: fr.rate_hz,
-        audio_duration_s: fa.frames as f64 / f64::from(fa.rate_hz),
-        reference_duration_s: fr.frames as f64 / f64::from(fr.rate_hz),
+        audio_rate_hz: a_rate,
+        reference_rate_hz: r_rate,
+        audio_duration_s: a_frames as f64 / f64::from(a_rate),
+        reference_duration_s: r_frames as f64 / f64::from(r_rate),
         local_offsets: Vec::new(),
     };
     let trim = lead_a_s - lead_r_s;
-    let anchors = anchors(&a, &r, lead_a);
-    let mut lines = fit_lines(&anchors, opts.max_drift);
-    let dense = dense(&a, &r, &lines);
+    let dense = dense(&a, &r, &lines_w);
+    // The lines in the reference's own time: an audio event at t is at u = t − lag_w(t) on the
+    // resampled reference, at k·u in the reference.
+    let mut lines: Vec<Line> = lines_w
+        .iter()
+        .map(|l| Line {
+            offset: speed * l.offset,
+            drift: 1.0 - speed * (1.0 - l.drift),
+        })
+        .collect();
     let active = dense.iter().filter(|w| w.1 != Label::Inactive).count();
     let aligned = dense
         .iter()
@@ -231,7 +265,7 @@ pub(crate) fn run(
         return Ok(out);
     }
     // Runs of windows, boundaries refined, as (start_hop, end_hop, label).
-    let runs = runs(&a, &r, &dense, &lines);
+    let runs = runs(&a, &r, &dense, &lines_w);
     // Fine pass: re-measure each line on the raw signals.
     let spans: Vec<(f64, f64, usize)> = runs
         .iter()
@@ -274,7 +308,7 @@ pub(crate) fn run(
         let off = line.lag(lead_a_s) - trim;
         out.matched = true;
         out.offset_s = Some(off);
-        out.offset_samples = Some((off * f64::from(fa.rate_hz)).round() as i64);
+        out.offset_samples = Some((off * f64::from(a_rate)).round() as i64);
         out.drift_ppm = Some(line.drift * 1e6);
     }
     Ok(out)
@@ -376,10 +410,11 @@ fn anchors(a: &Feat, r: &Feat, lead: usize) -> Vec<Anchor> {
 }
 
 /// RANSAC over anchor pairs for the main line, then the other offsets (same drift).
-fn fit_lines(anchors: &[Anchor], max_drift: f64) -> Vec<Line> {
+/// Also returns how many anchors are inliers of the main line (0 when there is none).
+fn fit_lines(anchors: &[Anchor], max_drift: f64) -> (Vec<Line>, usize) {
     let good: Vec<&Anchor> = anchors.iter().filter(|a| a.score >= ANCHOR_MIN).collect();
     if good.len() < 2 {
-        return Vec::new();
+        return (Vec::new(), 0);
     }
     let support = |l: &Line| -> (usize, f64) {
         let inl: Vec<&&Anchor> = good
@@ -415,10 +450,10 @@ fn fit_lines(anchors: &[Anchor], max_drift: f64) -> Vec<Line> {
         }
     }
     let Some((line, n, _)) = best else {
-        return Vec::new();
+        return (Vec::new(), 0);
     };
     if n < 2 {
-        return Vec::new();
+        return (Vec::new(), 0);
     }
     // Least squares on the inliers.
     let inl: Vec<&&Anchor> = good
@@ -463,7 +498,33 @@ fn fit_lines(anchors: &[Anchor], max_drift: f64) -> Vec<Line> {
         }
         i = j;
     }
-    lines
+    (lines, n)
+}
+
+/// The features of `f` resampled to a time scale `k` times shorter (hop `u` of the result is
+/// hop `k·u` of `f`, linearly interpolated): a reference seen at the speed of audio that plays
+/// `k` times faster. Lead-in classes are not carried (they were used before).
+fn warp(f: &Features, k: f64) -> Features {
+    let n = f.len();
+    if n == 0 {
+        return f.clone();
+    }
+    let m = ((n - 1) as f64 / k).floor() as usize + 1;
+    let onsets = (0..m)
+        .map(|u| {
+            let p = u as f64 * k;
+            let i = (p.floor() as usize).min(n - 1);
+            let w = (p - i as f64) as f32;
+            let (x, y) = (f.onsets[i], f.onsets[(i + 1).min(n - 1)]);
+            std::array::from_fn(|b| x[b] * (1.0 - w) + y[b] * w)
+        })
+        .collect();
+    Features {
+        onsets,
+        kinds: Vec::new(),
+        rate_hz: f.rate_hz,
+        frames: f.frames,
+    }
 }
 
 /// Best normalised correlation of the audio window `[s, s+n)` with the reference along line

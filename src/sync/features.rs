@@ -116,7 +116,14 @@ fn hann(n: usize) -> (Vec<f32>, f64) {
 /// hop, for the lead-in classes (a sharp edge where content starts), and a long one
 /// ([`ONSET_WINDOW_HOPS`]) centred on the short one, for the onsets. Samples before the
 /// start and after the end count as zeros.
-pub(crate) fn extract(source: &mut dyn AudioSource, weights: &[f32]) -> Result<Features> {
+///
+/// Only the first `classify_hops` hops are classified (the lead-in detector looks no further);
+/// later hops are `Content` without their short FFT.
+pub(crate) fn extract(
+    source: &mut dyn AudioSource,
+    weights: &[f32],
+    classify_hops: usize,
+) -> Result<Features> {
     let rate = source.info().sample_rate_hz;
     let hop_f = f64::from(rate) / FEATURE_RATE_HZ;
     let n = (hop_f.ceil() as usize).next_power_of_two().max(64);
@@ -147,7 +154,6 @@ pub(crate) fn extract(source: &mut dyn AudioSource, weights: &[f32]) -> Result<F
     let pad = nl / 2;
     let mut mono: Vec<f32> = vec![0.0; pad];
     let mut base: u64 = 0;
-    let mut buf: Vec<Vec<f32>> = Vec::new();
     let mut frames: u64 = 0;
     let mut onsets: Vec<[f32; NB]> = Vec::new();
     let mut kinds: Vec<HopKind> = Vec::new();
@@ -156,90 +162,123 @@ pub(crate) fn extract(source: &mut dyn AudioSource, weights: &[f32]) -> Result<F
     let mut done = false;
     // Padded start of hop `k`'s long window (its short window starts `pad - n/2` later).
     let long_start = |k: u64| (k as f64 * hop_f).floor() as u64 + (n / 2) as u64;
-    while !done {
-        let got = source.read(&mut buf, 8192)?;
-        if got == 0 {
-            done = true;
-            // Pad so the last hops see zeros past the end.
-            mono.extend(std::iter::repeat_n(0.0, nl));
-        } else {
-            let start = mono.len();
-            mono.resize(start + got, 0.0);
-            for (c, w) in buf.iter().zip(weights) {
-                if *w == 0.0 {
-                    continue;
+    // Decoding and the mix-down run on their own thread, a few blocks ahead of the spectra:
+    // with both files aligned at once that is four threads, so two cores stay busy even
+    // when one file's decoder (AAC) costs far more than the other's (PCM).
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<f32>>>(8);
+    std::thread::scope(|scope| {
+        // Owned here, so that it is dropped (and a producer blocked on a full channel released)
+        // as soon as this closure returns, before the scope joins the producer.
+        let rx = rx;
+        scope.spawn(move || {
+            let mut buf: Vec<Vec<f32>> = Vec::new();
+            loop {
+                let got = match source.read(&mut buf, 8192) {
+                    Ok(0) => return,
+                    Ok(n) => n,
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                };
+                let mut block = vec![0.0f32; got];
+                for (c, w) in buf.iter().zip(weights) {
+                    if *w == 0.0 {
+                        continue;
+                    }
+                    for (m, &x) in block.iter_mut().zip(&c[..got]) {
+                        // Non-finite samples count as silence (they are a finding of `check`).
+                        *m += if x.is_finite() { x * w } else { 0.0 };
+                    }
                 }
-                for (m, &x) in mono[start..].iter_mut().zip(&c[..got]) {
-                    // Non-finite samples count as silence (they are a finding of `check`).
-                    *m += if x.is_finite() { x * w } else { 0.0 };
+                if tx.send(Ok(block)).is_err() {
+                    return; // the consumer stopped
                 }
             }
-            frames += got as u64;
+        });
+        while !done {
+            match rx.recv() {
+                Err(_) => {
+                    done = true;
+                    // Pad so the last hops see zeros past the end.
+                    mono.extend(std::iter::repeat_n(0.0, nl));
+                }
+                Ok(Err(e)) => return Err(e),
+                Ok(Ok(block)) => {
+                    frames += block.len() as u64;
+                    mono.extend_from_slice(&block);
+                }
+            }
+            loop {
+                let hop_start = (k as f64 * hop_f).floor() as u64;
+                if hop_start >= frames {
+                    break;
+                }
+                let lo = (long_start(k) - base) as usize;
+                if lo + nl > mono.len() {
+                    break;
+                }
+                if k as usize >= classify_hops {
+                    kinds.push(HopKind::Content);
+                } else {
+                    let off = (hop_start + pad as u64 - base) as usize;
+                    scratch_in.copy_from_slice(&mono[off..off + n]);
+                    for (x, w) in scratch_in.iter_mut().zip(&window) {
+                        *x *= w;
+                    }
+                    fft.process(&mut scratch_in, &mut spectrum)
+                        .expect("buffer sizes from the plan");
+                    let scale = 2.0 / (win_power * n as f64);
+                    let mut total = 0.0f64;
+                    let mut peak = (0usize, 0.0f64);
+                    for (i, c) in spectrum.iter().enumerate() {
+                        let p = f64::from(c.norm_sqr()) * scale;
+                        power[i] = p;
+                        total += p;
+                        if i >= 2 && p > peak.1 {
+                            peak = (i, p);
+                        }
+                    }
+                    let around: f64 = power
+                        [peak.0.saturating_sub(2)..(peak.0 + 3).min(power.len())]
+                        .iter()
+                        .sum();
+                    kinds.push(if total < SILENT_MEAN_SQUARE {
+                        HopKind::Silent
+                    } else if around >= TONAL_SHARE * total {
+                        HopKind::Tonal
+                    } else {
+                        HopKind::Content
+                    });
+                }
+                for ((x, w), &m) in scratch_l.iter_mut().zip(&window_l).zip(&mono[lo..lo + nl]) {
+                    *x = m * w;
+                }
+                fft_l
+                    .process(&mut scratch_l, &mut spectrum_l)
+                    .expect("buffer sizes from the plan");
+                let scale_l = 2.0 / (win_power_l * nl as f64);
+                let mut row = [0.0f32; NB];
+                for (b, &(a, z)) in band_bins.iter().enumerate() {
+                    let e: f32 = spectrum_l[a..z].iter().map(|c| c.norm_sqr()).sum();
+                    let db = (10.0 * (f64::from(e) * scale_l + 1e-10).log10()) as f32;
+                    row[b] = (db - prev[b]).clamp(0.0, ONSET_CAP_DB);
+                    prev[b] = db;
+                }
+                onsets.push(row);
+                k += 1;
+            }
+            // Drop what no later hop needs.
+            let keep_from = long_start(k).saturating_sub(base).min(mono.len() as u64) as usize;
+            mono.drain(..keep_from);
+            base += keep_from as u64;
         }
-        loop {
-            let hop_start = (k as f64 * hop_f).floor() as u64;
-            if hop_start >= frames {
-                break;
-            }
-            let lo = (long_start(k) - base) as usize;
-            if lo + nl > mono.len() {
-                break;
-            }
-            let off = (hop_start + pad as u64 - base) as usize;
-            scratch_in.copy_from_slice(&mono[off..off + n]);
-            for (x, w) in scratch_in.iter_mut().zip(&window) {
-                *x *= w;
-            }
-            fft.process(&mut scratch_in, &mut spectrum)
-                .expect("buffer sizes from the plan");
-            let scale = 2.0 / (win_power * n as f64);
-            let mut total = 0.0f64;
-            let mut peak = (0usize, 0.0f64);
-            for (i, c) in spectrum.iter().enumerate() {
-                let p = f64::from(c.norm_sqr()) * scale;
-                power[i] = p;
-                total += p;
-                if i >= 2 && p > peak.1 {
-                    peak = (i, p);
-                }
-            }
-            let around: f64 = power[peak.0.saturating_sub(2)..(peak.0 + 3).min(power.len())]
-                .iter()
-                .sum();
-            kinds.push(if total < SILENT_MEAN_SQUARE {
-                HopKind::Silent
-            } else if around >= TONAL_SHARE * total {
-                HopKind::Tonal
-            } else {
-                HopKind::Content
-            });
-            for ((x, w), &m) in scratch_l.iter_mut().zip(&window_l).zip(&mono[lo..lo + nl]) {
-                *x = m * w;
-            }
-            fft_l
-                .process(&mut scratch_l, &mut spectrum_l)
-                .expect("buffer sizes from the plan");
-            let scale_l = 2.0 / (win_power_l * nl as f64);
-            let mut row = [0.0f32; NB];
-            for (b, &(a, z)) in band_bins.iter().enumerate() {
-                let e: f32 = spectrum_l[a..z].iter().map(|c| c.norm_sqr()).sum();
-                let db = (10.0 * (f64::from(e) * scale_l + 1e-10).log10()) as f32;
-                row[b] = (db - prev[b]).clamp(0.0, ONSET_CAP_DB);
-                prev[b] = db;
-            }
-            onsets.push(row);
-            k += 1;
-        }
-        // Drop what no later hop needs.
-        let keep_from = long_start(k).saturating_sub(base).min(mono.len() as u64) as usize;
-        mono.drain(..keep_from);
-        base += keep_from as u64;
-    }
-    Ok(Features {
-        onsets,
-        kinds,
-        rate_hz: rate,
-        frames,
+        Ok(Features {
+            onsets,
+            kinds,
+            rate_hz: rate,
+            frames,
+        })
     })
 }
 
@@ -280,7 +319,7 @@ mod tests {
             }
         }
         let mut src = MemorySource::new(rate, vec![x]).unwrap();
-        let f = extract(&mut src, &[1.0]).unwrap();
+        let f = extract(&mut src, &[1.0], usize::MAX).unwrap();
         assert_eq!(f.len(), 600);
         let lead = lead_in_hops(&f.kinds, 6000);
         // The first content hop's 512-sample frame reaches into the burst at 3.0 s.

@@ -191,19 +191,22 @@ fn measure(
     let mut found: Vec<(f64, f64, usize)> = Vec::new();
     for &(t, j) in places {
         let a0 = (t * ra).round() as u64;
-        // A source that cannot seek back (Symphonia's MP4 reader after the end, until the
-        // containers work is merged) loses its fine windows, not the alignment: the line keeps
-        // its feature-level values (±5 ms).
+        // A source that cannot seek back (a reader that fails the seek) loses its fine
+        // windows, not the alignment: the line keeps its feature-level values (±5 ms).
         let Ok(x) = read_mono(audio, wa, a0, len_a) else {
             continue;
         };
         let ta = a0 as f64 / ra;
-        let pred_r = ta - lines[j].lag(ta + WINDOW_S / 2.0) - MARGIN_S;
+        // The window and its margins span (1 − drift) times as long in the reference: 4 % more
+        // or less at a PAL speed change.
+        let d = lines[j].drift;
+        let tc = ta + WINDOW_S / 2.0;
+        let pred_r = tc - lines[j].lag(tc) - (WINDOW_S / 2.0 + MARGIN_S) * (1.0 - d);
         if pred_r < 0.0 {
             continue;
         }
         let r0 = (pred_r * rr).floor() as u64;
-        let len_r = ((WINDOW_S + 2.0 * MARGIN_S) * rr).ceil() as usize + 2;
+        let len_r = ((WINDOW_S + 2.0 * MARGIN_S) * (1.0 - d) * rr).ceil() as usize + 2;
         let Ok(y) = read_mono(reference, wr, r0, len_r) else {
             continue;
         };

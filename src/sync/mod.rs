@@ -20,7 +20,12 @@
 //!    correlated (normalised, FFT overlap-save) against the whole reference: every lag.
 //! 4. **Fit**: RANSAC over anchor pairs gives the main line `lag(t) = offset + drift × t`;
 //!    anchors off that line with a good score give the other offsets (after an insertion or a
-//!    deletion the lag jumps and stays).
+//!    deletion the lag jumps and stays). The search covers ±5000 ppm; when fewer than half
+//!    the anchors sit on the line found, the reference's features are resampled by each of
+//!    the broadcast speed factors ([`BROADCAST_SPEEDS`]: 25/24 and 24/25, a PAL speed-up or
+//!    slow-down, 41667 ppm) and steps 3–4 run again; the best supported factor wins, and its
+//!    line is mapped back to the reference's own time (the dense pass runs on the resampled
+//!    features, the fine pass on the raw signals at the full drift).
 //! 5. **Dense pass**: 5 s windows every second are scored against every candidate line
 //!    (±80 ms); a window is aligned with the best line scoring ≥ [`WINDOW_MATCH`], else
 //!    mismatched. Runs of windows are sections; their boundaries are refined with 0.5 s blocks
@@ -69,9 +74,20 @@ pub struct AlignOptions {
     pub frame_s: f64,
     /// Longest lead-in looked for at the head of either file, seconds. Default 60.
     pub max_lead_in_s: f64,
-    /// Largest drift searched, as a fraction (0.005 = 5000 ppm, beyond 1000/1001). Default.
+    /// Largest drift searched around each speed factor, as a fraction (0.005 = 5000 ppm,
+    /// beyond 1000/1001). Default.
     pub max_drift: f64,
+    /// Speed factors tried when the audio is not found at its own speed (each with
+    /// ±`max_drift` around it): how many times faster the audio plays than the reference.
+    /// Default [`BROADCAST_SPEEDS`].
+    pub speed_factors: Vec<f64>,
 }
+
+/// The frame-rate conversions done by speeding audio up or down beyond ±5000 ppm: 24 → 25 fps
+/// (PAL speed-up, 25/24 = +4.17 %) and 25 → 24 (24/25). 23.976 ↔ 25 (25/23.976 = 1.04271) is
+/// within 1000 ppm of these, and 1000/1001 (23.976 ↔ 24, 29.97 ↔ 30) within the search at
+/// speed 1.
+pub const BROADCAST_SPEEDS: [f64; 2] = [25.0 / 24.0, 24.0 / 25.0];
 
 impl Default for AlignOptions {
     fn default() -> Self {
@@ -79,6 +95,7 @@ impl Default for AlignOptions {
             frame_s: 1.0 / 24.0,
             max_lead_in_s: 60.0,
             max_drift: 0.005,
+            speed_factors: BROADCAST_SPEEDS.to_vec(),
         }
     }
 }
@@ -89,6 +106,17 @@ impl AlignOptions {
         if frame_s.is_finite() && frame_s > 0.0 {
             self.frame_s = frame_s;
         }
+        self
+    }
+
+    /// Set the speed factors tried beyond ±`max_drift` (empty: only speed 1). Factors that are
+    /// not finite and positive are dropped.
+    pub fn with_speed_factors(mut self, factors: &[f64]) -> Self {
+        self.speed_factors = factors
+            .iter()
+            .copied()
+            .filter(|k| k.is_finite() && *k > 0.0)
+            .collect();
         self
     }
 

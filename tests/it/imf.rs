@@ -18,13 +18,13 @@ use loudqc::report::{FileReport, Verdict};
 use crate::cli::{code, run, stderr, stdout, tmp};
 use crate::support::*;
 
-const NS16: &str = "http://www.smpte-ra.org/schemas/2067-3/2016";
+pub(crate) const NS16: &str = "http://www.smpte-ra.org/schemas/2067-3/2016";
 const NS13: &str = "http://www.smpte-ra.org/schemas/2067-3/2013";
-const TF_A: &str = "a1a1a1a1-a1a1-a1a1-a1a1-a1a1a1a1a1a1";
-const TF_B: &str = "b2b2b2b2-b2b2-b2b2-b2b2-b2b2b2b2b2b2";
+pub(crate) const TF_A: &str = "a1a1a1a1-a1a1-a1a1-a1a1-a1a1a1a1a1a1";
+pub(crate) const TF_B: &str = "b2b2b2b2-b2b2-b2b2-b2b2-b2b2b2b2b2b2";
 const TF_C: &str = "c3c3c3c3-c3c3-c3c3-c3c3-c3c3c3c3c3c3";
 const TF_IMG: &str = "1d1d1d1d-0000-0000-0000-000000000000";
-const CPL_ID: &str = "cccccccc-0000-0000-0000-000000000001";
+pub(crate) const CPL_ID: &str = "cccccccc-0000-0000-0000-000000000001";
 const CPL2_ID: &str = "cccccccc-0000-0000-0000-000000000002";
 const AUDIO_TRACK: &str = "7a000000-0000-0000-0000-000000000002";
 const RATE: u32 = 48_000;
@@ -75,7 +75,7 @@ fn id_bytes(uuid: &str) -> [u8; 16] {
 
 /// Write a track file of `planar` (24-bit, MCA labels of `channels`) with id `tf`; returns the
 /// decoded samples.
-fn write_track(dir: &Path, name: &str, tf: &str, planar: &[Vec<f32>]) -> Vec<Vec<f32>> {
+pub(crate) fn write_track(dir: &Path, name: &str, tf: &str, planar: &[Vec<f32>]) -> Vec<Vec<f32>> {
     let (raw, decoded) = pcm24(planar);
     let mut spec = MxfSpec::pcm24(planar.len() as u32, raw);
     spec.track_file_id = id_bytes(tf);
@@ -83,7 +83,7 @@ fn write_track(dir: &Path, name: &str, tf: &str, planar: &[Vec<f32>]) -> Vec<Vec
     decoded
 }
 
-fn res(
+pub(crate) fn res(
     er: Option<&'static str>,
     intrinsic: u64,
     entry: u64,
@@ -101,7 +101,7 @@ fn res(
     }
 }
 
-fn image(frames: u64) -> Vec<Res> {
+pub(crate) fn image(frames: u64) -> Vec<Res> {
     vec![res(None, frames, 0, frames, 1, TF_IMG)]
 }
 
@@ -152,7 +152,7 @@ fn assert_same(r: &FileReport, m: &Measurements) {
     );
 }
 
-fn write_package(dir: &Path, cpls: &[(&str, String)], tracks: &[(&str, &str)]) {
+pub(crate) fn write_package(dir: &Path, cpls: &[(&str, String)], tracks: &[(&str, &str)]) {
     let mut assets: Vec<(&str, &str)> = Vec::new();
     let names: Vec<String> = cpls.iter().map(|(id, _)| format!("CPL_{id}.xml")).collect();
     for ((id, xml), name) in cpls.iter().zip(&names) {

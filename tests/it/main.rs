@@ -20,6 +20,7 @@ mod slurm;
 mod spec;
 mod support;
 mod sync;
+mod sync_cli;
 #[path = "../support/synth.rs"]
 mod synth;
 #[path = "../support/imf_testkit.rs"]

@@ -586,7 +586,7 @@ fn timeline_has_one_entry_per_100_ms_with_nulls_where_unmeasured() {
 }
 
 /// The headless Chromium binary, if installed.
-fn chromium() -> Option<PathBuf> {
+pub(crate) fn chromium() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("LOUDQC_CHROMIUM") {
         return Some(PathBuf::from(p));
     }
@@ -602,7 +602,7 @@ fn chromium() -> Option<PathBuf> {
 
 /// Run Chromium headless on `url` with `args`; its stdout. Killed after two minutes (a guard
 /// against a hung browser, not a timing assertion).
-fn chromium_run(bin: &Path, profile: &Path, args: &[&str], url: &str) -> String {
+pub(crate) fn chromium_run(bin: &Path, profile: &Path, args: &[&str], url: &str) -> String {
     let mut child = Command::new(bin)
         .args([
             "--headless",

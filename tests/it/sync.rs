@@ -16,10 +16,10 @@ use loudqc::timecode::Fps;
 
 use crate::support::Rng;
 
-const RATE: u32 = 48_000;
+pub(crate) const RATE: u32 = 48_000;
 
 /// A programme's stems at 48 kHz: music (stereo), effects (mono), dialogue (mono).
-struct Programme {
+pub(crate) struct Programme {
     music: Vec<Vec<f32>>,
     effects: Vec<f32>,
     dialog: Vec<f32>,
@@ -55,7 +55,7 @@ fn speech_clips() -> Vec<Vec<f32>> {
 }
 
 impl Programme {
-    fn new(seconds: f64, seed: u64) -> Programme {
+    pub(crate) fn new(seconds: f64, seed: u64) -> Programme {
         let n = (seconds * f64::from(RATE)) as usize;
         let mut music = music_bed(RATE, seconds, 2, seed);
         for c in &mut music {
@@ -104,7 +104,7 @@ impl Programme {
     }
 
     /// Stereo full mix (the proxy's audio).
-    fn stereo(&self) -> Vec<Vec<f32>> {
+    pub(crate) fn stereo(&self) -> Vec<Vec<f32>> {
         (0..2)
             .map(|c| {
                 (0..self.len())
@@ -115,7 +115,7 @@ impl Programme {
     }
 
     /// 5.1 printmaster (L R C LFE Ls Rs); `dialog: false` gives the M&E.
-    fn five_one(&self, dialog: bool) -> Vec<Vec<f32>> {
+    pub(crate) fn five_one(&self, dialog: bool) -> Vec<Vec<f32>> {
         let n = self.len();
         let mut lfe = vec![0.0f32; n];
         let mut lp = 0.0f32;
@@ -143,7 +143,7 @@ impl Programme {
 
 /// `x` delayed by `samples` (negative: advanced, the head cut), same length policy: the tail
 /// is kept whole.
-fn shift(x: &[Vec<f32>], samples: i64) -> Vec<Vec<f32>> {
+pub(crate) fn shift(x: &[Vec<f32>], samples: i64) -> Vec<Vec<f32>> {
     x.iter()
         .map(|c| {
             if samples >= 0 {
@@ -175,7 +175,12 @@ fn stretch(x: &[Vec<f32>], ratio: f64) -> Vec<Vec<f32>> {
 }
 
 /// `x[..at] + insert + x[at..]` (per channel; `insert` has as many channels).
-fn splice(x: &[Vec<f32>], at: usize, cut: usize, insert: Option<&[Vec<f32>]>) -> Vec<Vec<f32>> {
+pub(crate) fn splice(
+    x: &[Vec<f32>],
+    at: usize,
+    cut: usize,
+    insert: Option<&[Vec<f32>]>,
+) -> Vec<Vec<f32>> {
     x.iter()
         .enumerate()
         .map(|(c, ch)| {
@@ -330,6 +335,47 @@ fn drift_is_measured_in_ppm() {
             assert!(drift.is_empty(), "{f:?}");
         }
     }
+}
+
+/// PAL speed-up and slow-down (25/24 = 41667 ppm, far beyond the ±5000 ppm line search): found
+/// by the broadcast speed factors, measured to ±2 ppm on a one-minute programme, with the
+/// offset mapped back to the reference's own time and no section out of line.
+#[test]
+fn a_pal_speed_change_is_measured_to_two_ppm() {
+    let p = Programme::new(60.0, 9);
+    let master = p.five_one(true);
+    // (ratio: the audio is `ratio` times as long, then delayed by `delay` samples; ppm).
+    // The offset is the lag at the audio's first sample: a reference event at r is at
+    // ratio·r + 1 s in the audio, so the audio's t = 0 holds the reference's −1/ratio s.
+    for (ratio, delay, ppm) in [
+        (24.0 / 25.0, 0i64, (1.0 - 25.0 / 24.0) * 1e6),
+        (25.0 / 24.0, 0, (1.0 - 24.0 / 25.0) * 1e6),
+        (24.0 / 25.0, 48_000, (1.0 - 25.0 / 24.0) * 1e6),
+    ] {
+        let offset = delay as f64 / f64::from(RATE) / ratio;
+        let audio = shift(&stretch(&master, ratio), delay);
+        let a = run_align(audio, RATE, p.stereo(), RATE);
+        assert!(a.matched, "{ratio}: {a:?}");
+        let d = a.drift_ppm.unwrap();
+        assert!(
+            (d - ppm).abs() <= 2.0,
+            "{ratio}: {ppm:.2} ppm, measured {d:.2}"
+        );
+        let o = a.offset_s.unwrap();
+        assert!((o - offset).abs() < 0.001, "{ratio}: offset {o}");
+        assert_eq!(problems(&a), vec![], "{ratio}: {:?}", a.sections);
+        assert_eq!(status(&a, &limits()), SyncStatus::Drift);
+    }
+    // Without the speed factors the audio is not found: a mismatch, never a fake line.
+    let mut au = MemorySource::new(RATE, stretch(&master, 24.0 / 25.0)).unwrap();
+    let mut re = MemorySource::new(RATE, p.stereo()).unwrap();
+    let a = align(
+        &mut au,
+        &mut re,
+        &AlignOptions::default().with_speed_factors(&[]),
+    )
+    .unwrap();
+    assert!(!a.matched && a.offset_s.is_none(), "{a:?}");
 }
 
 /// Regression: with one-hop feature windows, a drift sweeps the two hop grids through every

@@ -1,8 +1,6 @@
 //! Measuring a [`CompositionPlan`] into its record: the composition report, core-constraint
 //! problems as findings, the ident search bounded by logo markers.
 
-use std::path::PathBuf;
-
 use crate::analyze::{self, AnalyzeOptions};
 use crate::error::Error as CrateError;
 use crate::report::{
@@ -74,30 +72,17 @@ pub fn check_plan(plan: &CompositionPlan, opts: &AnalyzeOptions) -> FileReport {
             ..FileReport::from_error(&name, &opts.profile, &CrateError::malformed(""))
         }
     };
-    if !plan.missing.is_empty() {
-        let ids: Vec<&str> = plan.missing.iter().map(|m| m.id.as_str()).collect();
-        let message = format!(
-            "{name}: composition incomplete: audio sequence {} of cpl {} (\"{}\") needs track file(s) {} that are not present ({}); give the supplemental package with --assetmap",
-            plan.track_id,
-            plan.cpl_id,
-            plan.cpl_title,
-            ids.join(", "),
-            plan.missing
-                .iter()
-                .map(|m| m.reason.as_str())
-                .collect::<Vec<_>>()
-                .join("; ")
-        );
-        findings.push(Finding::new(codes::IMF_TRACK_FILE_MISSING, format!(
-                "track file(s) {} of cpl {} are missing: the composition is incomplete (ST 2067-2:2016 §7)",
-                ids.join(", "),
-                plan.cpl_id
-            ),
-        ));
-        return error_record("incomplete_composition".into(), message, findings);
-    }
-    if let Some((kind, msg)) = &plan.fatal {
-        return error_record(kind.clone(), format!("{name}: {msg}"), findings);
+    if let Some((kind, message)) = plan.unplayable() {
+        if !plan.missing.is_empty() {
+            let ids: Vec<&str> = plan.missing.iter().map(|m| m.id.as_str()).collect();
+            findings.push(Finding::new(codes::IMF_TRACK_FILE_MISSING, format!(
+                    "track file(s) {} of cpl {} are missing: the composition is incomplete (ST 2067-2:2016 §7)",
+                    ids.join(", "),
+                    plan.cpl_id
+                ),
+            ));
+        }
+        return error_record(kind, message, findings);
     }
     let Some(source) = plan.source() else {
         return error_record(
@@ -199,14 +184,7 @@ pub fn check_plan(plan: &CompositionPlan, opts: &AnalyzeOptions) -> FileReport {
     rep.verdict = spec::finalize(&mut rep.findings, &opts.profile, Some(&analysis.timecode));
     let comp = composition_report(plan);
     // What `--resume` compares: the CPL and every track file it plays, with size and mtime.
-    rep.inputs = std::iter::once(plan.cpl_path.clone())
-        .chain(
-            comp.track_files
-                .iter()
-                .filter_map(|t| t.path.as_ref().map(PathBuf::from)),
-        )
-        .map(|p| crate::report::InputFile::stat(&p))
-        .collect();
+    rep.inputs = plan.inputs();
     rep.composition = Some(comp);
     rep
 }
