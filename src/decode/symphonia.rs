@@ -18,6 +18,7 @@ use symphonia::core::io::{MediaSource, MediaSourceStream};
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::units::Timestamp;
 
+use super::wav::Encoding;
 use super::{
     AudioSource, ContainerObservations, Limits, ReadSeek, StreamInfo, TrackInfo, TrackSelection,
 };
@@ -68,18 +69,8 @@ struct Lane {
 /// integers scaled by a power of two, one rounding), in either byte order.
 #[derive(Debug, Clone, Copy)]
 struct Pcm {
-    format: PcmFormat,
+    format: Encoding,
     big_endian: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum PcmFormat {
-    U8,
-    S16,
-    S24,
-    S32,
-    F32,
-    F64,
 }
 
 impl Pcm {
@@ -87,17 +78,17 @@ impl Pcm {
     fn of(params: &AudioCodecParameters) -> Option<Pcm> {
         use symphonia::core::codecs::audio::well_known::*;
         let (format, big_endian) = match params.codec {
-            CODEC_ID_PCM_U8 => (PcmFormat::U8, false),
-            CODEC_ID_PCM_S16LE => (PcmFormat::S16, false),
-            CODEC_ID_PCM_S16BE => (PcmFormat::S16, true),
-            CODEC_ID_PCM_S24LE => (PcmFormat::S24, false),
-            CODEC_ID_PCM_S24BE => (PcmFormat::S24, true),
-            CODEC_ID_PCM_S32LE => (PcmFormat::S32, false),
-            CODEC_ID_PCM_S32BE => (PcmFormat::S32, true),
-            CODEC_ID_PCM_F32LE => (PcmFormat::F32, false),
-            CODEC_ID_PCM_F32BE => (PcmFormat::F32, true),
-            CODEC_ID_PCM_F64LE => (PcmFormat::F64, false),
-            CODEC_ID_PCM_F64BE => (PcmFormat::F64, true),
+            CODEC_ID_PCM_U8 => (Encoding::U8, false),
+            CODEC_ID_PCM_S16LE => (Encoding::S16, false),
+            CODEC_ID_PCM_S16BE => (Encoding::S16, true),
+            CODEC_ID_PCM_S24LE => (Encoding::S24, false),
+            CODEC_ID_PCM_S24BE => (Encoding::S24, true),
+            CODEC_ID_PCM_S32LE => (Encoding::S32, false),
+            CODEC_ID_PCM_S32BE => (Encoding::S32, true),
+            CODEC_ID_PCM_F32LE => (Encoding::F32, false),
+            CODEC_ID_PCM_F32BE => (Encoding::F32, true),
+            CODEC_ID_PCM_F64LE => (Encoding::F64, false),
+            CODEC_ID_PCM_F64BE => (Encoding::F64, true),
             _ => return None,
         };
         let bits = 8 * format.bytes() as u32;
@@ -107,68 +98,9 @@ impl Pcm {
     }
 
     /// Convert the whole frames of `bytes` into `out` (one slice per channel, each at least
-    /// as long as the frame count).
+    /// as long as the frame count), with the WAV reader's converter.
     fn convert(self, bytes: &[u8], out: &mut [&mut [f32]]) {
-        use super::wav::convert_with;
-        let ch = out.len();
-        let be = self.big_endian;
-        let ord = |mut b: [u8; 4], n: usize| {
-            if be {
-                b[..n].reverse();
-            }
-            b
-        };
-        match self.format {
-            PcmFormat::U8 => convert_with::<1, _>(bytes, ch, out, |s| {
-                (f32::from(s[0]) - 128.0) * (1.0 / 128.0)
-            }),
-            PcmFormat::S16 => convert_with::<2, _>(bytes, ch, out, |s| {
-                let v = if be {
-                    i16::from_be_bytes(*s)
-                } else {
-                    i16::from_le_bytes(*s)
-                };
-                f32::from(v) * (1.0 / 32768.0)
-            }),
-            PcmFormat::S24 => convert_with::<3, _>(bytes, ch, out, |s| {
-                let b = ord([s[0], s[1], s[2], 0], 3);
-                (i32::from_le_bytes([0, b[0], b[1], b[2]]) >> 8) as f32 * (1.0 / 8_388_608.0)
-            }),
-            PcmFormat::S32 => convert_with::<4, _>(bytes, ch, out, |s| {
-                let v = if be {
-                    i32::from_be_bytes(*s)
-                } else {
-                    i32::from_le_bytes(*s)
-                };
-                (f64::from(v) * (1.0 / 2_147_483_648.0)) as f32
-            }),
-            PcmFormat::F32 => convert_with::<4, _>(bytes, ch, out, |s| {
-                if be {
-                    f32::from_be_bytes(*s)
-                } else {
-                    f32::from_le_bytes(*s)
-                }
-            }),
-            PcmFormat::F64 => convert_with::<8, _>(bytes, ch, out, |s| {
-                (if be {
-                    f64::from_be_bytes(*s)
-                } else {
-                    f64::from_le_bytes(*s)
-                }) as f32
-            }),
-        }
-    }
-}
-
-impl PcmFormat {
-    fn bytes(self) -> usize {
-        match self {
-            PcmFormat::U8 => 1,
-            PcmFormat::S16 => 2,
-            PcmFormat::S24 => 3,
-            PcmFormat::S32 | PcmFormat::F32 => 4,
-            PcmFormat::F64 => 8,
-        }
+        super::wav::convert(self.format, self.big_endian, bytes, out.len(), out);
     }
 }
 
