@@ -46,12 +46,17 @@
 //! - [`SileroVad::process_chunks`] / [`SileroVad::process_chunks_gated`], batched (what the
 //!   speech gate runs, issue 17): everything before the recurrence (STFT, magnitude, encoder,
 //!   and `W_ih · x + b` of the LSTM gates) is independent of the state, so it runs over
-//!   [`BATCH_CHUNKS`] chunks at once as matrix products (ndarray → matrixmultiply sgemm, which
-//!   picks AVX2/FMA or AVX-512 kernels at run time). Each output frame of each block is one GEMM
+//!   [`BATCH_CHUNKS`] chunks at once. The STFT is a 256-point real FFT (realfft) of each
+//!   windowed frame: the stored basis is checked at load time to be exactly a windowed DFT,
+//!   so this gives its magnitudes at a few percent of its multiply-adds. The encoder and the
+//!   input half of the gates are matrix products (ndarray → matrixmultiply sgemm, which picks
+//!   AVX2/FMA kernels at run time); each output frame of each block is one GEMM
 //!   over strided row views of the chunk-major activations (no im2col copies). Only `W_hh · h`
-//!   (65 k multiply-adds) and the cell update run chunk by chunk. The sums run in another order,
-//!   so it agrees with the reference to ≈ 1e-6, and with ONNX Runtime as closely (see
-//!   `tests/it/silero.rs`); results do not depend on how the chunks are split into calls.
+//!   (65 k multiply-adds) and the cell update run chunk by chunk, compiled per instruction set
+//!   by pulp (AVX2/FMA or scalar, picked at run time) with a call-free `exp`. The sums run in
+//!   another order, so it agrees with the reference to ≈ 1e-6, and with ONNX Runtime as
+//!   closely (see `tests/it/silero.rs`); results do not depend on how the chunks are split
+//!   into calls.
 
 use std::fmt;
 use std::sync::{Arc, OnceLock};
@@ -99,6 +104,8 @@ const STFT_ROWS: usize = 2 * N_BINS - 2;
 const MAG_STRIDE: usize = 136;
 /// LSTM hidden size.
 const HIDDEN: usize = 128;
+/// Gates per block of the batched recurrence's weights (see `Weights::whh_blocked`).
+const GATE_BLOCK: usize = 64;
 /// Dot-product lane count (8 × f32 = one AVX register, two SSE registers).
 const LANES: usize = 8;
 
@@ -118,7 +125,8 @@ pub enum ModelError {
         /// Name and shape found in the blob.
         found: String,
     },
-    /// The STFT basis rows assumed to be zero (imaginary DC / Nyquist) are not.
+    /// The STFT basis is not the windowed DFT the forward pass assumes (imaginary DC and
+    /// Nyquist rows zero, every row the window times a cosine or sine).
     UnexpectedBasis,
     /// Bytes left after the last tensor.
     TrailingBytes,
@@ -134,7 +142,7 @@ impl fmt::Display for ModelError {
                 write!(f, "expected tensor {expected}, found {found}")
             }
             Self::UnexpectedBasis => {
-                write!(f, "STFT basis imaginary DC/Nyquist rows are not zero")
+                write!(f, "STFT basis is not a windowed DFT")
             }
             Self::TrailingBytes => write!(f, "trailing bytes after the last tensor"),
         }
@@ -164,6 +172,9 @@ struct ConvLayer {
 struct Weights {
     /// STFT basis `[STFT_ROWS][N_FFT]`: real bins 0..=128 then imaginary bins 1..=127.
     stft: Vec<f32>,
+    /// The window of that basis (its DC row), for the batched path's FFT: the basis is
+    /// `window[n]·cos(2πkn/N)` and `±window[n]·sin(2πkn/N)`, checked at load time.
+    stft_window: Vec<f32>,
     enc: [ConvLayer; 4],
     /// Encoder block 0 without channel padding (`c_in` 129), for the batched path, whose
     /// magnitude rows are 129 wide.
@@ -171,6 +182,11 @@ struct Weights {
     /// `[4 * HIDDEN][2 * HIDDEN]`: each gate row is `weight_ih` row ++ `weight_hh` row,
     /// gate order i, f, g, o (PyTorch).
     lstm_w: Vec<f32>,
+    /// `weight_hh` for the batched path's recurrence, transposed and blocked:
+    /// `[4 * HIDDEN / GATE_BLOCK][HIDDEN][GATE_BLOCK]`, so that block `b`, row `k` is what
+    /// `h[k]` adds to gates `b·64 .. b·64+64`. A block is 32 KB read front to back (it fits
+    /// the L1 cache), and each of its rows is eight AVX vectors.
+    whh_blocked: Vec<f32>,
     /// `bias_ih + bias_hh`, `[4 * HIDDEN]`.
     lstm_b: Vec<f32>,
     /// Output 1×1 convolution weights `[HIDDEN]`.
@@ -296,6 +312,7 @@ impl Weights {
         let mut stft = Vec::with_capacity(STFT_ROWS * N_FFT);
         stft.extend_from_slice(&basis[..N_BINS * N_FFT]);
         stft.extend_from_slice(&imag[N_FFT..(N_BINS - 1) * N_FFT]);
+        let stft_window = windowed_dft_window(&basis).ok_or(ModelError::UnexpectedBasis)?;
 
         let mut lstm_w = Vec::with_capacity(4 * HIDDEN * 2 * HIDDEN);
         for (row_ih, row_hh) in w_ih.chunks_exact(HIDDEN).zip(w_hh.chunks_exact(HIDDEN)) {
@@ -303,9 +320,17 @@ impl Weights {
             lstm_w.extend_from_slice(row_hh);
         }
         let lstm_b = b_ih.iter().zip(&b_hh).map(|(a, b)| a + b).collect();
+        let mut whh_blocked = vec![0.0; HIDDEN * 4 * HIDDEN];
+        for (j, row) in w_hh.chunks_exact(HIDDEN).enumerate() {
+            let (block, jj) = (j / GATE_BLOCK, j % GATE_BLOCK);
+            for (k, &v) in row.iter().enumerate() {
+                whh_blocked[(block * HIDDEN + k) * GATE_BLOCK + jj] = v;
+            }
+        }
 
         Ok(Self {
             stft,
+            stft_window,
             enc: [
                 conv_layer(&e0w, e0b, 128, N_BINS, MAG_STRIDE, 1),
                 conv_layer(&e1w, e1b, 64, 128, 128, 2),
@@ -314,11 +339,50 @@ impl Weights {
             ],
             enc0_batch: conv_layer(&e0w, e0b_batch, 128, N_BINS, N_BINS, 1),
             lstm_w,
+            whh_blocked,
             lstm_b,
             dec_w,
             dec_b: dec_b[0],
         })
     }
+}
+
+/// The window of a windowed-DFT basis `[2 * N_BINS][N_FFT]` (real rows, then imaginary rows):
+/// its DC row, if every row is that window times `cos(2πkn/N)` (real) and times `sin(2πkn/N)`
+/// with one sign (imaginary) to within 1e-6 of the window's peak (float32 rounding of the
+/// exported basis); `None` otherwise. Then an FFT of the windowed frame gives the same
+/// magnitudes as the basis product, which the batched path uses (4 × 256-point real FFTs
+/// per chunk in place of 262 k multiply-adds).
+fn windowed_dft_window(basis: &[f32]) -> Option<Vec<f32>> {
+    let window = basis[..N_FFT].to_vec();
+    let peak = window.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let tol = 1e-6 * f64::from(peak);
+    let (re, im) = basis.split_at(N_BINS * N_FFT);
+    let cos_sin = |k: usize, n: usize| {
+        let phase = 2.0 * std::f64::consts::PI * ((k * n) % N_FFT) as f64 / N_FFT as f64;
+        let (s, c) = phase.sin_cos();
+        let w = f64::from(window[n]);
+        (w * c, w * s)
+    };
+    // The sign convention of the imaginary rows (the magnitude does not depend on it).
+    let mut dot = 0.0;
+    for k in 0..N_BINS {
+        for n in 0..N_FFT {
+            dot += f64::from(im[k * N_FFT + n]) * cos_sin(k, n).1;
+        }
+    }
+    let sign = dot.signum();
+    for k in 0..N_BINS {
+        for n in 0..N_FFT {
+            let (wc, ws) = cos_sin(k, n);
+            if (f64::from(re[k * N_FFT + n]) - wc).abs() > tol
+                || (f64::from(im[k * N_FFT + n]) - sign * ws).abs() > tol
+            {
+                return None;
+            }
+        }
+    }
+    (peak > 0.0).then_some(window)
 }
 
 /// `a * b + c`, fused when the build target has FMA (decided at compile time).

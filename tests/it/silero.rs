@@ -1,7 +1,7 @@
 //! Golden tests against ONNX Runtime 1.32 running the original `silero_vad.onnx`
 //! (silero-vad 5.1.2). Data produced by `tools/make_golden.py` (see `tests/data/silero/README.md`).
 
-use loudqc::dialog::silero::{SileroVad, CHUNK_SAMPLES};
+use loudqc::dialog::silero::{ModelError, SileroVad, CHUNK_SAMPLES};
 
 /// 16 kHz mono int16 PCM, 256 chunks of 512 samples (speech, silence, tones, noise).
 static AUDIO: &[u8] = include_bytes!("../data/silero/golden_audio_i16.bin");
@@ -183,4 +183,18 @@ fn rejects_bad_blobs() {
     let blob = include_bytes!("../../src/dialog/silero_vad_v5_16k.bin");
     assert!(SileroVad::from_blob(blob).is_ok());
     assert!(SileroVad::from_blob(&blob[..blob.len() - 1]).is_err());
+    // The batched path computes the STFT by FFT, which is right only for a windowed-DFT basis:
+    // a basis that is not one (here one tap of bin 3's real row moved by 1e-3) is refused.
+    // The basis is the first tensor: magic, version, count, name length + name, rank + dims.
+    let name = b"stft.forward_basis_buffer";
+    let data = 12 + 4 + name.len() + 4 + 3 * 4;
+    assert_eq!(&blob[16..16 + name.len()], name);
+    let mut bent = blob.to_vec();
+    let at = data + 4 * (3 * 256 + 17);
+    let v = f32::from_le_bytes(bent[at..at + 4].try_into().unwrap()) + 1e-3;
+    bent[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    assert_eq!(
+        SileroVad::from_blob(&bent).unwrap_err(),
+        ModelError::UnexpectedBasis
+    );
 }

@@ -1,16 +1,22 @@
 //! The batched forward pass of [`SileroVad`] (issue 17): what the speech gate runs.
 //!
 //! Everything before the recurrence (STFT, magnitude, encoder and `W_ih · x + b` of the LSTM
-//! gates) is independent of the state, so it runs over [`BATCH_CHUNKS`] chunks at once as
-//! matrix products (ndarray → matrixmultiply sgemm, which picks AVX2/FMA or AVX-512 kernels at
-//! run time). The recurrence `W_hh · h` and the cell update run chunk by chunk.
+//! gates) is independent of the state, so it runs over [`BATCH_CHUNKS`] chunks at once: the
+//! STFT as real FFTs (realfft), the rest as matrix products (ndarray → matrixmultiply sgemm,
+//! which picks AVX2/FMA kernels at run time). The recurrence `W_hh · h` and the cell
+//! update run chunk by chunk, in [`Recurrence`], compiled per instruction set by pulp.
+
+use std::fmt;
+use std::sync::Arc;
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2, ShapeBuilder};
+use realfft::num_complex::Complex;
+use realfft::{RealFftPlanner, RealToComplex};
 
 use super::{
-    sigmoid, ConvLayer, SileroVad, Weights, CHUNK_SAMPLES, CONTEXT_SAMPLES, HIDDEN, HOP, INPUT_LEN,
-    N_BINS, N_FFT, N_FRAMES, PADDED_LEN, STFT_PAD, STFT_ROWS,
+    sigmoid, ConvLayer, SileroVad, Weights, CHUNK_SAMPLES, CONTEXT_SAMPLES, GATE_BLOCK, HIDDEN,
+    HOP, INPUT_LEN, N_BINS, N_FFT, N_FRAMES, PADDED_LEN, STFT_PAD,
 };
 
 /// Context + chunk + reflect padding of chunk `pos` of `samples` into `padded`: the context is
@@ -69,18 +75,15 @@ impl SileroVad {
             if rows > 0 {
                 b.forward(w, rows);
             }
-            let mut row = 0;
-            for (c, p) in probs.iter_mut().enumerate().take(end).skip(i) {
-                if active(c) {
-                    let gx = &b.gx[row * 4 * HIDDEN..(row + 1) * 4 * HIDDEN];
-                    *p = lstm_step(w, gx, &mut self.h, &mut self.c, &mut b.gates);
-                    row += 1;
-                } else {
-                    self.h = [0.0; HIDDEN];
-                    self.c = [0.0; HIDDEN];
-                    *p = 0.0;
-                }
-            }
+            pulp::Arch::new().dispatch(Recurrence {
+                w,
+                gx: &b.gx,
+                gates: &mut b.gates,
+                h: &mut self.h,
+                c: &mut self.c,
+                probs: &mut probs[i..end],
+                active: |c: usize| active(i + c),
+            });
             i = end;
         }
         // The context left for the next call.
@@ -98,12 +101,15 @@ impl SileroVad {
 pub const BATCH_CHUNKS: usize = 128;
 
 /// Buffers of the batched path, sized for [`BATCH_CHUNKS`] chunks, chunk-major.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(super) struct BatchScratch {
     /// `[chunk][PADDED_LEN]`: context + chunk + reflect padding.
     padded: Vec<f32>,
-    /// `[chunk][frame][STFT_ROWS]`.
-    spec: Vec<f32>,
+    /// The STFT: a 256-point real FFT of each windowed frame (realfft), with its buffers.
+    fft: Arc<dyn RealToComplex<f32>>,
+    frame: Vec<f32>,
+    spectrum: Vec<Complex<f32>>,
+    fft_scratch: Vec<Complex<f32>>,
     /// `[chunk][frame][N_BINS]`.
     mag: Vec<f32>,
     /// Encoder outputs: `[chunk][4][128]`, `[chunk][2][64]`, `[chunk][64]`, `[chunk][128]`.
@@ -120,9 +126,13 @@ pub(super) struct BatchScratch {
 impl BatchScratch {
     pub(super) fn new() -> Box<Self> {
         let n = BATCH_CHUNKS;
+        let fft = RealFftPlanner::<f32>::new().plan_fft_forward(N_FFT);
         Box::new(Self {
             padded: vec![0.0; n * PADDED_LEN],
-            spec: vec![0.0; n * N_FRAMES * STFT_ROWS],
+            frame: fft.make_input_vec(),
+            spectrum: fft.make_output_vec(),
+            fft_scratch: fft.make_scratch_vec(),
+            fft,
             mag: vec![0.0; n * N_FRAMES * N_BINS],
             e0: vec![0.0; n * 4 * 128],
             e1: vec![0.0; n * 2 * 64],
@@ -136,31 +146,29 @@ impl BatchScratch {
     /// The state-free part of the network for the first `n` chunks of `padded`: STFT,
     /// magnitude, encoder, and the input half of the LSTM gates, into `gx`.
     fn forward(&mut self, w: &Weights, n: usize) {
-        // STFT: frame f of every chunk is a strided row view of `padded`; one GEMM per frame
-        // against the transposed basis (256 taps × 256 rows).
-        let basis_t = ArrayView2::from_shape((N_FFT, STFT_ROWS).strides((1, N_FFT)), &w.stft)
-            .expect("basis shape");
-        for f in 0..N_FRAMES {
-            let a = rows_view(&self.padded, f * HOP, n, PADDED_LEN, N_FFT);
-            let mut c = rows_view_mut(
-                &mut self.spec,
-                f * STFT_ROWS,
-                n,
-                N_FRAMES * STFT_ROWS,
-                STFT_ROWS,
-            );
-            general_mat_mul(1.0, &a, &basis_t, 0.0, &mut c);
-        }
-        for (spec, mag) in self.spec[..n * N_FRAMES * STFT_ROWS]
-            .chunks_exact(STFT_ROWS)
-            .zip(self.mag.chunks_exact_mut(N_BINS))
+        // STFT magnitudes: the basis is a windowed DFT (checked when the weights load), so each
+        // frame is windowed and transformed by a real FFT. Same magnitudes as the basis product
+        // of the reference path to float rounding, at about 5 % of its multiply-adds.
+        for (padded, mag) in self.padded[..n * PADDED_LEN]
+            .chunks_exact(PADDED_LEN)
+            .zip(self.mag.chunks_exact_mut(N_FRAMES * N_BINS))
         {
-            let (re, im) = spec.split_at(N_BINS);
-            mag[0] = (re[0] * re[0]).sqrt();
-            for ((m, r), i) in mag[1..N_BINS - 1].iter_mut().zip(&re[1..]).zip(im) {
-                *m = (r * r + i * i).sqrt();
+            for (f, mag) in mag.chunks_exact_mut(N_BINS).enumerate() {
+                let x = &padded[f * HOP..f * HOP + N_FFT];
+                for ((d, &v), &win) in self.frame.iter_mut().zip(x).zip(&w.stft_window) {
+                    *d = v * win;
+                }
+                self.fft
+                    .process_with_scratch(
+                        &mut self.frame,
+                        &mut self.spectrum,
+                        &mut self.fft_scratch,
+                    )
+                    .expect("FFT buffer lengths are the plan's");
+                for (m, z) in mag.iter_mut().zip(&self.spectrum) {
+                    *m = (z.re * z.re + z.im * z.im).sqrt();
+                }
             }
-            mag[N_BINS - 1] = (re[N_BINS - 1] * re[N_BINS - 1]).sqrt();
         }
         // Encoder: 4 frames -> 4 -> 2 -> 1 -> 1.
         conv_relu_batch(&w.enc0_batch, &self.mag, N_FRAMES, &mut self.e0, n);
@@ -179,6 +187,14 @@ impl BatchScratch {
                 *v += b;
             }
         }
+    }
+}
+
+impl fmt::Debug for BatchScratch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BatchScratch")
+            .field("chunks", &BATCH_CHUNKS)
+            .finish_non_exhaustive()
     }
 }
 
@@ -240,52 +256,217 @@ fn conv_relu_batch(layer: &ConvLayer, input: &[f32], t_in: usize, out: &mut [f32
     }
 }
 
-/// One LSTM cell step and the decoder, given the input half of the gates `gx`
-/// (`W_ih · x + b`); updates `(h, c)` and returns the speech probability.
-fn lstm_step(
-    w: &Weights,
-    gx: &[f32],
-    h: &mut [f32; HIDDEN],
-    c: &mut [f32; HIDDEN],
-    gates: &mut [f32; 4 * HIDDEN],
-) -> f32 {
-    let row = |g: usize| &w.lstm_w[g * 2 * HIDDEN + HIDDEN..(g + 1) * 2 * HIDDEN];
-    for (g4, (out4, x4)) in gates
-        .chunks_exact_mut(4)
-        .zip(gx.chunks_exact(4))
-        .enumerate()
-    {
-        let g = 4 * g4;
-        let d = super::dot_rows4([row(g), row(g + 1), row(g + 2), row(g + 3)], &h[..]);
-        for j in 0..4 {
-            out4[j] = x4[j] + d[j];
+/// The sequential part of a batch: for each chunk in turn, one LSTM cell step and the decoder
+/// from the input half of its gates (`gx`, one row per active chunk), or a reset for a
+/// pre-gated chunk. Compiled for each instruction set pulp knows (AVX2/FMA, scalar) and
+/// picked at run time: the recurrence is `W_hh · h`, 65 k multiply-adds per chunk that cannot
+/// be batched, and was a quarter of the default check built for baseline x86-64 (issue 17).
+struct Recurrence<'a, F: Fn(usize) -> bool> {
+    w: &'a Weights,
+    gx: &'a [f32],
+    gates: &'a mut [f32; 4 * HIDDEN],
+    h: &'a mut [f32; HIDDEN],
+    c: &'a mut [f32; HIDDEN],
+    probs: &'a mut [f32],
+    active: F,
+}
+
+impl<F: Fn(usize) -> bool> pulp::WithSimd for Recurrence<'_, F> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, simd: S) {
+        let mut rows = self.gx.chunks_exact(4 * HIDDEN);
+        for (c, p) in self.probs.iter_mut().enumerate() {
+            if (self.active)(c) {
+                let gx = rows.next().expect("one gx row per active chunk");
+                recurrent_gates(simd, &self.w.whh_blocked, gx, self.h, self.gates);
+                *p = cell(self.w, self.gates, self.h, self.c);
+            } else {
+                *self.h = [0.0; HIDDEN];
+                *self.c = [0.0; HIDDEN];
+                *p = 0.0;
+            }
         }
     }
-    cell(w, gates, h, c)
+}
+
+/// `gates = gx + W_hh · h`, as `Σ_k h[k] · W_hhᵀ[k]` one block of 64 gates at a time: eight
+/// registers of gates accumulate over the block's 128 rows, so every multiply-add is a
+/// full-width vector operation (fused where the CPU has FMA) and the block's weights stream
+/// from memory in order.
+#[inline(always)]
+fn recurrent_gates<S: pulp::Simd>(
+    simd: S,
+    whh_blocked: &[f32],
+    gx: &[f32],
+    h: &[f32; HIDDEN],
+    gates: &mut [f32; 4 * HIDDEN],
+) {
+    const REGS: usize = 8;
+    for ((block, gx), out) in whh_blocked
+        .chunks_exact(HIDDEN * GATE_BLOCK)
+        .zip(gx.chunks_exact(GATE_BLOCK))
+        .zip(gates.chunks_exact_mut(GATE_BLOCK))
+    {
+        let (gx, _) = S::as_simd_f32s(gx);
+        let (out, _) = S::as_mut_simd_f32s(out);
+        // 64 gates are a whole number of groups of eight registers for 1, 2, 4 or 8 lanes.
+        assert!(
+            gx.len().is_multiple_of(REGS),
+            "vector width divides the gate block"
+        );
+        for (g, (gx, out)) in gx
+            .chunks_exact(REGS)
+            .zip(out.chunks_exact_mut(REGS))
+            .enumerate()
+        {
+            let mut acc: [S::f32s; REGS] = gx.try_into().expect("register group");
+            for (row, &hk) in block.chunks_exact(GATE_BLOCK).zip(h) {
+                let (row, _) = S::as_simd_f32s(row);
+                let hk = simd.splat_f32s(hk);
+                for (a, &w) in acc.iter_mut().zip(&row[g * REGS..(g + 1) * REGS]) {
+                    *a = simd.mul_add_e_f32s(w, hk, *a);
+                }
+            }
+            out.copy_from_slice(&acc);
+        }
+    }
 }
 
 /// The LSTM cell update from the gate pre-activations (order i, f, g, o), then the decoder
-/// (ReLU → 1×1 conv → sigmoid); updates `(h, c)` and returns the speech probability.
-fn cell(w: &Weights, gates: &[f32], h: &mut [f32], c: &mut [f32]) -> f32 {
+/// (ReLU → 1×1 conv → sigmoid); updates `(h, c)` and returns the speech probability. The
+/// loop over the 128 cells has no calls and no branches (see [`exp_approx`]), so inside
+/// [`Recurrence`] it compiles to vector code.
+#[inline(always)]
+fn cell(w: &Weights, gates: &[f32], h: &mut [f32; HIDDEN], c: &mut [f32; HIDDEN]) -> f32 {
     let (gi, rest) = gates.split_at(HIDDEN);
     let (gf, rest) = rest.split_at(HIDDEN);
     let (gg, go) = rest.split_at(HIDDEN);
-    let mut logit = w.dec_b;
-    for k in 0..HIDDEN {
-        let cn = sigmoid(gf[k]) * c[k] + sigmoid(gi[k]) * tanh_via_exp(gg[k]);
-        let hn = sigmoid(go[k]) * tanh_via_exp(cn);
-        c[k] = cn;
-        h[k] = hn;
-        logit += w.dec_w[k] * hn.max(0.0);
+    let mut relu = [0.0f32; HIDDEN];
+    let cells = gi
+        .iter()
+        .zip(gf)
+        .zip(gg)
+        .zip(go)
+        .zip(h.iter_mut())
+        .zip(c.iter_mut());
+    for ((((((&i, &f), &g), &o), h), c), r) in cells.zip(relu.iter_mut()) {
+        let cn = sigmoid_approx(f) * *c + sigmoid_approx(i) * tanh_approx(g);
+        let hn = sigmoid_approx(o) * tanh_approx(cn);
+        *c = cn;
+        *h = hn;
+        *r = hn.max(0.0);
     }
-    sigmoid(logit)
+    let mut acc = [0.0f32; 8];
+    for (w8, r8) in w.dec_w.chunks_exact(8).zip(relu.chunks_exact(8)) {
+        for ((a, &w), &r) in acc.iter_mut().zip(w8).zip(r8) {
+            *a += w * r;
+        }
+    }
+    sigmoid(w.dec_b + acc.iter().sum::<f32>())
 }
 
-/// `tanh x = 1 − 2 / (e^{2x} + 1)`: one `expf` instead of libm's `tanhf` (which goes through
-/// `expm1f`, and was 7–9 % of the whole default check, issue 17). Exact at ±∞ (`e^{2x}` → ∞ or
-/// 0 give ±1); near 0 the absolute error is ≈ 1e-7 (the subtraction cancels), far inside the
-/// 1e-4 the speech gate's probabilities must keep to ONNX Runtime (`tests/it/silero.rs`).
-#[inline]
-fn tanh_via_exp(x: f32) -> f32 {
-    1.0 - 2.0 / ((2.0 * x).exp() + 1.0)
+/// `e^x` without a libm call, for the cell's 640 exponentials per chunk (3 % of the default
+/// check as `expf` calls, issue 17): Cody–Waite reduction `x = n·ln 2 + r` and Cephes' `expf`
+/// polynomial for `e^r` (relative error ≈ 1e-7 on |r| ≤ ln 2 / 2), times `2^n` made from the
+/// exponent bits. `x` is clamped to [−87, 88] so that `2^n` stays a normal float (the
+/// sigmoid and tanh built on it saturate long before). NaN propagates.
+#[inline(always)]
+fn exp_approx(x: f32) -> f32 {
+    // 1.5 · 2^23: adding it rounds to an integer held in the low mantissa bits.
+    const ROUND: f32 = 12_582_912.0;
+    // ln 2 split in a part exact in few bits and the rest (Cephes).
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    let x = x.clamp(-87.0, 88.0);
+    let t = x * std::f32::consts::LOG2_E + ROUND;
+    let n = t - ROUND;
+    let r = x - n * LN2_HI - n * LN2_LO;
+    let p = ((((1.987_569_2e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
+        + 0.166_666_65)
+        * r
+        + 0.5;
+    let e_r = p * r * r + r + 1.0;
+    // n + 127 in the exponent field: 2^n.
+    let scale = f32::from_bits(t.to_bits().wrapping_sub(ROUND.to_bits()).wrapping_add(127) << 23);
+    e_r * scale
+}
+
+/// `1 / (1 + e^{−x})` with [`exp_approx`].
+#[inline(always)]
+fn sigmoid_approx(x: f32) -> f32 {
+    1.0 / (1.0 + exp_approx(-x))
+}
+
+/// `tanh x = 1 − 2 / (e^{2x} + 1)` with [`exp_approx`]: ±1 at the clamp; near 0 the absolute
+/// error is ≈ 1e-7 (the subtraction cancels), far inside the 1e-4 the speech gate's
+/// probabilities must keep to ONNX Runtime (`tests/it/silero.rs`).
+#[inline(always)]
+fn tanh_approx(x: f32) -> f32 {
+    1.0 - 2.0 / (exp_approx(2.0 * x) + 1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exp_approx_is_within_a_few_ulp_of_libm() {
+        let mut worst = 0.0f64;
+        let mut x = -87.0f32;
+        while x <= 88.0 {
+            let (got, want) = (f64::from(exp_approx(x)), f64::from(x).exp());
+            worst = worst.max((got - want).abs() / want);
+            x += 0.001_3;
+        }
+        assert!(worst < 3e-7, "relative error {worst:e}");
+        assert_eq!(exp_approx(0.0), 1.0);
+        assert!(exp_approx(f32::NAN).is_nan());
+        // Saturation at the clamp: finite, and the sigmoid/tanh built on it reach their limits.
+        assert!(exp_approx(1e9).is_finite() && exp_approx(-1e9) > 0.0);
+        assert_eq!(sigmoid_approx(200.0), 1.0);
+        assert!(sigmoid_approx(-200.0) < 1e-37);
+        assert_eq!(tanh_approx(50.0), 1.0);
+        assert_eq!(tanh_approx(-50.0), -1.0);
+        assert!((tanh_approx(1e-4) - 1e-4).abs() < 2e-7);
+    }
+
+    /// The recurrence gives the same probabilities whichever instruction set pulp picks (the
+    /// CI machine's, and the scalar fallback of a CPU without AVX2/FMA).
+    #[test]
+    fn recurrence_agrees_across_instruction_sets() {
+        let w = SileroVad::new().weights;
+        let mut gx = vec![0.0f32; 48 * 4 * HIDDEN];
+        for (i, v) in gx.iter_mut().enumerate() {
+            *v = ((i * 7919 % 1000) as f32 / 1000.0 - 0.5) * 4.0;
+        }
+        let active = |c: usize| c % 13 != 5;
+        let n_active = (0..48).filter(|&c| active(c)).count();
+        let run = |simd: Option<pulp::Scalar>| {
+            let (mut h, mut c) = ([0.0; HIDDEN], [0.0; HIDDEN]);
+            let mut gates = [0.0; 4 * HIDDEN];
+            let mut probs = vec![0.0; 48];
+            let op = Recurrence {
+                w: &w,
+                gx: &gx[..n_active * 4 * HIDDEN],
+                gates: &mut gates,
+                h: &mut h,
+                c: &mut c,
+                probs: &mut probs,
+                active,
+            };
+            match simd {
+                Some(s) => pulp::WithSimd::with_simd(op, s),
+                None => pulp::Arch::new().dispatch(op),
+            }
+            probs
+        };
+        let (native, scalar) = (run(None), run(Some(pulp::Scalar::new())));
+        for (a, b) in native.iter().zip(&scalar) {
+            assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+        }
+        assert!(native.iter().any(|&p| p > 0.01 && p < 0.99));
+        assert_eq!(native[5], 0.0);
+    }
 }
