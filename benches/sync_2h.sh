@@ -5,7 +5,8 @@
 #   benches/sync_2h.sh [minutes=120] [drift_ppm=40] [offset_ms=-480] [runs=1]
 #
 # Makes the material with ffmpeg in a temp dir (removed at the end; with DIR=path it is made
-# there, kept, and reused by later runs with the same arguments), builds the release binary, then runs `loudqc sync --format json` `runs` times
+# there, kept, and reused by later runs with the same arguments), builds the release binary (or
+# takes BIN=path, e.g. a build of an earlier commit to compare), then runs `loudqc sync --format json` `runs` times
 # under GNU time and prints wall time, CPU seconds (user + sys: what the run costs whatever else
 # the machine does), peak RSS and what was read (offset, drift, status, findings).
 #
@@ -36,8 +37,12 @@ else
     trap 'rm -rf "$dir"' EXIT
 fi
 
-cargo build --release --quiet --bin loudqc
-bin=$PWD/target/release/loudqc
+if [ -n "${BIN:-}" ]; then
+    bin=$(realpath "$BIN") # a given binary (e.g. one built from an earlier commit, to compare)
+else
+    cargo build --release --quiet --bin loudqc
+    bin=$PWD/target/release/loudqc
+fi
 
 D=$secs
 pm="$dir/printmaster_${minutes}min.wav"

@@ -6,6 +6,7 @@ use realfft::RealFftPlanner;
 
 use super::features::{self, Features, NB};
 use super::fine;
+use super::view::{Feat, Piece};
 use super::{
     AlignOptions, Alignment, LocalOffset, Section, SectionStatus, MAX_ANCHORS, MIN_CONFIDENCE,
     WINDOW_MATCH,
@@ -35,85 +36,6 @@ const DENSE_SEARCH: i64 = 8;
 const BLOCK_HOPS: usize = 50;
 const BLOCK_STEP: usize = 10;
 const BLOCK_TAU: f64 = 0.3;
-/// Mean per-element variance of normalised features under which a window is inactive.
-const ACTIVE_VAR: f64 = 0.05;
-
-/// Band-major normalised features with prefix sums for windowed statistics.
-pub(crate) struct Feat {
-    /// `z[b][i]`.
-    pub z: Vec<Vec<f32>>,
-    /// Per band prefix sums of `z`.
-    sum: Vec<Vec<f64>>,
-    /// Prefix sums of `Σ_b z²`.
-    sq: Vec<f64>,
-}
-
-impl Feat {
-    fn new(f: &Features, lead: usize) -> Feat {
-        let n = f.len();
-        let mut z = vec![vec![0.0f32; n]; NB];
-        for b in 0..NB {
-            let vals = || f.onsets[lead.min(n)..].iter().map(move |r| f64::from(r[b]));
-            let cnt = (n - lead.min(n)).max(1) as f64;
-            let mean = vals().sum::<f64>() / cnt;
-            let var = vals().map(|v| (v - mean) * (v - mean)).sum::<f64>() / cnt;
-            let sd = var.sqrt().max(1e-3);
-            for (zi, row) in z[b].iter_mut().zip(&f.onsets).skip(lead.min(n)) {
-                *zi = ((f64::from(row[b]) - mean) / sd) as f32;
-            }
-        }
-        let mut sum = vec![vec![0.0f64; n + 1]; NB];
-        let mut sq = vec![0.0f64; n + 1];
-        for i in 0..n {
-            let mut s2 = 0.0;
-            for b in 0..NB {
-                let v = f64::from(z[b][i]);
-                sum[b][i + 1] = sum[b][i] + v;
-                s2 += v * v;
-            }
-            sq[i + 1] = sq[i] + s2;
-        }
-        Feat { z, sum, sq }
-    }
-
-    fn len(&self) -> usize {
-        self.sq.len() - 1
-    }
-
-    /// Centred energy `Σ_b Σ (z − mean_b)²` of `[i, i+n)`, and the band sums.
-    fn energy(&self, i: usize, n: usize) -> (f64, [f64; NB]) {
-        let mut sums = [0.0; NB];
-        let mut e = self.sq[i + n] - self.sq[i];
-        for (slot, band) in sums.iter_mut().zip(&self.sum) {
-            let s = band[i + n] - band[i];
-            *slot = s;
-            e -= s * s / n as f64;
-        }
-        (e.max(0.0), sums)
-    }
-
-    /// Normalised correlation of `self[i..i+n]` with `other[j..j+n]` (band means removed).
-    fn ncc(&self, i: usize, other: &Feat, j: usize, n: usize) -> f64 {
-        let (ea, sa) = self.energy(i, n);
-        let (eb, sb) = other.energy(j, n);
-        if ea <= 1e-9 || eb <= 1e-9 {
-            return 0.0;
-        }
-        let mut c = 0.0f64;
-        for b in 0..NB {
-            let x = &self.z[b][i..i + n];
-            let y = &other.z[b][j..j + n];
-            let d: f32 = x.iter().zip(y).map(|(a, b)| a * b).sum();
-            c += f64::from(d) - sa[b] * sb[b] / n as f64;
-        }
-        c / (ea * eb).sqrt()
-    }
-
-    /// Whether `[i, i+n)` has enough going on to be judged.
-    fn active(&self, i: usize, n: usize) -> bool {
-        self.energy(i, n).0 >= ACTIVE_VAR * (n * NB) as f64
-    }
-}
 
 /// A candidate line: `lag(t) = offset + drift × t` (raw file times, seconds).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -172,10 +94,8 @@ pub(crate) fn run(
     };
     let (lead_a, lead_a_s) = lead_of(&fa);
     let (lead_r, lead_r_s) = lead_of(&fr);
-    let a = Feat::new(&fa, lead_a);
-    // Only `Feat`s from here on (memory: 17 MB a file for two hours).
+    let a = Feat::new(&fa.onsets, lead_a);
     let (a_rate, a_frames) = (fa.rate_hz, fa.frames);
-    drop(fa);
     // Anchors and the fit at speed 1, then (when the audio was not found there: under a third
     // of the anchors on the main line, which leaves room for cuts) at each speed factor on the
     // reference's features resampled by it: (speed, reference features on the audio's time
@@ -183,9 +103,9 @@ pub(crate) fn run(
     let mut found: Option<(f64, Feat, Vec<Line>, usize)> = None;
     for &k in std::iter::once(&1.0).chain(&opts.speed_factors) {
         let r = if k == 1.0 {
-            Feat::new(&fr, lead_r)
+            Feat::new(&fr.onsets, lead_r)
         } else {
-            Feat::new(&warp(&fr, k), (lead_r as f64 / k).round() as usize)
+            Feat::warped(&fr.onsets, k, (lead_r as f64 / k).round() as usize)
         };
         let anchors = anchors(&a, &r, lead_a);
         let (lines, inliers) = fit_lines(&anchors, opts.max_drift);
@@ -200,7 +120,6 @@ pub(crate) fn run(
     }
     let (speed, r, lines_w, _) = found.expect("speed 1 always runs");
     let (r_rate, r_frames) = (fr.rate_hz, fr.frames);
-    drop(fr);
     let mut out = Alignment {
         matched: false,
         offset_s: None,
@@ -274,9 +193,17 @@ pub(crate) fn run(
             _ => None,
         })
         .collect();
-    let activity: Vec<f32> = (0..a.len())
-        .map(|i| (0..NB).map(|b| a.z[b][i].max(0.0)).sum())
-        .collect();
+    // How busy the audio is over hops `h0..h1` (the fine pass reads its windows where it is).
+    let activity = |h0: usize, h1: usize| -> f32 {
+        let h1 = h1.min(a.len());
+        if h0 >= h1 {
+            return 0.0;
+        }
+        let p = Piece::load(&a, h0, h1 - h0);
+        (h0..h1)
+            .map(|i| (0..NB).map(|b| p.z(b, i, 1)[0].max(0.0)).sum::<f32>())
+            .sum()
+    };
     lines = fine::refine(audio, reference, &wa, &wr, &lines, &spans, &activity)?;
     // Sections.
     out.sections = sections(
@@ -314,8 +241,16 @@ pub(crate) fn run(
     Ok(out)
 }
 
+/// Anchors whose spectra are held at once while the reference is swept (16 × 6 bands × 8192
+/// points: 3 MB; the reference's block spectra are made once per group).
+const ANCHOR_GROUP: usize = 16;
+
 /// Anchor windows spread along the audio, each placed at its best lag over the whole
 /// reference.
+///
+/// Overlap-save over the reference in blocks, swept once per group of [`ANCHOR_GROUP`]
+/// anchors: each block is read, transformed and correlated with every anchor of the group,
+/// then dropped, so memory does not depend on the reference's length.
 fn anchors(a: &Feat, r: &Feat, lead: usize) -> Vec<Anchor> {
     let na = a.len();
     let nr = r.len();
@@ -327,7 +262,7 @@ fn anchors(a: &Feat, r: &Feat, lead: usize) -> Vec<Anchor> {
     let count = ((span - w) / 500 + 1).clamp(3, MAX_ANCHORS);
     let starts: Vec<usize> = (0..count)
         .map(|k| lead + (span - w) * k / (count - 1).max(1))
-        .filter(|&s| a.active(s, w))
+        .filter(|&s| Piece::load(a, s, w).active(s, w))
         .collect();
     if starts.is_empty() {
         return Vec::new();
@@ -340,73 +275,80 @@ fn anchors(a: &Feat, r: &Feat, lead: usize) -> Vec<Anchor> {
     let inv = planner.plan_fft_inverse(m);
     let nblocks = (nr - w) / h + 1;
     let mut tin = fwd.make_input_vec();
-    let mut blocks: Vec<Vec<Vec<Complex<f32>>>> = Vec::with_capacity(nblocks);
-    for j in 0..nblocks {
-        let s = j * h;
-        let mut per_band = Vec::with_capacity(NB);
-        for b in 0..NB {
-            tin.iter_mut().for_each(|v| *v = 0.0);
-            let e = (s + m).min(nr);
-            tin[..e - s].copy_from_slice(&r.z[b][s..e]);
-            let mut spec = fwd.make_output_vec();
-            fwd.process(&mut tin, &mut spec).expect("plan sizes");
-            per_band.push(spec);
-        }
-        blocks.push(per_band);
-    }
-    let mut out = Vec::new();
-    let mut xs: Vec<Vec<Complex<f32>>> = vec![fwd.make_output_vec(); NB];
+    let spectra = || -> [Vec<Complex<f32>>; NB] { std::array::from_fn(|_| fwd.make_output_vec()) };
+    let mut ys = spectra();
+    let mut xs: Vec<([Vec<Complex<f32>>; NB], f64)> = Vec::new();
     let mut acc = inv.make_input_vec();
     let mut corr = inv.make_output_vec();
-    for &s in &starts {
-        let (ex, sums) = a.energy(s, w);
-        for b in 0..NB {
-            let mean = (sums[b] / w as f64) as f32;
-            tin.iter_mut().for_each(|v| *v = 0.0);
-            for (t, &v) in tin.iter_mut().zip(&a.z[b][s..s + w]) {
-                *t = v - mean;
-            }
-            fwd.process(&mut tin, &mut xs[b]).expect("plan sizes");
-        }
-        let mut best = (0usize, f64::MIN);
-        for (j, blk) in blocks.iter().enumerate() {
-            acc.iter_mut().for_each(|v| *v = Complex::new(0.0, 0.0));
-            for b in 0..NB {
-                for ((o, x), y) in acc.iter_mut().zip(&xs[b]).zip(&blk[b]) {
-                    *o += x.conj() * y;
+    let mut ey: Vec<f64> = Vec::with_capacity(h);
+    // Best (position, score) per anchor.
+    let mut best = vec![(0usize, f64::MIN); starts.len()];
+    for (g, group) in starts.chunks(ANCHOR_GROUP).enumerate() {
+        xs.resize_with(group.len(), || (spectra(), 0.0));
+        for (&s, (x, ex)) in group.iter().zip(xs.iter_mut()) {
+            let p = Piece::load(a, s, w);
+            let (e, sums) = p.energy(s, w);
+            *ex = e;
+            for (b, xb) in x.iter_mut().enumerate() {
+                let mean = (sums[b] / w as f64) as f32;
+                tin.iter_mut().for_each(|v| *v = 0.0);
+                for (t, &v) in tin.iter_mut().zip(p.z(b, s, w)) {
+                    *t = v - mean;
                 }
-            }
-            // The inverse of a real signal's spectrum has real DC and Nyquist bins.
-            acc[0].im = 0.0;
-            let last = acc.len() - 1;
-            acc[last].im = 0.0;
-            inv.process(&mut acc, &mut corr).expect("plan sizes");
-            for (p, &c) in corr.iter().enumerate().take(h) {
-                let pos = j * h + p;
-                if pos + w > nr {
-                    break;
-                }
-                let (ey, _) = r.energy(pos, w);
-                if ey <= 1e-9 {
-                    continue;
-                }
-                let v = f64::from(c) / m as f64 / (ex * ey).sqrt();
-                if v > best.1 {
-                    best = (pos, v);
-                }
+                fwd.process(&mut tin, xb).expect("plan sizes");
             }
         }
-        if best.1 > f64::MIN {
-            let t = (s + w / 2) as f64 / HZ;
-            let lag = (s as f64 - best.0 as f64) / HZ;
-            out.push(Anchor {
-                t,
-                lag,
-                score: best.1,
-            });
+        let best = &mut best[g * ANCHOR_GROUP..g * ANCHOR_GROUP + group.len()];
+        for j in 0..nblocks {
+            let s = j * h;
+            let e = (s + m).min(nr);
+            let p = Piece::load(r, s, e - s);
+            for (b, yb) in ys.iter_mut().enumerate() {
+                tin.iter_mut().for_each(|v| *v = 0.0);
+                tin[..e - s].copy_from_slice(p.z(b, s, e - s));
+                fwd.process(&mut tin, yb).expect("plan sizes");
+            }
+            // Energies of the reference windows starting in this block.
+            ey.clear();
+            ey.extend(
+                (s..s + h)
+                    .take_while(|&pos| pos + w <= nr)
+                    .map(|pos| p.energy(pos, w).0),
+            );
+            for ((x, ex), slot) in xs.iter().zip(best.iter_mut()) {
+                acc.iter_mut().for_each(|v| *v = Complex::new(0.0, 0.0));
+                for (xb, yb) in x.iter().zip(&ys) {
+                    for ((o, x), y) in acc.iter_mut().zip(xb).zip(yb) {
+                        *o += x.conj() * y;
+                    }
+                }
+                // The inverse of a real signal's spectrum has real DC and Nyquist bins.
+                acc[0].im = 0.0;
+                let last = acc.len() - 1;
+                acc[last].im = 0.0;
+                inv.process(&mut acc, &mut corr).expect("plan sizes");
+                for (p, (&c, &ey)) in corr.iter().zip(&ey).enumerate() {
+                    if ey <= 1e-9 {
+                        continue;
+                    }
+                    let v = f64::from(c) / m as f64 / (ex * ey).sqrt();
+                    if v > slot.1 {
+                        *slot = (s + p, v);
+                    }
+                }
+            }
         }
     }
-    out
+    starts
+        .iter()
+        .zip(&best)
+        .filter(|(_, b)| b.1 > f64::MIN)
+        .map(|(&s, &(pos, score))| Anchor {
+            t: (s + w / 2) as f64 / HZ,
+            lag: (s as f64 - pos as f64) / HZ,
+            score,
+        })
+        .collect()
 }
 
 /// RANSAC over anchor pairs for the main line, then the other offsets (same drift).
@@ -501,37 +443,11 @@ fn fit_lines(anchors: &[Anchor], max_drift: f64) -> (Vec<Line>, usize) {
     (lines, n)
 }
 
-/// The features of `f` resampled to a time scale `k` times shorter (hop `u` of the result is
-/// hop `k·u` of `f`, linearly interpolated): a reference seen at the speed of audio that plays
-/// `k` times faster. Lead-in classes are not carried (they were used before).
-fn warp(f: &Features, k: f64) -> Features {
-    let n = f.len();
-    if n == 0 {
-        return f.clone();
-    }
-    let m = ((n - 1) as f64 / k).floor() as usize + 1;
-    let onsets = (0..m)
-        .map(|u| {
-            let p = u as f64 * k;
-            let i = (p.floor() as usize).min(n - 1);
-            let w = (p - i as f64) as f32;
-            let (x, y) = (f.onsets[i], f.onsets[(i + 1).min(n - 1)]);
-            std::array::from_fn(|b| x[b] * (1.0 - w) + y[b] * w)
-        })
-        .collect();
-    Features {
-        onsets,
-        kinds: Vec::new(),
-        rate_hz: f.rate_hz,
-        frames: f.frames,
-    }
-}
-
-/// Best normalised correlation of the audio window `[s, s+n)` with the reference along line
-/// `l` (lags within ±`search` hops of it), on the part of the window that falls inside the
-/// reference. `None` when less than half the window does.
+/// Best normalised correlation of the audio window `[s, s+n)` (inside the piece `a`) with the
+/// reference along line `l` (lags within ±`search` hops of it), on the part of the window that
+/// falls inside the reference. `None` when less than half the window does.
 fn best_on_line(
-    a: &Feat,
+    a: &Piece,
     r: &Feat,
     s: usize,
     n: usize,
@@ -541,6 +457,13 @@ fn best_on_line(
     let t = (s + n / 2) as f64 / HZ;
     let pred = (l.lag(t) * HZ).round() as i64;
     let nr = r.len() as i64;
+    // The reference hops any of the lags reaches.
+    let lo = (s as i64 - pred - search).max(0);
+    let hi = (s as i64 - pred + search + n as i64).min(nr);
+    if hi <= lo {
+        return None;
+    }
+    let rp = Piece::load(r, lo as usize, (hi - lo) as usize);
     let mut best: Option<(f64, i64)> = None;
     for lag in pred - search..=pred + search {
         let j = s as i64 - lag;
@@ -549,7 +472,7 @@ fn best_on_line(
         if i1 - i0 < (n as i64 + 1) / 2 {
             continue;
         }
-        let v = a.ncc(s + i0 as usize, r, (j + i0) as usize, (i1 - i0) as usize);
+        let v = a.ncc(s + i0 as usize, &rp, (j + i0) as usize, (i1 - i0) as usize);
         if best.is_none_or(|b| v > b.0) {
             best = Some((v, lag));
         }
@@ -577,12 +500,13 @@ fn dense(a: &Feat, r: &Feat, lines: &[Line]) -> Vec<(usize, Label, f64)> {
     starts
         .into_iter()
         .map(|s| {
-            if !a.active(s, DENSE_HOPS) {
+            let ap = Piece::load(a, s, DENSE_HOPS);
+            if !ap.active(s, DENSE_HOPS) {
                 return (s, Label::Inactive, 0.0);
             }
             let mut best: Option<(Label, f64)> = None;
             for (j, l) in lines.iter().enumerate() {
-                if let Some((v, _)) = best_on_line(a, r, s, DENSE_HOPS, l, DENSE_SEARCH) {
+                if let Some((v, _)) = best_on_line(&ap, r, s, DENSE_HOPS, l, DENSE_SEARCH) {
                     if best.is_none_or(|b| v > b.1) {
                         best = Some((Label::Line(j), v));
                     }
@@ -689,13 +613,14 @@ fn refine_boundary(
         return None;
     }
     let starts: Vec<usize> = (z0..=z1 - BLOCK_HOPS).step_by(BLOCK_STEP).collect();
+    let ap = Piece::load(a, z0, z1 - z0);
     let score = |s: usize, l: Label| -> f64 {
-        if !a.active(s, BLOCK_HOPS) {
+        if !ap.active(s, BLOCK_HOPS) {
             return BLOCK_TAU;
         }
         match l {
             Label::Line(j) => {
-                best_on_line(a, r, s, BLOCK_HOPS, &lines[j], 3).map_or(BLOCK_TAU, |v| v.0)
+                best_on_line(&ap, r, s, BLOCK_HOPS, &lines[j], 3).map_or(BLOCK_TAU, |v| v.0)
             }
             _ => BLOCK_TAU,
         }

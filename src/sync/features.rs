@@ -6,8 +6,9 @@
 //! rectified and capped at [`ONSET_CAP_DB`]. Onsets are what a mix and its M&E share (the
 //! music and effects attacks), what survives a stereo downmix and AAC coding (a level rise of
 //! several dB is far above the coding noise), and they do not depend on the gain. Only the
-//! features are kept (6 × 4 bytes per 10 ms: 17 MB for two hours), so memory does not grow with
-//! the channel count or the rate.
+//! features are kept, quantised to a byte per band ([`Track`]: 6 bytes per 10 ms, 4.3 MB for two
+//! hours), so memory does not grow with the channel count or the rate and grows by 36 kB per
+//! programme minute.
 //!
 //! The same pass classifies each hop for the lead-in detector: silent (below −60 dBFS mean
 //! square) or tonal (a single spectral peak carries ≥ 90 % of the energy: line-up tone, sync
@@ -50,6 +51,59 @@ pub const TONAL_SHARE: f64 = 0.9;
 /// Level floor of a band, dB (mean square 1e-10): silence.
 const FLOOR_DB: f32 = -100.0;
 
+/// Quantisation step of the stored onsets, dB: [`ONSET_CAP_DB`] in 255 steps (0.078 dB; the
+/// rounding error, ±0.04 dB, is far under the coding noise of a 128 kb/s proxy and under the
+/// several-dB onsets the alignment correlates).
+pub const ONSET_STEP_DB: f32 = ONSET_CAP_DB / 255.0;
+
+/// Hops per chunk of a [`Track`] (41 s; 24 kB).
+const CHUNK_HOPS: usize = 4096;
+
+/// The onset track of one stream: [`NB`] bytes per hop (onset strength / [`ONSET_STEP_DB`],
+/// rounded), in fixed chunks, so that growing it never copies it (a `Vec` that doubles holds
+/// up to three times its length while it reallocates). The only per-hop store of the
+/// alignment: 6 bytes per 10 ms, 36 kB per programme minute.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Track {
+    chunks: Vec<Box<[[u8; NB]]>>,
+    len: usize,
+}
+
+impl Track {
+    /// Append one hop's onsets, dB (clamped to `0..=ONSET_CAP_DB`).
+    pub fn push(&mut self, row: &[f32; NB]) {
+        let at = self.len % CHUNK_HOPS;
+        if at == 0 {
+            self.chunks
+                .push(vec![[0u8; NB]; CHUNK_HOPS].into_boxed_slice());
+        }
+        let q = row.map(|v| (v.clamp(0.0, ONSET_CAP_DB) / ONSET_STEP_DB).round() as u8);
+        self.chunks.last_mut().expect("pushed above")[at] = q;
+        self.len += 1;
+    }
+
+    /// Number of hops.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Quantised onsets of hop `i` (`i < len`).
+    pub fn get(&self, i: usize) -> [u8; NB] {
+        self.chunks[i / CHUNK_HOPS][i % CHUNK_HOPS]
+    }
+
+    /// Onsets of hop `i`, dB (`i < len`).
+    pub fn db(&self, i: usize) -> [f32; NB] {
+        self.get(i).map(|q| f32::from(q) * ONSET_STEP_DB)
+    }
+
+    /// Heap bytes held: the chunks (whole, the last one partly filled) and their index.
+    #[cfg(test)]
+    pub fn heap_bytes(&self) -> usize {
+        self.chunks.len() * (CHUNK_HOPS * NB + std::mem::size_of::<Box<[[u8; NB]]>>())
+    }
+}
+
 /// What one hop looked like to the lead-in detector.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum HopKind {
@@ -61,9 +115,10 @@ pub(crate) enum HopKind {
 /// Features of one whole stream.
 #[derive(Debug, Clone)]
 pub(crate) struct Features {
-    /// Onset strength per hop, `NB` values per hop (hop-major).
-    pub onsets: Vec<[f32; NB]>,
-    /// Lead-in class per hop.
+    /// Onset strength per hop, quantised.
+    pub onsets: Track,
+    /// Lead-in class of each of the first `classify_hops` hops (see [`extract`]); the rest are
+    /// content.
     pub kinds: Vec<HopKind>,
     /// Sample rate of the stream, Hz.
     pub rate_hz: u32,
@@ -118,7 +173,7 @@ fn hann(n: usize) -> (Vec<f32>, f64) {
 /// start and after the end count as zeros.
 ///
 /// Only the first `classify_hops` hops are classified (the lead-in detector looks no further);
-/// later hops are `Content` without their short FFT.
+/// later hops are content, neither stored nor given their short FFT.
 pub(crate) fn extract(
     source: &mut dyn AudioSource,
     weights: &[f32],
@@ -155,7 +210,7 @@ pub(crate) fn extract(
     let mut mono: Vec<f32> = vec![0.0; pad];
     let mut base: u64 = 0;
     let mut frames: u64 = 0;
-    let mut onsets: Vec<[f32; NB]> = Vec::new();
+    let mut onsets = Track::default();
     let mut kinds: Vec<HopKind> = Vec::new();
     let mut prev = [FLOOR_DB; NB];
     let mut k: u64 = 0;
@@ -218,9 +273,7 @@ pub(crate) fn extract(
                 if lo + nl > mono.len() {
                     break;
                 }
-                if k as usize >= classify_hops {
-                    kinds.push(HopKind::Content);
-                } else {
+                if (k as usize) < classify_hops {
                     let off = (hop_start + pad as u64 - base) as usize;
                     scratch_in.copy_from_slice(&mono[off..off + n]);
                     for (x, w) in scratch_in.iter_mut().zip(&window) {
@@ -265,7 +318,7 @@ pub(crate) fn extract(
                     row[b] = (db - prev[b]).clamp(0.0, ONSET_CAP_DB);
                     prev[b] = db;
                 }
-                onsets.push(row);
+                onsets.push(&row);
                 k += 1;
             }
             // Drop what no later hop needs.
@@ -303,6 +356,73 @@ mod tests {
     use crate::decode::memory::MemorySource;
 
     #[test]
+    fn track_stores_a_byte_per_band_and_hop_to_half_a_step() {
+        let mut t = Track::default();
+        let hops = 10 * CHUNK_HOPS + 7;
+        let value = |i: usize, b: usize| ((i * 7 + b * 13) % 300) as f32 * 0.1 - 2.0;
+        for i in 0..hops {
+            t.push(&std::array::from_fn(|b| value(i, b)));
+        }
+        assert_eq!(t.len(), hops);
+        // Eleven whole chunks of 4096 × 6 bytes and their 16-byte boxes: nothing else, and no
+        // spare capacity from doubling.
+        assert_eq!(t.heap_bytes(), 11 * (CHUNK_HOPS * NB + 16));
+        for i in [
+            0,
+            1,
+            CHUNK_HOPS - 1,
+            CHUNK_HOPS,
+            5 * CHUNK_HOPS + 3,
+            hops - 1,
+        ] {
+            for (b, &got) in t.db(i).iter().enumerate() {
+                let want = value(i, b).clamp(0.0, ONSET_CAP_DB);
+                assert!(
+                    (got - want).abs() <= ONSET_STEP_DB / 2.0 + 1e-5,
+                    "hop {i} band {b}: {got} dB for {want} dB"
+                );
+            }
+        }
+        // The cap is the top code, silence code 0.
+        let mut t = Track::default();
+        t.push(&[
+            ONSET_CAP_DB,
+            99.0,
+            0.0,
+            -5.0,
+            ONSET_STEP_DB,
+            0.49 * ONSET_STEP_DB,
+        ]);
+        assert_eq!(t.get(0), [255, 255, 0, 0, 1, 0]);
+    }
+
+    #[test]
+    fn a_long_stream_keeps_six_bytes_a_hop_and_classes_of_the_head_only() {
+        // Ten minutes of noise bursts at 8 kHz: 60 000 hops.
+        let rate = 8_000u32;
+        let mut seed = 3u32;
+        let x: Vec<f32> = (0..rate as usize * 600)
+            .map(|i| {
+                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                let noise = (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5;
+                if (i / 1000) % 3 == 0 {
+                    noise
+                } else {
+                    0.01 * noise
+                }
+            })
+            .collect();
+        let mut src = MemorySource::new(rate, vec![x]).unwrap();
+        let f = extract(&mut src, &[1.0], 500).unwrap();
+        assert_eq!(f.len(), 60_000);
+        assert_eq!(f.frames, 4_800_000);
+        assert_eq!(f.kinds.len(), 500);
+        // 60 000 × 6 bytes = 360 000, in 15 chunks of 24 576 (the last one partly used).
+        assert_eq!(f.onsets.heap_bytes(), 15 * (CHUNK_HOPS * NB + 16));
+        assert!(f.onsets.heap_bytes() <= NB * f.len() + (CHUNK_HOPS * NB + 16) * 2);
+    }
+
+    #[test]
     fn tone_then_content_is_a_lead_in_and_onsets_mark_attacks() {
         let rate = 48_000u32;
         let mut x = vec![0.0f32; rate as usize * 6];
@@ -327,7 +447,7 @@ mod tests {
         // Bursts start at hops 300, 350, …, 550 (the frame of hop 299 already reaches 32
         // samples in): an onset of ≥ 60 dB summed over the bands within two hops of each, and
         // none in the digital silence between them.
-        let strength = |i: usize| f.onsets[i].iter().sum::<f32>();
+        let strength = |i: usize| f.onsets.db(i).iter().sum::<f32>();
         for b in 0..6 {
             let h = 300 + 50 * b;
             let m = (h - 2..=h).map(strength).fold(0.0f32, f32::max);

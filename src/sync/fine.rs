@@ -111,8 +111,8 @@ fn place(x: &[f32], y: &[f32]) -> Option<(f64, f64)> {
 }
 
 /// Re-measure every line from raw windows inside its aligned spans `(start_s, end_s, line)`.
-/// `activity` (one value per feature hop of the audio) picks busy places. Lines without a
-/// usable window keep their feature-level values.
+/// `activity(h0, h1)` (how busy the audio is over feature hops `h0..h1`) picks busy places.
+/// Lines without a usable window keep their feature-level values.
 pub(crate) fn refine(
     audio: &mut dyn AudioSource,
     reference: &mut dyn AudioSource,
@@ -120,7 +120,7 @@ pub(crate) fn refine(
     wr: &[f32],
     lines: &[Line],
     spans: &[(f64, f64, usize)],
-    activity: &[f32],
+    activity: &dyn Fn(usize, usize) -> f32,
 ) -> Result<Vec<Line>> {
     let total: f64 = spans
         .iter()
@@ -148,9 +148,7 @@ pub(crate) fn refine(
                     let act = |t: f64| {
                         let h0 = (t * FEATURE_RATE_HZ) as usize;
                         let h1 = ((t + WINDOW_S) * FEATURE_RATE_HZ) as usize;
-                        activity
-                            .get(h0..h1.min(activity.len()))
-                            .map_or(0.0, |v| v.iter().sum::<f32>())
+                        activity(h0, h1)
                     };
                     act(x).total_cmp(&act(y))
                 })

@@ -11,13 +11,15 @@
 //! 1. **Features** ([`features`]), streamed, both files at once on two threads: per 10 ms hop,
 //!    the onset strength of six bands of the mono mix (LFE excluded), from a 4-hop window
 //!    centred on the hop (so any sub-hop offset or drift still correlates). Only these are
-//!    kept.
+//!    kept, a byte per band and hop (the onset track).
 //! 2. **Lead-in**: a head made only of silence, line-up tone and sync pops (at least one tonal
 //!    hop) is trimmed from either file, rounded to the nearest video frame (leaders are laid
 //!    to picture); pure head silence is not a leader but an offset. `lead_in_trimmed_s` says
 //!    how much was trimmed from the audio.
 //! 3. **Anchors**: up to [`MAX_ANCHORS`] windows of up to 20 s spread along the audio, each
-//!    correlated (normalised, FFT overlap-save) against the whole reference: every lag.
+//!    correlated (normalised, FFT overlap-save) against the whole reference: every lag. The
+//!    reference is swept block by block, each block correlated with a group of anchors and
+//!    dropped.
 //! 4. **Fit**: RANSAC over anchor pairs gives the main line `lag(t) = offset + drift × t`;
 //!    anchors off that line with a good score give the other offsets (after an insertion or a
 //!    deletion the lag jumps and stays). The search covers ±5000 ppm; when fewer than half
@@ -42,12 +44,17 @@
 //! the reference at `r` s is at `r + offset_s` s in the audio); `drift_ppm` is positive when
 //! the audio runs long (it gets later and later).
 //!
-//! Memory: the features (24 bytes a hop per file: 17 MB each for two hours), the reference's
-//! block spectra for the anchor search (about the same) and a few seconds of raw audio.
+//! Memory: flat in the programme's length but for the two onset tracks, 6 bytes a hop per file
+//! (36 kB per programme minute; 4.3 MB each for two hours). Everything else is read from the
+//! tracks into bounded pieces as it is needed, z-scored on the way: an anchor search block
+//! (8192 hops) with the spectra of 16 anchors (3 MB), a dense window with its ±80 ms of
+//! reference, a boundary zone (8 s); the fine pass holds a few seconds of raw audio. The
+//! `sync_memory` test counts the heap's peak on a 5- and a 20-minute pair.
 
 mod align;
 pub mod features;
 mod fine;
+mod view;
 
 use std::path::Path;
 
