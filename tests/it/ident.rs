@@ -1195,6 +1195,12 @@ fn stereo_ident_in_centre_and_in_lrc_of_5_1() {
 /// `ffmpeg -af atempo=F`, both WSOLA-like): each channel written as 32-bit float WAV, run
 /// through the tool, read back.
 fn tempo_with(tool: &str, factor: f64, ident: &[Vec<f32>]) -> Vec<Vec<f32>> {
+    tempo_to(tool, factor, ident, REF_RATE)
+}
+
+/// [`tempo_with`], then resampled by the same tool to `rate` (sox `rate`, ffmpeg
+/// `aresample`) when that is not the reference's.
+fn tempo_to(tool: &str, factor: f64, ident: &[Vec<f32>], rate: u32) -> Vec<Vec<f32>> {
     let d = crate::cli::tmp();
     let (inp, out) = (d.path().join("in.wav"), d.path().join("out.wav"));
     let spec = hound::WavSpec {
@@ -1210,25 +1216,30 @@ fn tempo_with(tool: &str, factor: f64, ident: &[Vec<f32>]) -> Vec<Vec<f32>> {
         }
     }
     w.finalize().unwrap();
-    let f = format!("{factor}");
-    let (prog, args): (&str, Vec<&str>) = match tool {
-        "sox" => (
-            "sox",
-            vec![inp.to_str().unwrap(), out.to_str().unwrap(), "tempo", &f],
+    let (f, r) = (format!("{factor}"), format!("{rate}"));
+    let (inp, out_s) = (inp.to_str().unwrap(), out.to_str().unwrap());
+    let (prog, mut args): (&str, Vec<&str>) = match tool {
+        "sox" => ("sox", vec![inp, out_s, "tempo", &f]),
+        _ => (
+            "ffmpeg",
+            vec!["-nostdin", "-v", "error", "-y", "-i", inp, "-af"],
         ),
-        _ => {
-            let af = format!("atempo={f}");
-            let args = vec!["-nostdin", "-v", "error", "-y", "-i", inp.to_str().unwrap()];
-            let mut a: Vec<String> = args.into_iter().map(String::from).collect();
-            a.extend(["-af".into(), af, "-c:a".into(), "pcm_f32le".into()]);
-            a.push(out.to_str().unwrap().into());
-            let st = std::process::Command::new("ffmpeg").args(&a).status();
-            assert!(st.expect("ffmpeg on PATH (.ci/run installs it)").success());
-            return read_float_wav(&out);
-        }
     };
+    let af = format!("atempo={f},aresample={r}");
+    let af = if rate == REF_RATE {
+        format!("atempo={f}")
+    } else {
+        af
+    };
+    match tool {
+        "sox" if rate != REF_RATE => args.extend(["rate", &r]),
+        "sox" => {}
+        _ => args.extend([af.as_str(), "-c:a", "pcm_f32le", out_s]),
+    }
     let st = std::process::Command::new(prog).args(&args).status();
-    assert!(st.expect("sox on PATH (.ci/run installs it)").success());
+    assert!(st
+        .unwrap_or_else(|e| panic!("{prog} on PATH (.ci/run installs it): {e}"))
+        .success());
     read_float_wav(&out)
 }
 
@@ -1254,7 +1265,12 @@ fn onset(clip: &[Vec<f32>]) -> usize {
 /// where the stretch put it, less where the reference has it (sox lays its first segment out
 /// from the input's start, 1 sample off; ffmpeg `atempo` starts about 20 ms into it).
 fn stretched_offset(stretched: &[Vec<f32>], at: usize) -> i64 {
-    at as i64 + onset(stretched) as i64 - onset(&ident_at(REF_RATE)) as i64
+    stretched_offset_at(stretched, at, REF_RATE)
+}
+
+/// [`stretched_offset`] for a copy at `rate`.
+fn stretched_offset_at(stretched: &[Vec<f32>], at: usize, rate: u32) -> i64 {
+    at as i64 + onset(stretched) as i64 - onset(&ident_at(rate)) as i64
 }
 
 /// How close a pitch-kept copy's offset is to [`stretched_offset`], samples at 48 kHz: sox's

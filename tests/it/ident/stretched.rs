@@ -186,3 +186,38 @@ fn polarity_inverted_stretched_idents() {
         assert!(head.abs_diff(12_345) <= tol, "{what}: head at {head}");
     }
 }
+
+/// A pitch-kept ident in a 44.1 kHz programme (the 48 kHz reference stretched, then resampled
+/// by the same tool): the warped template is built at the programme's rate from the analysis
+/// rate's windows (5.5125 programme samples to one), and the ident still reads whole, where
+/// the stretch put it.
+#[test]
+fn pitch_kept_ident_in_a_44_1_khz_programme() {
+    let rate = 44_100u32;
+    for (tool, f) in [("sox", 0.96), ("ffmpeg", 1.04)] {
+        let st = tempo_to(tool, f, &ident_at(REF_RATE), rate);
+        let mut p = Program::new(rate, 2, 30.0, Some(-9.0));
+        let t = p.frames();
+        let tail_at = t - st[0].len() - 4_410;
+        p.plant(&st, 11_111, 0.0, Layout::LeftRight);
+        p.plant(&st, tail_at, 0.0, Layout::LeftRight);
+        let rep = &search_with(&p, Policy::Require, Some(10.0))[0];
+        let what = format!("{tool} tempo {f} at 44.1 kHz");
+        show(&what, &rep.head);
+        show(&what, &rep.tail);
+        for (m, at) in [(&rep.head, 11_111), (&rep.tail, tail_at)] {
+            assert!(m.found, "{what}: {m:?}");
+            assert_whole_pitch_kept(m, &what);
+            assert_eq!(m.count, 1, "{what}");
+            let got = m.speed_factor.unwrap();
+            assert!((got / f - 1.0).abs() <= 0.0075, "{what}: speed {got}");
+            let (off, want) = (
+                m.offset_samples.unwrap(),
+                stretched_offset_at(&st, at, rate),
+            );
+            // The tolerances of `offset_tolerance`, at 44.1 kHz.
+            let tol = offset_tolerance(tool) * u64::from(rate) / 48_000 + 1;
+            assert!(off.abs_diff(want) <= tol, "{what}: at {off}, want {want}");
+        }
+    }
+}
