@@ -13,12 +13,15 @@
 //!    highly with the program, each at its own lag within a few milliseconds of the tempo
 //!    line ([`LINE_TOLERANCE_S`]).
 //!
-//! The pieces' lags form a **warped template**: each piece of the reference placed at its
-//! found lag (a gap to the next piece's start left silent). That template is
-//! evaluated in place as any other ([`super::place::evaluate_at`]): the same score, coverage, decision
-//! against the null baseline, cuts, remix and gain. Only the pieces that sit on the tempo
-//! line (at least [`MIN_ON_LINE`] of them) are used: a look-alike cue whose pieces correlate
-//! here and there, off any straight line, builds no template.
+//! The pieces that sit on the tempo line (at least [`MIN_ON_LINE`] of them) give the **tempo
+//! map**: a look-alike cue whose pieces correlate here and there, off any straight line,
+//! builds none. Along that line a **warped template** is built the way WSOLA built the
+//! stretch ([`warp`]: overlapping windows of the program, each filled with the stretch of the
+//! reference it copies, crossfaded), and evaluated in place as any other
+//! ([`super::place::evaluate_at`]): the same score, coverage, decision against the null
+//! baseline, cuts, remix and gain.
+
+mod warp;
 
 use super::place::At;
 use super::search::dot;
@@ -57,7 +60,6 @@ fn piece_lags(x: &[f32], y: &[f32], centre: f64, reach: usize) -> Option<[(usize
 /// a piece off the line or too quiet), with the fraction of significant pieces on the line.
 struct TempoMap {
     tempo: f64,
-    lags: Vec<Option<usize>>,
     /// Line through the pieces: piece start `a` (coarse samples) sits at `alpha + beta·a`.
     alpha: f64,
     beta: f64,
@@ -98,7 +100,7 @@ fn tempo_map(x: &[f32], y: &[f32], s: f64, l: f64, ar: u32) -> Option<TempoMap> 
                 .filter(|(_, lags)| lags[j].1 >= PIECE_NCC)
                 .map(|&(i, lags)| (i, lags[j].0 as f64, lags[j].1))
                 .collect();
-            on_line(pts, piece, k, n_sig, ar, sign)
+            on_line(pts, piece, n_sig, ar, sign)
         })
         .max_by(|a, b| a.on_line.total_cmp(&b.on_line))
 }
@@ -107,7 +109,6 @@ fn tempo_map(x: &[f32], y: &[f32], s: f64, l: f64, ar: u32) -> Option<TempoMap> 
 fn on_line(
     mut pts: Vec<(usize, f64, f64)>,
     piece: usize,
-    k: usize,
     n_sig: usize,
     ar: u32,
     sign: f64,
@@ -139,91 +140,13 @@ fn on_line(
     if !(0.85..=1.2).contains(&beta) {
         return None;
     }
-    let mut lags = vec![None; k];
-    for &(i, d, _) in &pts {
-        lags[i] = Some(d as usize);
-    }
     Some(TempoMap {
         tempo: 1.0 / beta,
-        lags,
         alpha,
         beta,
         on_line: pts.len() as f64 / n_sig as f64,
         sign,
     })
-}
-
-/// The warped templates (every reference channel and the downmix, at the program's rate) of
-/// a tempo map, and the lag of their first sample in the mix at the program's rate.
-fn warp(
-    templates: &[Vec<f32>],
-    full: &[f32],
-    map: &TempoMap,
-    ratio: f64,
-    coarse_piece: usize,
-) -> Option<(Vec<Vec<f32>>, usize)> {
-    let mono = &templates[templates.len() - 1];
-    let piece = (coarse_piece as f64 * ratio).round() as usize;
-    let k = map.lags.len();
-    if k == 0 || piece == 0 {
-        return None;
-    }
-    // Each piece's lag at the program's rate: found ones refined to the sample, the others on
-    // the line.
-    let reach = ratio.ceil() as usize + 1;
-    let j = usize::from(map.sign < 0.0);
-    let mut at: Vec<i64> = (0..k)
-        .map(|i| {
-            let a_full = i * piece;
-            match map.lags[i] {
-                Some(d) if a_full + piece <= mono.len() => {
-                    piece_lags(full, &mono[a_full..a_full + piece], d as f64 * ratio, reach)
-                        .map_or((d as f64 * ratio).round() as i64, |l| l[j].0 as i64)
-                }
-                _ => ((map.alpha + map.beta * (i * coarse_piece) as f64) * ratio).round() as i64,
-            }
-        })
-        .collect();
-    // Keep the lags increasing (a piece placed before its predecessor is dropped to the line).
-    for i in 1..k {
-        if at[i] <= at[i - 1] {
-            at[i] = at[i - 1] + 1;
-        }
-    }
-    let start = at[0];
-    if start < 0 {
-        return None;
-    }
-    // The tail after the last piece: the rest of the reference at the tempo.
-    let rest = mono.len().saturating_sub(k * piece);
-    let len = (at[k - 1] - start) as usize + piece + (rest as f64 * map.beta).round() as usize;
-    let warped = templates
-        .iter()
-        .map(|t| {
-            let mut w = vec![0.0f32; len];
-            for i in 0..k {
-                let from = i * piece;
-                let to = (at[i] - start) as usize;
-                // A piece is its own stretch of the reference, no more: where the next one
-                // starts later (a WSOLA jump, or a piece placed on the line, whose intercept
-                // is off by up to WSOLA's search range), the gap stays silent. Run on, the
-                // silent first piece would repeat the first note's attack before the next
-                // piece's own: a cut start that is not there (0.06 s on sox `tempo 0.96`).
-                let n = if i + 1 < k {
-                    ((at[i + 1] - at[i]) as usize).min(piece)
-                } else {
-                    len - to
-                };
-                for j in 0..n.min(len - to) {
-                    if let Some(&v) = t.get(from + j) {
-                        w[to + j] = v;
-                    }
-                }
-            }
-            w
-        })
-        .collect();
-    Some((warped, start as usize))
 }
 
 /// A warped template found in a window: what [`evaluate_at`] needs besides the window's own
@@ -290,16 +213,23 @@ pub(super) fn search(eng: &mut Engine, at: &At<'_>) -> Result<Option<Warped>> {
     let mix = &at.win.mixes[mi];
     let templates = p.reference.templates(rate, 1, 1)?;
     let ratio = f64::from(rate) / f64::from(ar);
-    let coarse_piece = ((PIECE_S * f64::from(ar)).round() as usize).max(2);
-    let Some((warped, start)) = warp(&templates, &mix.full, &map, ratio, coarse_piece) else {
+    let Some(t) = warp::build(
+        &templates,
+        &mix.full,
+        &mix.coarse,
+        &p.coarse,
+        &map,
+        ratio,
+        ar,
+    ) else {
         return Ok(None);
     };
-    let energies: Vec<f64> = warped.iter().map(|t| dot(t, t)).collect();
+    let energies: Vec<f64> = t.channels.iter().map(|c| dot(c, c)).collect();
     Ok(Some(Warped {
         mi,
-        templates: warped,
+        templates: t.channels,
         energies,
         speed: rational(map.tempo),
-        cand: (start as f64 / ratio).round() as usize,
+        cand: (t.start as f64 / ratio).round() as usize,
     }))
 }

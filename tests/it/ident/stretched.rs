@@ -12,18 +12,27 @@ fn stretched(how: &str, f: f64) -> Vec<Vec<f32>> {
     }
 }
 
-/// Offsets of a window's copies within `tol` samples of `want`, in order.
+/// Offsets of a window's copies, in order, where `how` put the copies of `st` planted at
+/// `at`: varispeed ones to 2 samples, pitch-kept ones where the stretch put the reference's
+/// first sample (see [`stretched_offset`]).
 #[track_caller]
-fn assert_copies_near(m: &IdentMatch, want: &[usize], tol: u64, what: &str) {
+fn assert_copies_at(m: &IdentMatch, how: &str, st: &[Vec<f32>], at: &[usize], what: &str) {
     let got: Vec<i64> = m.copies.iter().map(|c| c.offset_samples).collect();
+    let (want, tol): (Vec<i64>, u64) = match how {
+        "vari" => (at.iter().map(|&a| a as i64).collect(), 2),
+        tool => (
+            at.iter().map(|&a| stretched_offset(st, a)).collect(),
+            offset_tolerance(tool),
+        ),
+    };
     assert_eq!(
         m.count,
-        want.len(),
+        at.len(),
         "{what}: copies at {got:?}, want {want:?}"
     );
-    for (g, w) in got.iter().zip(want) {
+    for (g, w) in got.iter().zip(&want) {
         assert!(
-            g.abs_diff(*w as i64) <= tol,
+            g.abs_diff(*w) <= tol,
             "{what}: copies at {got:?}, want {want:?}"
         );
     }
@@ -31,7 +40,8 @@ fn assert_copies_near(m: &IdentMatch, want: &[usize], tol: u64, what: &str) {
 
 /// A stretched ident stitched twice back to back at the head, and three times across gaps
 /// at the tail (2 s of silence, 1 s of bars and tone), varispeed and pitch-kept: every copy
-/// counted (it was one copy, a false PASS under `require`), IDENT_DOUBLE at both ends.
+/// counted (it was one copy, a false PASS under `require`), every copy whole (pitch-kept ones
+/// were partial), IDENT_DOUBLE at both ends.
 #[test]
 fn doubled_and_tripled_stretched_idents_are_counted() {
     let r = 48_000usize;
@@ -39,6 +49,8 @@ fn doubled_and_tripled_stretched_idents_are_counted() {
         ("vari", 1.04),
         ("vari", 0.93),
         ("sox", 0.96),
+        ("sox", 1.08),
+        ("ffmpeg", 0.92),
         ("ffmpeg", 1.04),
     ] {
         let st = stretched(how, f);
@@ -64,19 +76,21 @@ fn doubled_and_tripled_stretched_idents_are_counted() {
         let what = format!("{how} {f}");
         show(&what, &rep.head);
         show(&what, &rep.tail);
-        // Varispeed copies at their sample; pitch-kept ones to 20 ms (see
-        // `pitch_corrected_speed_changes`).
-        let tol = if how == "vari" { 2 } else { 960 };
-        assert_copies_near(&rep.head, &head, tol, &what);
-        assert_copies_near(&rep.tail, &tail, tol, &what);
+        assert_copies_at(&rep.head, how, &st, &head, &what);
+        assert_copies_at(&rep.tail, how, &st, &tail, &what);
         for c in rep.head.copies.iter().chain(&rep.tail.copies) {
             assert!((c.speed_factor / f - 1.0).abs() <= 0.005, "{what}: {c:?}");
-            // Pitch-kept copies are counted but not yet judged whole (issue 20, open: the
-            // warped template's start and coverage).
+            assert_eq!((c.cut_start_s, c.cut_end_s), (0.0, 0.0), "{what}: {c:?}");
             if how == "vari" {
                 assert!(!c.partial && c.coverage > 0.99, "{what}: {c:?}");
                 assert_eq!(c.speed_factor, f, "{what}: {c:?}");
+            } else {
+                assert!(!c.partial && c.coverage >= 0.95, "{what}: {c:?}");
             }
+        }
+        if how != "vari" {
+            assert_whole_pitch_kept(&rep.head, &what);
+            assert_whole_pitch_kept(&rep.tail, &what);
         }
         let f = findings(&reps, Policy::Require);
         let double: Vec<_> = f.iter().filter(|f| f.code == "IDENT_DOUBLE").collect();
@@ -87,11 +101,17 @@ fn doubled_and_tripled_stretched_idents_are_counted() {
 }
 
 /// A stretched ident followed by the look-alike jingle stretched the same way (a score cue in
-/// the ident's timbre and scale): one copy, no IDENT_DOUBLE.
+/// the ident's timbre and scale): one copy, whole, no IDENT_DOUBLE; the cue alone is no ident.
 #[test]
 fn stretched_ident_plus_stretched_cue_is_not_a_double() {
     let r = 48_000usize;
-    for (how, f) in [("vari", 1.04), ("sox", 0.96)] {
+    for (how, f) in [
+        ("vari", 1.04),
+        ("sox", 0.96),
+        ("sox", 1.08),
+        ("ffmpeg", 0.92),
+        ("ffmpeg", 1.04),
+    ] {
         let st = stretched(how, f);
         let decoy = match how {
             "vari" => Jingle::decoy().render(48_000, f),
@@ -109,11 +129,24 @@ fn stretched_ident_plus_stretched_cue_is_not_a_double() {
         let what = format!("{how} {f}");
         show(&what, &rep.head);
         show(&what, &rep.tail);
-        let tol = if how == "vari" { 2 } else { 960 };
-        assert_copies_near(&rep.head, &[r], tol, &what);
-        assert_copies_near(&rep.tail, &[t - n], tol, &what);
+        assert_copies_at(&rep.head, how, &st, &[r], &what);
+        assert_copies_at(&rep.tail, how, &st, &[t - n], &what);
+        if how != "vari" {
+            assert_whole_pitch_kept(&rep.head, &what);
+            assert_whole_pitch_kept(&rep.tail, &what);
+        }
         let f = findings(&reps, Policy::Require);
         assert!(f.iter().all(|f| f.code != "IDENT_DOUBLE"), "{what}: {f:?}");
+        // The cues alone, where the idents were: nothing found, at either end.
+        let mut q = Program::new(48_000, 2, 40.0, Some(-12.0));
+        q.plant(&decoy, r + n + r / 2, 0.0, Layout::LeftRight);
+        q.plant(&decoy, t - 2 * n - r, 0.0, Layout::LeftRight);
+        let reps = search_with(&q, Policy::Require, None);
+        show(&format!("{what} cues only"), &reps[0].head);
+        show(&format!("{what} cues only"), &reps[0].tail);
+        for m in [&reps[0].head, &reps[0].tail] {
+            assert!(!m.found && m.count == 0, "{what} cues only: {m:?}");
+        }
     }
 }
 
@@ -151,5 +184,40 @@ fn polarity_inverted_stretched_idents() {
         let tol = if how == "vari" { 2 } else { 960 };
         let head = rep.head.offset_samples.unwrap();
         assert!(head.abs_diff(12_345) <= tol, "{what}: head at {head}");
+    }
+}
+
+/// A pitch-kept ident in a 44.1 kHz programme (the 48 kHz reference stretched, then resampled
+/// by the same tool): the warped template is built at the programme's rate from the analysis
+/// rate's windows (5.5125 programme samples to one), and the ident still reads whole, where
+/// the stretch put it.
+#[test]
+fn pitch_kept_ident_in_a_44_1_khz_programme() {
+    let rate = 44_100u32;
+    for (tool, f) in [("sox", 0.96), ("ffmpeg", 1.04)] {
+        let st = tempo_to(tool, f, &ident_at(REF_RATE), rate);
+        let mut p = Program::new(rate, 2, 30.0, Some(-9.0));
+        let t = p.frames();
+        let tail_at = t - st[0].len() - 4_410;
+        p.plant(&st, 11_111, 0.0, Layout::LeftRight);
+        p.plant(&st, tail_at, 0.0, Layout::LeftRight);
+        let rep = &search_with(&p, Policy::Require, Some(10.0))[0];
+        let what = format!("{tool} tempo {f} at 44.1 kHz");
+        show(&what, &rep.head);
+        show(&what, &rep.tail);
+        for (m, at) in [(&rep.head, 11_111), (&rep.tail, tail_at)] {
+            assert!(m.found, "{what}: {m:?}");
+            assert_whole_pitch_kept(m, &what);
+            assert_eq!(m.count, 1, "{what}");
+            let got = m.speed_factor.unwrap();
+            assert!((got / f - 1.0).abs() <= 0.0075, "{what}: speed {got}");
+            let (off, want) = (
+                m.offset_samples.unwrap(),
+                stretched_offset_at(&st, at, rate),
+            );
+            // The tolerances of `offset_tolerance`, at 44.1 kHz.
+            let tol = offset_tolerance(tool) * u64::from(rate) / 48_000 + 1;
+            assert!(off.abs_diff(want) <= tol, "{what}: at {off}, want {want}");
+        }
     }
 }
