@@ -27,7 +27,7 @@ pub fn seconds_to_clock(s: f64) -> String {
 }
 
 /// A timecode frame rate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub enum Fps {
     /// 24000/1001 frames a second, labelled as 24 non-drop.
     #[serde(rename = "23.976")]

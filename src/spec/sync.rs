@@ -24,7 +24,7 @@ pub const SYNC_DRIFT: Code = Code::SYNC_DRIFT;
 pub const CONFORM_MISMATCH: Code = Code::CONFORM_MISMATCH;
 
 /// What the reference is, in the delivery spec's order of preference.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ReferenceKind {
     /// The final proxy derived from the delivered IMF: its timing is final.

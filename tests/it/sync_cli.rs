@@ -223,6 +223,28 @@ fn resume_of_pairs_skips_pairs_already_recorded() {
     assert_eq!(recs.len(), 3);
     assert!(recs[2].file.ends_with("pm2.wav"));
     assert_ne!(recs[2].inputs, recs[1].inputs);
+
+    // Another reference kind or frame rate changes severities and frame counts: both pairs are
+    // checked again (the records say under what), and a repeat of that run adds nothing.
+    for (extra, n) in [
+        (["--reference-kind", "locked-cut"], 5),
+        (["--fps", "25"], 7),
+    ] {
+        let mut a = args.to_vec();
+        a.extend_from_slice(&extra);
+        let o = run(&a);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        let text = std::fs::read_to_string(&out).unwrap();
+        let recs = records(&text);
+        assert_eq!(recs.len(), n, "{extra:?}: {text}");
+        assert_eq!(run(&a).status.code(), Some(0));
+        assert_eq!(records(&std::fs::read_to_string(&out).unwrap()).len(), n);
+    }
+    let recs = records(&std::fs::read_to_string(&out).unwrap());
+    assert_eq!(recs[3].reference_kind.name(), "locked-cut");
+    assert_eq!(recs[3].fps.name(), "24");
+    assert_eq!(recs[5].fps.name(), "25");
+    assert_eq!(recs[5].reference_kind.name(), "final");
 }
 
 /// Attribute `name` of the element starting at `at` in `html`.

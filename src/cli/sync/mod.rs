@@ -98,13 +98,21 @@ struct Job {
     kind: ReferenceKind,
 }
 
-/// What `--resume` compares: the audio's and the reference's files (path, size, mtime).
-type ResumeKey = (Vec<InputFile>, Vec<InputFile>);
+/// What `--resume` compares: the audio's and the reference's files (path, size, mtime), the
+/// reference kind and the frame rate. A record made under another kind has other severities,
+/// one made at another `--fps` other frame counts and thresholds: the pair is checked again.
+type ResumeKey = (Vec<InputFile>, Vec<InputFile>, ReferenceKind, Fps);
 
 impl Job {
-    /// What `--resume` compares.
-    fn key(&self) -> ResumeKey {
+    /// The audio's and the reference's files (path, size, mtime), as recorded.
+    fn key(&self) -> (Vec<InputFile>, Vec<InputFile>) {
         (self.audio.inputs(), self.reference.inputs())
+    }
+
+    /// What `--resume` compares at this `fps`.
+    fn resume_key(&self, fps: Fps) -> ResumeKey {
+        let (a, r) = self.key();
+        (a, r, self.kind, fps)
     }
 }
 
@@ -230,7 +238,10 @@ fn resume_index(path: &Path) -> io::Result<HashMap<ResumeKey, Verdict>> {
     whole_lines(path, |line| {
         if let Ok(r) = serde_json::from_slice::<SyncRecord>(line) {
             if !r.inputs.is_empty() {
-                done.insert((r.inputs, r.reference_inputs), r.verdict);
+                done.insert(
+                    (r.inputs, r.reference_inputs, r.reference_kind, r.fps),
+                    r.verdict,
+                );
             }
         }
     })?;
@@ -317,7 +328,7 @@ pub fn run(args: SyncArgs) -> ExitCode {
     let mut verdicts: Vec<Verdict> = Vec::new();
     if let (true, Some(out)) = (args.resume, &args.output) {
         match resume_index(out) {
-            Ok(done) => work.retain(|j| match done.get(&j.key()) {
+            Ok(done) => work.retain(|j| match done.get(&j.resume_key(fps)) {
                 Some(v) => {
                     verdicts.push(*v);
                     false
