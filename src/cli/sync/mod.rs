@@ -78,8 +78,8 @@ pub struct SyncArgs {
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
 
-    /// Skip pairs already in --output (same audio and reference files, size and mtime);
-    /// append the others.
+    /// Skip pairs already in --output (same audio and reference files, size and mtime, same
+    /// reference kind and --fps); append the others.
     #[arg(long, requires = "output")]
     pub resume: bool,
 }
