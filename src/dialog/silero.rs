@@ -62,6 +62,7 @@ use std::fmt;
 use std::sync::{Arc, OnceLock};
 
 mod batch;
+mod gemm;
 
 use batch::BatchScratch;
 pub use batch::BATCH_CHUNKS;
@@ -165,6 +166,22 @@ struct ConvLayer {
     c_out: usize,
     /// Time stride.
     stride: usize,
+    /// `w` transposed (`[3 * c_in][c_out]`) and packed for the AVX-512 kernel of the batched
+    /// path, on CPUs that have it.
+    packed: Option<gemm::PackedB>,
+}
+
+impl ConvLayer {
+    /// With the weights packed for [`gemm::Avx512`] when the CPU has it.
+    fn packed(mut self) -> Self {
+        if gemm::Avx512::detect().is_some() {
+            let k = 3 * self.c_in;
+            self.packed = Some(gemm::PackedB::new(k, self.c_out, |row, col| {
+                self.w[col * k + row]
+            }));
+        }
+        self
+    }
 }
 
 /// All weights, re-laid-out for the forward pass. Immutable and shared.
@@ -187,6 +204,9 @@ struct Weights {
     /// `h[k]` adds to gates `b·64 .. b·64+64`. A block is 32 KB read front to back (it fits
     /// the L1 cache), and each of its rows is eight AVX vectors.
     whh_blocked: Vec<f32>,
+    /// `W_ih` transposed (`[HIDDEN][4 * HIDDEN]`) and packed for [`gemm::Avx512`], on CPUs that
+    /// have it.
+    w_ih_packed: Option<gemm::PackedB>,
     /// `bias_ih + bias_hh`, `[4 * HIDDEN]`.
     lstm_b: Vec<f32>,
     /// Output 1×1 convolution weights `[HIDDEN]`.
@@ -262,6 +282,7 @@ fn conv_layer(
         c_in: c_in_padded,
         c_out,
         stride,
+        packed: None,
     }
 }
 
@@ -333,11 +354,13 @@ impl Weights {
             stft_window,
             enc: [
                 conv_layer(&e0w, e0b, 128, N_BINS, MAG_STRIDE, 1),
-                conv_layer(&e1w, e1b, 64, 128, 128, 2),
-                conv_layer(&e2w, e2b, 64, 64, 64, 2),
-                conv_layer(&e3w, e3b, 128, 64, 64, 1),
+                conv_layer(&e1w, e1b, 64, 128, 128, 2).packed(),
+                conv_layer(&e2w, e2b, 64, 64, 64, 2).packed(),
+                conv_layer(&e3w, e3b, 128, 64, 64, 1).packed(),
             ],
-            enc0_batch: conv_layer(&e0w, e0b_batch, 128, N_BINS, N_BINS, 1),
+            enc0_batch: conv_layer(&e0w, e0b_batch, 128, N_BINS, N_BINS, 1).packed(),
+            w_ih_packed: gemm::Avx512::detect()
+                .map(|_| gemm::PackedB::new(HIDDEN, 4 * HIDDEN, |k, n| lstm_w[n * 2 * HIDDEN + k])),
             lstm_w,
             whh_blocked,
             lstm_b,

@@ -2,9 +2,10 @@
 //!
 //! Everything before the recurrence (STFT, magnitude, encoder and `W_ih · x + b` of the LSTM
 //! gates) is independent of the state, so it runs over [`BATCH_CHUNKS`] chunks at once: the
-//! STFT as real FFTs (realfft), the rest as matrix products (ndarray → matrixmultiply sgemm,
-//! which picks AVX2/FMA kernels at run time). The recurrence `W_hh · h` and the cell
-//! update run chunk by chunk, in [`Recurrence`], compiled per instruction set by pulp.
+//! STFT as real FFTs (realfft), the rest as matrix products: on AVX-512 by the kernel of
+//! [`super::gemm`] on weights packed at load, elsewhere by ndarray → matrixmultiply sgemm (which
+//! picks AVX2/FMA kernels at run time). The recurrence `W_hh · h` and the cell update run chunk
+//! by chunk, in [`Recurrence`], compiled per instruction set by pulp.
 
 use std::fmt;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use ndarray::{ArrayView2, ArrayViewMut2, ShapeBuilder};
 use realfft::num_complex::Complex;
 use realfft::{RealFftPlanner, RealToComplex};
 
+use super::gemm::{Avx512, Rows};
 use super::{
     sigmoid, ConvLayer, SileroVad, Weights, CHUNK_SAMPLES, CONTEXT_SAMPLES, GATE_BLOCK, HIDDEN,
     HOP, INPUT_LEN, N_BINS, N_FFT, N_FRAMES, PADDED_LEN, STFT_PAD,
@@ -121,6 +123,8 @@ pub(super) struct BatchScratch {
     gx: Vec<f32>,
     /// Gate pre-activations of the current step.
     gates: [f32; 4 * HIDDEN],
+    /// The AVX-512 kernel for the matrix products, where the CPU has it (else matrixmultiply).
+    avx512: Option<Avx512>,
 }
 
 impl BatchScratch {
@@ -140,6 +144,7 @@ impl BatchScratch {
             x: vec![0.0; n * HIDDEN],
             gx: vec![0.0; n * 4 * HIDDEN],
             gates: [0.0; 4 * HIDDEN],
+            avx512: Avx512::detect(),
         })
     }
 
@@ -171,17 +176,32 @@ impl BatchScratch {
             }
         }
         // Encoder: 4 frames -> 4 -> 2 -> 1 -> 1.
-        conv_relu_batch(&w.enc0_batch, &self.mag, N_FRAMES, &mut self.e0, n);
-        conv_relu_batch(&w.enc[1], &self.e0, 4, &mut self.e1, n);
-        conv_relu_batch(&w.enc[2], &self.e1, 2, &mut self.e2, n);
-        conv_relu_batch(&w.enc[3], &self.e2, 1, &mut self.x, n);
+        let simd = self.avx512;
+        conv_relu_batch(simd, &w.enc0_batch, &self.mag, N_FRAMES, &mut self.e0, n);
+        conv_relu_batch(simd, &w.enc[1], &self.e0, 4, &mut self.e1, n);
+        conv_relu_batch(simd, &w.enc[2], &self.e1, 2, &mut self.e2, n);
+        conv_relu_batch(simd, &w.enc[3], &self.e2, 1, &mut self.x, n);
         // Input half of the LSTM gates: x · W_ihᵀ (W_ih is the left half of each lstm_w row).
-        let w_ih_t =
-            ArrayView2::from_shape((HIDDEN, 4 * HIDDEN).strides((1, 2 * HIDDEN)), &w.lstm_w)
-                .expect("lstm shape");
-        let a = rows_view(&self.x, 0, n, HIDDEN, HIDDEN);
-        let mut c = rows_view_mut(&mut self.gx, 0, n, 4 * HIDDEN, 4 * HIDDEN);
-        general_mat_mul(1.0, &a, &w_ih_t, 0.0, &mut c);
+        let rows = |stride| Rows {
+            offset: 0,
+            stride,
+            count: n,
+        };
+        if let (Some(simd), Some(packed)) = (simd, &w.w_ih_packed) {
+            simd.gemm(
+                (&self.x, rows(HIDDEN)),
+                packed,
+                0..HIDDEN,
+                (&mut self.gx, rows(4 * HIDDEN)),
+            );
+        } else {
+            let w_ih_t =
+                ArrayView2::from_shape((HIDDEN, 4 * HIDDEN).strides((1, 2 * HIDDEN)), &w.lstm_w)
+                    .expect("lstm shape");
+            let a = rows_view(&self.x, 0, n, HIDDEN, HIDDEN);
+            let mut c = rows_view_mut(&mut self.gx, 0, n, 4 * HIDDEN, 4 * HIDDEN);
+            general_mat_mul(1.0, &a, &w_ih_t, 0.0, &mut c);
+        }
         for g in self.gx[..n * 4 * HIDDEN].chunks_exact_mut(4 * HIDDEN) {
             for (v, b) in g.iter_mut().zip(&w.lstm_b) {
                 *v += b;
@@ -226,13 +246,34 @@ fn rows_view_mut(
 /// row view of the input (the taps are consecutive frames, and the weights are tap-major), so
 /// each output frame is one GEMM against the matching columns of the weights; taps that fall
 /// on the zero padding are left out, as in [`conv_relu`].
-fn conv_relu_batch(layer: &ConvLayer, input: &[f32], t_in: usize, out: &mut [f32], n: usize) {
+fn conv_relu_batch(
+    simd: Option<Avx512>,
+    layer: &ConvLayer,
+    input: &[f32],
+    t_in: usize,
+    out: &mut [f32],
+    n: usize,
+) {
     let (c_in, c_out) = (layer.c_in, layer.c_out);
     let t_out = (t_in + 2 - 3) / layer.stride + 1;
     for t in 0..t_out {
         let centre = t * layer.stride;
         let k_lo = usize::from(centre == 0);
         let k_hi = 3.min(t_in + 1 - centre);
+        if let (Some(simd), Some(packed)) = (simd, &layer.packed) {
+            let a = Rows {
+                offset: (centre + k_lo - 1) * c_in,
+                stride: t_in * c_in,
+                count: n,
+            };
+            let c = Rows {
+                offset: t * c_out,
+                stride: t_out * c_out,
+                count: n,
+            };
+            simd.gemm((input, a), packed, k_lo * c_in..k_hi * c_in, (out, c));
+            continue;
+        }
         let a = rows_view(
             input,
             (centre + k_lo - 1) * c_in,
@@ -258,7 +299,7 @@ fn conv_relu_batch(layer: &ConvLayer, input: &[f32], t_in: usize, out: &mut [f32
 
 /// The sequential part of a batch: for each chunk in turn, one LSTM cell step and the decoder
 /// from the input half of its gates (`gx`, one row per active chunk), or a reset for a
-/// pre-gated chunk. Compiled for each instruction set pulp knows (AVX2/FMA, scalar) and
+/// pre-gated chunk. Compiled for each instruction set pulp knows (AVX-512, AVX2/FMA, scalar) and
 /// picked at run time: the recurrence is `W_hh · h`, 65 k multiply-adds per chunk that cannot
 /// be batched, and was a quarter of the default check built for baseline x86-64 (issue 17).
 struct Recurrence<'a, F: Fn(usize) -> bool> {
@@ -311,25 +352,56 @@ fn recurrent_gates<S: pulp::Simd>(
     {
         let (gx, _) = S::as_simd_f32s(gx);
         let (out, _) = S::as_mut_simd_f32s(out);
-        // 64 gates are a whole number of groups of eight registers for 1, 2, 4 or 8 lanes.
+        // 64 gates are eight registers for 8 lanes (AVX2), four for 16 (AVX-512), and whole
+        // groups of eight for 1, 2 or 4 lanes.
+        let regs = REGS.min(gx.len());
         assert!(
-            gx.len().is_multiple_of(REGS),
+            gx.len().is_multiple_of(regs),
             "vector width divides the gate block"
         );
         for (g, (gx, out)) in gx
-            .chunks_exact(REGS)
-            .zip(out.chunks_exact_mut(REGS))
+            .chunks_exact(regs)
+            .zip(out.chunks_exact_mut(regs))
             .enumerate()
         {
-            let mut acc: [S::f32s; REGS] = gx.try_into().expect("register group");
-            for (row, &hk) in block.chunks_exact(GATE_BLOCK).zip(h) {
-                let (row, _) = S::as_simd_f32s(row);
-                let hk = simd.splat_f32s(hk);
-                for (a, &w) in acc.iter_mut().zip(&row[g * REGS..(g + 1) * REGS]) {
-                    *a = simd.mul_add_e_f32s(w, hk, *a);
+            let cols = g * regs..(g + 1) * regs;
+            let mut acc = [simd.splat_f32s(0.0); REGS];
+            if regs * 2 <= REGS {
+                // Fewer than eight registers of gates (AVX-512): the even and odd rows go to
+                // separate accumulators, so that eight independent multiply-add chains hide
+                // the FMA latency (four chains ran at one FMA per cycle).
+                let (even, odd) = acc.split_at_mut(regs);
+                even.copy_from_slice(gx);
+                let odd = &mut odd[..regs];
+                for (rows, hk) in block.chunks_exact(2 * GATE_BLOCK).zip(h.chunks_exact(2)) {
+                    let (r0, r1) = rows.split_at(GATE_BLOCK);
+                    let (r0, _) = S::as_simd_f32s(r0);
+                    let (r1, _) = S::as_simd_f32s(r1);
+                    let (h0, h1) = (simd.splat_f32s(hk[0]), simd.splat_f32s(hk[1]));
+                    for ((a, b), (&w0, &w1)) in even
+                        .iter_mut()
+                        .zip(odd.iter_mut())
+                        .zip(r0[cols.clone()].iter().zip(&r1[cols.clone()]))
+                    {
+                        *a = simd.mul_add_e_f32s(w0, h0, *a);
+                        *b = simd.mul_add_e_f32s(w1, h1, *b);
+                    }
                 }
+                for (o, (&a, &b)) in out.iter_mut().zip(even.iter().zip(odd.iter())) {
+                    *o = simd.add_f32s(a, b);
+                }
+            } else {
+                let acc = &mut acc[..regs];
+                acc.copy_from_slice(gx);
+                for (row, &hk) in block.chunks_exact(GATE_BLOCK).zip(h) {
+                    let (row, _) = S::as_simd_f32s(row);
+                    let hk = simd.splat_f32s(hk);
+                    for (a, &w) in acc.iter_mut().zip(&row[cols.clone()]) {
+                        *a = simd.mul_add_e_f32s(w, hk, *a);
+                    }
+                }
+                out.copy_from_slice(acc);
             }
-            out.copy_from_slice(&acc);
         }
     }
 }
