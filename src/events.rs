@@ -259,7 +259,10 @@ impl EventScanner {
                     for l in 0..8 {
                         let v = if v8[l].is_finite() { v8[l] } else { 0.0 };
                         lanes[l] += v;
-                        peak[l] = peak[l].max(v.abs());
+                        // Compare-and-select (v is finite): packed max instructions, which
+                        // `f32::max` and its NaN rules do not compile to.
+                        let a = v.abs();
+                        peak[l] = if a > peak[l] { a } else { peak[l] };
                     }
                 }
                 for &v in it.remainder() {

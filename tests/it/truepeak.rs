@@ -27,7 +27,14 @@ fn signal() -> impl Strategy<Value = Vec<f32>> {
             .map(|i| if (i / half) % 2 == 0 { a } else { -a })
             .collect()
     });
-    prop_oneof![noise, bursty, square]
+    // A steady tone (an LFE rumble): its runs can never be skipped by the bound, so it is
+    // interpolated whole, and nearly every run changes nothing.
+    let tone = (0.001f32..0.2, 0.01f32..1.0, 200usize..4000).prop_map(|(f, a, n)| {
+        (0..n)
+            .map(|i| a * (std::f32::consts::TAU * f * i as f32).sin())
+            .collect()
+    });
+    prop_oneof![noise, bursty, square, tone]
 }
 
 fn rate() -> impl Strategy<Value = u32> {
@@ -126,6 +133,39 @@ proptest! {
             want[b] = want[b].max(m);
         }
         prop_assert_eq!(tp.timeline(), &want[..]);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Without a timeline, interpolated runs that raise nothing skip their per-frame
+    /// bookkeeping: the overs and the peak's frame must not notice.
+    #[test]
+    fn overs_without_timeline_match_naive(
+        x in signal(),
+        rate in rate(),
+        chunks in prop::collection::vec(1usize..700, 1..5),
+        thr in 0.005f32..1.1,
+        gap in 0u64..50,
+    ) {
+        let with = fast(TruePeak::new(rate).with_overs(f64::from(thr), gap), &x, &chunks);
+        let timeline = fast(
+            TruePeak::new(rate).with_overs(f64::from(thr), gap).with_timeline(100),
+            &x,
+            &chunks,
+        );
+        prop_assert_eq!(with.peak().to_bits(), true_peak_naive(rate, &x).0.to_bits());
+        prop_assert_eq!(with.peak_frame(), timeline.peak_frame());
+        let overs = |tp: &TruePeak| -> Vec<(u64, u64, f64)> {
+            tp.all_overs()
+                .iter()
+                .map(|o: &Over| (o.start_frame, o.end_frame, o.peak))
+                .collect()
+        };
+        prop_assert_eq!(overs(&with), naive_overs(rate, &x, thr, gap));
+        let plain = fast(TruePeak::new(rate), &x, &chunks);
+        prop_assert_eq!(plain.peak_frame(), timeline.peak_frame());
     }
 }
 
