@@ -9,7 +9,8 @@
 # a `docker stop` directly: it stops cleanly with exit 143 (see docs/batch.md, exit codes).
 
 # --- build -----------------------------------------------------------------------------------
-# rust-version in Cargo.toml is 1.87; any newer stable toolchain builds it.
+# rust-version in Cargo.toml is 1.89 (AVX-512 intrinsics, for pulp's x86-v4 dispatch); any newer
+# stable toolchain builds it.
 FROM rust:1-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
