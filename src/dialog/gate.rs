@@ -7,8 +7,9 @@
 //!    [`super::DialogChannels`]) to one mono signal at the file's rate. Every candidate is
 //!    classified (its own probabilities); the caller takes speech where any has it.
 //! 2. **Resample** the candidates to 16 kHz with rubato's synchronous FFT resampler
-//!    ([`rubato::Fft`], `FixedSync::Input`); its output delay is dropped at the start and the
-//!    tail is flushed at the end, so 16 kHz sample `n` is at time `n / 16000` s exactly.
+//!    ([`rubato::Fft`]'s filter and sub-chunks, computed two sub-chunks per complex FFT by
+//!    [`PairedFft`]); its output delay is dropped at the start and the tail is flushed at the
+//!    end, so 16 kHz sample `n` is at time `n / 16000` s exactly.
 //! 3. **Segments**: the 16 kHz stream is cut into fixed segments of [`SEGMENT_CHUNKS`] chunks
 //!    (16.4 s). Each segment is run by its own detector, started from the zero state and
 //!    warmed over the [`WARMUP_CHUNKS`] chunks (1.02 s) before it, whose outputs are dropped.
@@ -28,9 +29,8 @@
 //! candidate for two hours).
 
 use rayon::prelude::*;
-use rubato::audioadapter_buffers::direct::SequentialSliceOfVecs;
-use rubato::{Fft, FixedSync, Indexing, Resampler, WindowFunction};
 
+use super::resample::PairedFft;
 use super::silero::{SileroVad, CHUNK_SAMPLES, SAMPLE_RATE_HZ};
 use crate::error::{Error, ErrorKind, Result};
 
@@ -47,23 +47,26 @@ const BATCH_SEGMENTS: usize = 2;
 /// Mean square under which a 32 ms chunk is not classified: 1e-7 = −70 dBFS, the level of the
 /// BS.1770-5 §2.3 absolute gate (−70 LKFS), below which no block counts anyway.
 pub const PRE_GATE_MEAN_SQUARE: f32 = 1e-7;
-/// Input frames per resampler call at the file's rate (about 100 ms at 48 kHz).
-const RESAMPLE_CHUNK: usize = 4608;
-/// FFT sub-chunks per resampler call: 384 input frames each, so 48 kHz → 16 kHz runs on FFTs of
-/// 768 and 256 points (rubato's default, 18 sub-chunks of 267 frames, gives 534 and 178, i.e.
-/// the prime 89, which rustfft can only do by Rader's algorithm: 3–4× slower per sample).
-/// 44.1 kHz gives 882/320 and 96 kHz 768/128 points.
-const RESAMPLE_SUB_CHUNKS: usize = 12;
+/// Input frames per resampler sub-chunk (rounded up to a multiple of `rate / gcd(rate, 16 kHz)`):
+/// 48 kHz → 16 kHz runs on complex FFTs of 768 and 256 points. (rubato's default, sub-chunks of
+/// about 256 frames, gives 534 and 178, i.e. the prime 89, which rustfft can only do by Rader's
+/// algorithm: 3–4× slower per sample.) 44.1 kHz gives 882/320 and 96 kHz 768/128 points.
+const RESAMPLE_SUB_CHUNK: usize = 384;
 
 use super::Candidate;
 
-/// Per-candidate resampling to 16 kHz (or a pass-through at 16 kHz).
+/// Per-candidate resampling to 16 kHz (or a pass-through at 16 kHz), two sub-chunks per FFT
+/// ([`PairedFft`]).
 struct To16k {
-    fft: Option<Fft<f32>>,
-    /// Input waiting for a full resampler chunk, per candidate.
+    fft: Option<PairedFft>,
+    /// Input waiting for a full pair of sub-chunks, per candidate.
     input: Vec<Vec<f32>>,
-    /// Resampler output scratch, per candidate.
+    /// The second half of the last sub-chunk's output, to add to the next, per candidate.
+    overlap: Vec<Vec<f32>>,
+    /// This call's output, per candidate.
     out: Vec<Vec<f32>>,
+    /// One pair's outputs before the overlap-add.
+    pair_out: [Vec<f32>; 2],
     /// Output frames still to drop (the resampler delay).
     to_trim: usize,
     frames_in: u64,
@@ -73,30 +76,28 @@ struct To16k {
 
 impl To16k {
     fn new(rate_hz: u32, n: usize) -> Result<To16k> {
-        let fft = if rate_hz == SAMPLE_RATE_HZ {
-            None
-        } else {
-            Some(
-                Fft::<f32>::new_custom(
-                    rate_hz as usize,
-                    SAMPLE_RATE_HZ as usize,
-                    RESAMPLE_CHUNK,
-                    RESAMPLE_SUB_CHUNKS,
-                    n,
-                    WindowFunction::BlackmanHarris2,
-                    FixedSync::Input,
-                )
-                .map_err(|e| Error::new(ErrorKind::Resample(e.to_string())))?,
+        if rate_hz == 0 {
+            return Err(Error::new(ErrorKind::Resample(
+                "sample rate 0 Hz".to_string(),
+            )));
+        }
+        let fft = (rate_hz != SAMPLE_RATE_HZ).then(|| {
+            PairedFft::new(
+                rate_hz as usize,
+                SAMPLE_RATE_HZ as usize,
+                RESAMPLE_SUB_CHUNK,
             )
-        };
-        let (to_trim, out_max) = fft
-            .as_ref()
-            .map_or((0, 0), |f| (f.output_delay(), f.output_frames_max()));
+        });
+        let fft_out = fft.as_ref().map_or(0, |f| f.fft_out);
         Ok(To16k {
             fft,
             input: vec![Vec::new(); n],
-            out: vec![vec![0.0; out_max]; n],
-            to_trim,
+            overlap: vec![vec![0.0; fft_out]; n],
+            out: vec![Vec::new(); n],
+            pair_out: [vec![0.0; 2 * fft_out], vec![0.0; 2 * fft_out]],
+            // The filter is linear-phase around the middle of a sub-chunk (rubato's
+            // `output_delay`).
+            to_trim: fft_out / 2,
             frames_in: 0,
             frames_out: 0,
             ratio: f64::from(SAMPLE_RATE_HZ) / f64::from(rate_hz),
@@ -105,62 +106,70 @@ impl To16k {
 
     /// Resample what can be resampled; append the 16 kHz output to `dst`.
     fn push(&mut self, dst: &mut [Vec<f32>]) -> Result<()> {
-        let Some(fft) = self.fft.as_mut() else {
+        let Some(fft) = self.fft.as_ref() else {
             for (d, i) in dst.iter_mut().zip(self.input.iter_mut()) {
                 d.append(i);
             }
             return Ok(());
         };
-        let n = self.input.len();
-        let mut off = 0;
-        while self.input[0].len() - off >= fft.input_frames_next() {
-            let need = fft.input_frames_next();
-            let idx = Indexing::new().input_offset(off);
-            let (used, made) = run(fft, &self.input, &mut self.out, n, off + need, &idx)?;
-            off += used;
-            self.frames_in += used as u64;
-            emit(
-                &self.out,
-                made,
-                &mut self.to_trim,
-                &mut self.frames_out,
-                dst,
-                u64::MAX,
-            );
-        }
-        for i in self.input.iter_mut() {
-            i.drain(..off);
-        }
+        let pairs = self.input[0].len() / (2 * fft.fft_in);
+        self.frames_in += (pairs * 2 * fft.fft_in) as u64;
+        self.run_pairs(pairs, dst, u64::MAX);
         Ok(())
+    }
+
+    /// Resample the first `pairs` pairs of sub-chunks of every candidate's input, consume them,
+    /// and append the output to `dst` (up to `limit` frames in all).
+    fn run_pairs(&mut self, pairs: usize, dst: &mut [Vec<f32>], limit: u64) {
+        let Some(fft) = self.fft.as_mut() else {
+            return;
+        };
+        let (fi, fo) = (fft.fft_in, fft.fft_out);
+        for ((input, overlap), out) in self
+            .input
+            .iter_mut()
+            .zip(self.overlap.iter_mut())
+            .zip(self.out.iter_mut())
+        {
+            out.clear();
+            for pair in input[..pairs * 2 * fi].chunks_exact(2 * fi) {
+                let [oa, ob] = &mut self.pair_out;
+                let (a, b) = pair.split_at(fi);
+                fft.pair(a, b, oa, ob);
+                for o in [&*oa, &*ob] {
+                    out.extend(o[..fo].iter().zip(overlap.iter()).map(|(v, p)| v + p));
+                    overlap.copy_from_slice(&o[fo..]);
+                }
+            }
+            input.drain(..pairs * 2 * fi);
+        }
+        emit(
+            &self.out,
+            pairs * 2 * fo,
+            &mut self.to_trim,
+            &mut self.frames_out,
+            dst,
+            limit,
+        );
     }
 
     /// Flush the tail: the pending input, then zeros until every input frame has its output.
     fn finish(&mut self, dst: &mut [Vec<f32>]) -> Result<()> {
         self.push(dst)?;
-        let Some(fft) = self.fft.as_mut() else {
+        let Some(fi) = self.fft.as_ref().map(|f| f.fft_in) else {
             return Ok(());
         };
-        let n = self.input.len();
-        let left = self.input[0].len();
-        self.frames_in += left as u64;
+        self.frames_in += self.input[0].len() as u64;
         let expected = (self.frames_in as f64 * self.ratio).ceil() as u64;
-        let mut partial = left;
-        // Bounded: each call yields at least one chunk of output once the delay is trimmed.
+        // Bounded: each pair yields output once the delay is trimmed.
         for _ in 0..64 {
             if self.frames_out >= expected {
                 break;
             }
-            let idx = Indexing::new().partial_len(partial);
-            let (_, made) = run(fft, &self.input, &mut self.out, n, partial, &idx)?;
-            partial = 0;
-            emit(
-                &self.out,
-                made,
-                &mut self.to_trim,
-                &mut self.frames_out,
-                dst,
-                expected,
-            );
+            for i in self.input.iter_mut() {
+                i.resize(2 * fi, 0.0);
+            }
+            self.run_pairs(1, dst, expected);
         }
         for i in self.input.iter_mut() {
             i.clear();
@@ -170,24 +179,6 @@ impl To16k {
 }
 
 use super::MAX_RESAMPLED_SAMPLE;
-
-/// One resampler call over `input[..][..frames]`.
-fn run(
-    fft: &mut Fft<f32>,
-    input: &[Vec<f32>],
-    out: &mut [Vec<f32>],
-    n: usize,
-    frames: usize,
-    idx: &Indexing,
-) -> Result<(usize, usize)> {
-    let resample = |e: String| Error::new(ErrorKind::Resample(e));
-    let out_frames = out[0].len();
-    let inp = SequentialSliceOfVecs::new(input, n, frames).map_err(|e| resample(e.to_string()))?;
-    let mut outp =
-        SequentialSliceOfVecs::new_mut(out, n, out_frames).map_err(|e| resample(e.to_string()))?;
-    fft.process_into_buffer(&inp, &mut outp, Some(idx))
-        .map_err(|e| resample(e.to_string()))
-}
 
 /// Append `made` output frames to `dst`, dropping the first `to_trim` of the stream and
 /// anything beyond `limit` frames in total.

@@ -14,9 +14,9 @@
 //!    overrides with one mix of the channels given. Each listened channel costs one run of
 //!    the network over its non-silent chunks.
 //! 2. **Speech probability** every 32 ms from a pure-Rust Silero VAD v5 ([`silero`]) on those
-//!    channels resampled to 16 kHz (rubato), in parallel segments with an energy pre-gate
-//!    (`gate.rs`). Silero tells dialogue from music, singing and effects, which the light
-//!    VADs (webrtc-vad, RNNoise, earshot) do not.
+//!    channels resampled to 16 kHz (rubato's FFT resampler, two sub-chunks per FFT), in
+//!    parallel segments with an energy pre-gate (`gate.rs`). Silero tells dialogue from
+//!    music, singing and effects, which the light VADs (webrtc-vad, RNNoise, earshot) do not.
 //! 3. **Speech chunks** ([`GateParams`]): hysteresis on the probability (on at ≥ 0.5, off below
 //!    0.35: Silero's own `threshold` and `neg_threshold` defaults), pauses shorter than 320 ms
 //!    bridged (pauses between words and phrases of one line are dialogue, as in a
@@ -39,6 +39,8 @@
 
 #[cfg(feature = "dialog")]
 pub(crate) mod gate;
+#[cfg(feature = "dialog")]
+mod resample;
 #[cfg(feature = "dialog")]
 pub mod silero;
 
