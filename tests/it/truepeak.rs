@@ -134,10 +134,6 @@ proptest! {
         }
         prop_assert_eq!(tp.timeline(), &want[..]);
     }
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(300))]
 
     /// Without a timeline, interpolated runs that raise nothing skip their per-frame
     /// bookkeeping: the overs and the peak's frame must not notice.
