@@ -84,7 +84,7 @@ impl<const N: usize> Lanes<N> {
     // Indexing by frame keeps the N lanes in one loop body, which is what lets the compiler keep
     // each lane's filter state in one SIMD register; iterators over `input` would split them.
     #[allow(clippy::needless_range_loop)]
-    #[inline]
+    #[inline(always)]
     pub fn run(
         &mut self,
         b: &[f64; 5],

@@ -147,11 +147,7 @@ enum AnyLanes {
     L0,
     L1(Lanes<1>),
     L2(Lanes<2>),
-    L3(Lanes<3>),
     L4(Lanes<4>),
-    L5(Lanes<5>),
-    L6(Lanes<6>),
-    L7(Lanes<7>),
     L8(Lanes<8>),
 }
 
@@ -181,11 +177,10 @@ impl Group {
             0 => AnyLanes::L0,
             1 => AnyLanes::L1(Lanes::default()),
             2 => AnyLanes::L2(Lanes::default()),
-            3 => AnyLanes::L3(Lanes::default()),
-            4 => AnyLanes::L4(Lanes::default()),
-            5 => AnyLanes::L5(Lanes::default()),
-            6 => AnyLanes::L6(Lanes::default()),
-            7 => AnyLanes::L7(Lanes::default()),
+            // 3, 5, 6 and 7 channels run in 4 or 8 lanes (the last channel again in the spare
+            // ones, their sums unused): whole AVX/AVX-512 registers of f64, which the compiler
+            // does not make of 3 or 6 lanes.
+            3 | 4 => AnyLanes::L4(Lanes::default()),
             _ => AnyLanes::L8(Lanes::default()),
         };
         Group {
@@ -221,8 +216,52 @@ impl Group {
     }
 
     /// Process `frames` frames of `input` (all channels) from frame `off`, closing a sub-hop at
-    /// each of `cuts` (relative to `off`).
+    /// each of `cuts` (relative to `off`). Compiled for each instruction set pulp knows and
+    /// picked at run time, so the K-weighting lanes are one AVX or AVX-512 register where the
+    /// CPU has them (the same operations, unfused, so the same values; issue 17).
     fn process<C: AsRef<[f32]>>(
+        &mut self,
+        ab: &([f64; 5], [f64; 5]),
+        input: &[C],
+        off: usize,
+        cuts: &[usize],
+        frames: usize,
+    ) {
+        struct Run<'a, C> {
+            group: &'a mut Group,
+            ab: &'a ([f64; 5], [f64; 5]),
+            input: &'a [C],
+            off: usize,
+            cuts: &'a [usize],
+            frames: usize,
+        }
+        impl<C: AsRef<[f32]>> pulp::WithSimd for Run<'_, C> {
+            type Output = ();
+            #[inline(always)]
+            fn with_simd<S: pulp::Simd>(self, _: S) {
+                let Run {
+                    group,
+                    ab,
+                    input,
+                    off,
+                    cuts,
+                    frames,
+                } = self;
+                group.process_inline(ab, input, off, cuts, frames);
+            }
+        }
+        pulp::Arch::new().dispatch(Run {
+            group: self,
+            ab,
+            input,
+            off,
+            cuts,
+            frames,
+        });
+    }
+
+    #[inline(always)]
+    fn process_inline<C: AsRef<[f32]>>(
         &mut self,
         ab: &([f64; 5], [f64; 5]),
         input: &[C],
@@ -237,8 +276,9 @@ impl Group {
         }
         macro_rules! run {
             ($lanes:expr, $n:literal) => {{
+                let last = self.lanes_of.len() - 1;
                 let inp: [&[f32]; $n] =
-                    std::array::from_fn(|l| &chans[self.lanes_of[l]].as_ref()[off..]);
+                    std::array::from_fn(|l| &chans[self.lanes_of[l.min(last)]].as_ref()[off..]);
                 let mut start = 0;
                 for &cut in cuts {
                     $lanes.run(&ab.0, &ab.1, inp, start, cut - start);
@@ -255,11 +295,7 @@ impl Group {
             AnyLanes::L0 => {}
             AnyLanes::L1(l) => run!(l, 1),
             AnyLanes::L2(l) => run!(l, 2),
-            AnyLanes::L3(l) => run!(l, 3),
             AnyLanes::L4(l) => run!(l, 4),
-            AnyLanes::L5(l) => run!(l, 5),
-            AnyLanes::L6(l) => run!(l, 6),
-            AnyLanes::L7(l) => run!(l, 7),
             AnyLanes::L8(l) => run!(l, 8),
         }
         for (i, ch) in chans.iter().enumerate() {
