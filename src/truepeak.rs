@@ -83,9 +83,6 @@ pub fn max_abs(x: &[f32]) -> f32 {
         .fold(0.0, |m, v| if v > m { v } else { m })
 }
 
-/// Outputs per vector step of [`kernel`]: one AVX-512 register of `f32`, two AVX, four SSE.
-const W: usize = 16;
-
 /// [`kernel`] compiled for each instruction set pulp knows (AVX-512, AVX2, SSE2) and picked at
 /// run time (issue 17). The arithmetic is the same on all of them (separate multiplies and
 /// adds in tap order, never fused), so the values are bit-identical; only the vector width
@@ -104,15 +101,22 @@ impl<const F: usize, const T: usize> pulp::WithSimd for Interpolate<'_, F, T> {
 
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, _: S) {
-        kernel(self.h, self.x, self.base, self.len, self.out);
+        // Outputs per step: 16 (one AVX-512 register of f32, two AVX ones) where vectors are at
+        // least 256 bits wide, else 8 (two SSE registers: 16 would not leave the four phases'
+        // accumulators room in the 16 SSE registers). The values do not depend on it.
+        if std::mem::size_of::<S::f32s>() >= 32 {
+            kernel::<F, T, 16>(self.h, self.x, self.base, self.len, self.out);
+        } else {
+            kernel::<F, T, 8>(self.h, self.x, self.base, self.len, self.out);
+        }
     }
 }
 
 /// `out[i]` = the largest |interpolated value| over all phases for output `i` of a run:
 /// `Σ_t h[t][p] · x[base + i − t]`, summed in tap order exactly as the naive loop does.
-/// [`W`] outputs × all phases stay in registers while each input vector is loaded once per tap.
+/// `W` outputs × all phases stay in registers while each input vector is loaded once per tap.
 #[inline(always)]
-fn kernel<const F: usize, const T: usize>(
+fn kernel<const F: usize, const T: usize, const W: usize>(
     h: &[[f32; F]; T],
     x: &[f32],
     base: usize,

@@ -265,8 +265,8 @@ impl Engine {
                 }
             }
             // Non-finite samples are measured as silence, as the meter does; absurd float values
-            // are clamped so the resampler's FFT cannot overflow to inf/NaN (found by fuzzing:
-            // rubato panics on a NaN spectrum).
+            // are clamped so the resampler's FFT cannot overflow to inf/NaN, which would reach
+            // the network (found by fuzzing, when rubato's FFT panicked on a NaN spectrum).
             input.extend(self.mix.iter().map(|&v| {
                 let v = v * scale;
                 if v.is_finite() {
@@ -401,5 +401,70 @@ fn run_segment(
         power,
         candidate,
         network_chunks,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rubato::audioadapter_buffers::direct::SequentialSliceOfVecs;
+    use rubato::{Fft, FixedSync, Resampler, WindowFunction};
+
+    /// The streaming resampler, pushed in uneven pieces and flushed, gives rubato's whole-clip
+    /// resampling (`process_all`: delay trimmed, `ceil(n · ratio)` frames) at every kind of
+    /// rate, for clips shorter than one sub-chunk and for several seconds.
+    #[test]
+    fn to16k_streams_what_rubato_gives_for_the_whole_clip() {
+        for rate in [8_000u32, 22_050, 44_100, 44_099, 48_000, 96_000, 192_000] {
+            for n in [100usize, 3 * rate as usize + 123] {
+                let x: Vec<f32> = (0..n)
+                    .map(|i| {
+                        let t = i as f32 / rate as f32;
+                        0.5 * (std::f32::consts::TAU * 440.0 * t).sin()
+                            + 0.2 * (((i * 7919) % 1001) as f32 / 500.0 - 1.0)
+                    })
+                    .collect();
+                let mut ours = To16k::new(rate, 1).unwrap();
+                let mut got = vec![Vec::new()];
+                let (mut at, sizes) = (0, [1usize, 333, 4096, 17, 10_000]);
+                for k in sizes.iter().cycle() {
+                    if at == n {
+                        break;
+                    }
+                    let k = (*k).min(n - at);
+                    ours.input[0].extend_from_slice(&x[at..at + k]);
+                    ours.push(&mut got).unwrap();
+                    at += k;
+                }
+                ours.finish(&mut got).unwrap();
+
+                let mut r = Fft::<f32>::new_custom(
+                    rate as usize,
+                    16_000,
+                    4608,
+                    4608 / RESAMPLE_SUB_CHUNK,
+                    1,
+                    WindowFunction::BlackmanHarris2,
+                    FixedSync::Input,
+                )
+                .unwrap();
+                let input = vec![x];
+                let inp = SequentialSliceOfVecs::new(&input, 1, n).unwrap();
+                let want = r.process_all(&inp, n, None).unwrap().take_data();
+
+                let expected = (n as f64 * 16_000.0 / f64::from(rate)).ceil() as usize;
+                assert_eq!(want.len(), expected, "{rate} Hz, {n}: rubato's length");
+                assert_eq!(got[0].len(), expected, "{rate} Hz, {n} frames");
+                let worst = got[0]
+                    .iter()
+                    .zip(&want)
+                    .map(|(g, w)| (g - w).abs())
+                    .fold(0.0f32, f32::max);
+                assert!(
+                    worst < 1e-5,
+                    "{rate} Hz, {n} frames: max difference {worst}"
+                );
+            }
+        }
     }
 }

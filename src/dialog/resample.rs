@@ -14,8 +14,8 @@
 
 use std::sync::Arc;
 
-use realfft::num_complex::Complex;
 use rubato::WindowFunction;
+use rustfft::num_complex::Complex;
 use rustfft::FftPlanner;
 
 /// Sub-chunk sizes and the filter of a rubato `Fft` resampler, and the FFTs that apply it.

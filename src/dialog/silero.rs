@@ -46,14 +46,15 @@
 //! - [`SileroVad::process_chunks`] / [`SileroVad::process_chunks_gated`], batched (what the
 //!   speech gate runs, issue 17): everything before the recurrence (STFT, magnitude, encoder,
 //!   and `W_ih · x + b` of the LSTM gates) is independent of the state, so it runs over
-//!   [`BATCH_CHUNKS`] chunks at once. The STFT is a 256-point real FFT (realfft) of each
-//!   windowed frame: the stored basis is checked at load time to be exactly a windowed DFT,
-//!   so this gives its magnitudes at a few percent of its multiply-adds. The encoder and the
-//!   input half of the gates are matrix products (ndarray → matrixmultiply sgemm, which picks
-//!   AVX2/FMA kernels at run time); each output frame of each block is one GEMM
-//!   over strided row views of the chunk-major activations (no im2col copies). Only `W_hh · h`
+//!   [`BATCH_CHUNKS`] chunks at once. The STFT is a 256-point FFT of the windowed frames, two
+//!   frames per complex FFT (rustfft): the stored basis is checked at load time to be exactly
+//!   a windowed DFT, so this gives its magnitudes at a few percent of its multiply-adds. The
+//!   encoder and the input half of the gates are matrix products: on AVX-512 by a small kernel
+//!   over weights packed at load (`gemm.rs`), elsewhere by ndarray → matrixmultiply sgemm
+//!   (AVX2/FMA kernels picked at run time); each output frame of each block is one GEMM over
+//!   strided row views of the chunk-major activations (no im2col copies). Only `W_hh · h`
 //!   (65 k multiply-adds) and the cell update run chunk by chunk, compiled per instruction set
-//!   by pulp (AVX2/FMA or scalar, picked at run time) with a call-free `exp`. The sums run in
+//!   by pulp (AVX-512, AVX2/FMA or scalar, picked at run time) with a call-free `exp`. The sums run in
 //!   another order, so it agrees with the reference to ≈ 1e-6, and with ONNX Runtime as
 //!   closely (see `tests/it/silero.rs`); results do not depend on how the chunks are split
 //!   into calls.

@@ -2,17 +2,18 @@
 //!
 //! Everything before the recurrence (STFT, magnitude, encoder and `W_ih · x + b` of the LSTM
 //! gates) is independent of the state, so it runs over [`BATCH_CHUNKS`] chunks at once: the
-//! STFT as real FFTs (realfft), the rest as matrix products: on AVX-512 by the kernel of
-//! [`super::gemm`] on weights packed at load, elsewhere by ndarray → matrixmultiply sgemm (which
-//! picks AVX2/FMA kernels at run time). The recurrence `W_hh · h` and the cell update run chunk
-//! by chunk, in [`Recurrence`], compiled per instruction set by pulp.
+//! STFT as complex FFTs of two frames each (rustfft), the rest as matrix products: on AVX-512
+//! by the kernel of [`super::gemm`] on weights packed at load, elsewhere by ndarray →
+//! matrixmultiply sgemm (which picks AVX2/FMA kernels at run time). The recurrence `W_hh · h`
+//! and the cell update run chunk by chunk, in [`Recurrence`], compiled per instruction set by
+//! pulp.
 
 use std::fmt;
 use std::sync::Arc;
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2, ShapeBuilder};
-use realfft::num_complex::Complex;
+use rustfft::num_complex::Complex;
 
 use super::gemm::{Avx512, Rows};
 use super::{
@@ -505,6 +506,36 @@ mod tests {
         assert_eq!(tanh_approx(50.0), 1.0);
         assert_eq!(tanh_approx(-50.0), -1.0);
         assert!((tanh_approx(1e-4) - 1e-4).abs() < 2e-7);
+    }
+
+    /// The encoder and `W_ih` products through the AVX-512 kernel (packed weights, strided
+    /// rows, live taps) give matrixmultiply's results, on a CPU that has AVX-512.
+    #[test]
+    fn avx512_products_match_matrixmultiply() {
+        let w = SileroVad::new().weights;
+        let Some(simd) = Avx512::detect() else {
+            eprintln!("no AVX-512 on this CPU: only the matrixmultiply path runs here");
+            return;
+        };
+        let n = 37;
+        let run = |avx512: Option<Avx512>| {
+            let mut b = BatchScratch::new();
+            b.avx512 = avx512;
+            for (i, v) in b.padded[..n * PADDED_LEN].iter_mut().enumerate() {
+                *v = ((i * 7919 % 2001) as f32 / 1000.0 - 1.0) * 0.3;
+            }
+            b.forward(&w, n);
+            (b.x[..n * HIDDEN].to_vec(), b.gx[..n * 4 * HIDDEN].to_vec())
+        };
+        let (x_mm, gx_mm) = run(None);
+        let (x_512, gx_512) = run(Some(simd));
+        for (name, a, b) in [("encoder", &x_mm, &x_512), ("gates", &gx_mm, &gx_512)] {
+            let scale = a.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            assert!(scale > 0.01, "{name}: a real signal came out");
+            for (i, (p, q)) in a.iter().zip(b).enumerate() {
+                assert!((p - q).abs() <= 1e-5 * scale, "{name} {i}: {p} vs {q}");
+            }
+        }
     }
 
     /// The recurrence gives the same probabilities whichever instruction set pulp picks (the

@@ -146,7 +146,7 @@ fn block<'a, S: pulp::Simd, const R: usize>(
 ) {
     let a: [&[f32]; R] = std::array::from_fn(a_row);
     let k = a[0].len();
-    let vectors = S::as_simd_f32s(&panel[..NR]).0.len();
+    let vectors = NR / (std::mem::size_of::<S::f32s>() / std::mem::size_of::<f32>());
     for pair in (0..vectors).step_by(2) {
         let mut acc = [[simd.splat_f32s(0.0); 2]; R];
         for (kk, row) in panel.chunks_exact(NR).enumerate().take(k) {
