@@ -44,6 +44,8 @@ pub mod ident;
 pub mod imf;
 pub mod integrity;
 pub mod meter;
+#[cfg(any(feature = "dialog", feature = "ident", feature = "imf"))]
+mod num;
 pub mod report;
 pub mod spec;
 pub mod sync;

@@ -18,6 +18,8 @@ use rubato::WindowFunction;
 use rustfft::num_complex::Complex;
 use rustfft::FftPlanner;
 
+use crate::num::gcd;
+
 /// Sub-chunk sizes and the filter of a rubato `Fft` resampler, and the FFTs that apply it.
 pub(super) struct PairedFft {
     /// Input frames per sub-chunk.
@@ -135,13 +137,6 @@ fn windowed_sinc(npoints: usize, cutoff: f32) -> Vec<f32> {
         *v /= sum;
     }
     y
-}
-
-fn gcd(mut a: usize, mut b: usize) -> usize {
-    while b != 0 {
-        (a, b) = (b, a % b);
-    }
-    a
 }
 
 #[cfg(test)]

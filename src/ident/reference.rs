@@ -11,6 +11,7 @@ use rubato::{Fft, FixedSync, Resampler, WindowFunction};
 
 use crate::decode;
 use crate::error::{Error, ErrorKind, Result};
+use crate::num::gcd;
 
 /// Longest reference accepted, seconds: an ident is a few seconds; anything this long is
 /// probably the wrong file (and would make the search slow).
@@ -273,14 +274,6 @@ pub(crate) fn stretch(planar: &[Vec<f32>], from: u64, to: u64) -> Vec<Vec<f32>> 
                 .collect()
         })
         .collect()
-}
-
-fn gcd(a: u64, b: u64) -> u64 {
-    if b == 0 {
-        a
-    } else {
-        gcd(b, a % b)
-    }
 }
 
 /// Resample planar audio from rate `from` to rate `to` (any integers; only their ratio matters)

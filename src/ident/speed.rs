@@ -21,6 +21,8 @@
 
 use realfft::RealFftPlanner;
 
+use crate::num::gcd;
+
 use super::reference::Reference;
 use super::search::{dot, Spectra, TemplateCache};
 use super::window::Mix;
@@ -351,14 +353,6 @@ pub(crate) fn rational(s: f64) -> (u32, u32) {
     let num = (s * f64::from(SPEED_DEN)).round().max(1.0) as u32;
     let g = gcd(num, SPEED_DEN);
     (num / g, SPEED_DEN / g)
-}
-
-fn gcd(a: u32, b: u32) -> u32 {
-    if b == 0 {
-        a
-    } else {
-        gcd(b, a % b)
-    }
 }
 
 /// A speed (`num/den`), the cache key of its coarse template and the template's NCC at every

@@ -7,6 +7,8 @@ use std::path::Path;
 
 use roxmltree::{Document, Node};
 
+use crate::num::gcd;
+
 use super::{normalize_uuid, Error, Result};
 
 /// Largest CPL accepted, in bytes.
@@ -67,13 +69,6 @@ pub struct Seconds {
     pub num: u128,
     /// Denominator (> 0).
     pub den: u128,
-}
-
-fn gcd(mut a: u128, mut b: u128) -> u128 {
-    while b != 0 {
-        (a, b) = (b, a % b);
-    }
-    a
 }
 
 impl Seconds {
