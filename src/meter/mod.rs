@@ -166,6 +166,8 @@ struct Group {
     /// Completed sub-hop energies of this block, per lane.
     out: Vec<Vec<f64>>,
     scratch: Vec<f32>,
+    /// The instruction set [`Group::process`] runs on (found once).
+    arch: pulp::Arch,
 }
 
 impl Group {
@@ -208,6 +210,7 @@ impl Group {
             sample_peak: vec![0.0; n],
             non_finite: vec![0; n],
             scratch: Vec::new(),
+            arch: pulp::Arch::new(),
         }
     }
 
@@ -250,7 +253,7 @@ impl Group {
                 group.process_inline(ab, input, off, cuts, frames);
             }
         }
-        pulp::Arch::new().dispatch(Run {
+        self.arch.dispatch(Run {
             group: self,
             ab,
             input,
