@@ -15,7 +15,9 @@
 //!    warmed over the [`WARMUP_CHUNKS`] chunks (1.02 s) before it, whose outputs are dropped.
 //!    Segment boundaries depend only on the stream position, so the probabilities do not
 //!    depend on how the input is chunked or on the number of threads, and segments of a batch
-//!    run in parallel (rayon). Silero's LSTM forgets its start within a few hundred
+//!    run in parallel (rayon). The candidates of a segment run in lockstep, up to
+//!    [`LOCKSTEP_STREAMS`] at a time, so that their LSTM recurrences share each load of `W_hh`
+//!    ([`SileroVad::process_streams_gated`]). Silero's LSTM forgets its start within a few hundred
 //!    milliseconds of audio; the test `segmented_equals_sequential_decisions` measures the
 //!    agreement with one uninterrupted pass.
 //! 4. **Energy pre-gate**: a chunk whose mean square is below [`PRE_GATE_MEAN_SQUARE`]
@@ -31,19 +33,21 @@
 use rayon::prelude::*;
 
 use super::resample::PairedFft;
-use super::silero::{SileroVad, CHUNK_SAMPLES, SAMPLE_RATE_HZ};
+use super::silero::{GatedStream, SileroVad, CHUNK_SAMPLES, LOCKSTEP_STREAMS, SAMPLE_RATE_HZ};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Chunks per segment (512 × 32 ms = 16.384 s).
 pub const SEGMENT_CHUNKS: usize = 1024;
 /// Chunks before a segment used to warm the detector's state (32 × 32 ms = 1.024 s).
 pub const WARMUP_CHUNKS: usize = 64;
-/// Segments collected before a batch is classified (in parallel). Two segments × the centre,
-/// left and right candidates are six work items, enough for the cores of a QC node at half the
-/// audio held of four segments: the default check's peak RSS went from 59 to 43 MiB on the
-/// 10-minute 5.1 file and to 51 MiB on two hours (issue 17 asks under 64 MiB), with the same
-/// CPU time.
+/// Segments collected before a batch is classified (in parallel), at least. A segment's
+/// candidates run in lockstep as one work item ([`LOCKSTEP_STREAMS`]), so a batch is one work
+/// item per segment: two keep a 2-core machine busy at a peak RSS of 43 MiB for the 10-minute
+/// 5.1 file (issue 17 asks under 64 MiB); with more threads, up to [`MAX_BATCH_SEGMENTS`] are
+/// collected (≈ 4 MB of 16 kHz audio each for 5.1).
 const BATCH_SEGMENTS: usize = 2;
+/// Segments per batch at most, however many threads there are.
+const MAX_BATCH_SEGMENTS: usize = 4;
 /// Mean square under which a 32 ms chunk is not classified: 1e-7 = −70 dBFS, the level of the
 /// BS.1770-5 §2.3 absolute gate (−70 LKFS), below which no block counts anyway.
 pub const PRE_GATE_MEAN_SQUARE: f32 = 1e-7;
@@ -301,10 +305,15 @@ impl Engine {
             let chunks_avail = self.buf_chunk0 + self.buf16[0].len() / CHUNK_SAMPLES;
             let complete = chunks_avail / SEGMENT_CHUNKS;
             let ready = complete.saturating_sub(self.next_segment);
+            let batch = if self.parallel {
+                rayon::current_num_threads().clamp(BATCH_SEGMENTS, MAX_BATCH_SEGMENTS)
+            } else {
+                BATCH_SEGMENTS
+            };
             let n_seg = if last {
                 chunks_avail.div_ceil(SEGMENT_CHUNKS) - self.next_segment
-            } else if ready >= BATCH_SEGMENTS {
-                BATCH_SEGMENTS
+            } else if ready >= batch {
+                batch
             } else {
                 return;
             };
@@ -313,19 +322,24 @@ impl Engine {
             }
             let first = self.next_segment;
             let n_cand = self.candidates.len();
-            let work_items: Vec<(usize, usize)> = (first..first + n_seg)
-                .flat_map(|s| (0..n_cand).map(move |c| (s, c)))
+            // One work item per segment and group of candidates run in lockstep.
+            let work_items: Vec<(usize, std::ops::Range<usize>)> = (first..first + n_seg)
+                .flat_map(|s| {
+                    (0..n_cand)
+                        .step_by(LOCKSTEP_STREAMS)
+                        .map(move |c| (s, c..(c + LOCKSTEP_STREAMS).min(n_cand)))
+                })
                 .collect();
             let buf = &self.buf16;
             let base = self.buf_chunk0;
             let cands = &self.candidates;
-            let work = |&(s, c): &(usize, usize)| {
-                run_segment(buf, base, s, chunks_avail, c, cands[c].full_band_only)
+            let work = |(s, group): &(usize, std::ops::Range<usize>)| {
+                run_segment(buf, base, *s, chunks_avail, group.clone(), cands)
             };
             let outs: Vec<SegmentOut> = if self.parallel && work_items.len() > 1 {
-                work_items.par_iter().map(work).collect()
+                work_items.par_iter().flat_map_iter(work).collect()
             } else {
-                work_items.iter().map(work).collect()
+                work_items.iter().flat_map(work).collect()
             };
             for o in outs {
                 self.probs[o.candidate].extend_from_slice(&o.probs);
@@ -370,38 +384,59 @@ pub(crate) fn full_band(x: &[f32]) -> bool {
     d >= FULL_BAND_DIFF_RATIO * e && e > 0.0
 }
 
-/// Classify segment `s` (chunks `s·S .. min((s+1)·S, end)`) of candidate `candidate` in `buf`
-/// (which starts at chunk `base`), after warming over the chunks before it.
+/// Classify segment `s` (chunks `s·S .. min((s+1)·S, end)`) of the candidates `group` (at most
+/// [`LOCKSTEP_STREAMS`], run in lockstep) in `buf` (which starts at chunk `base`), after
+/// warming over the chunks before it.
 fn run_segment(
     buf: &[Vec<f32>],
     base: usize,
     s: usize,
     end: usize,
-    candidate: usize,
-    full_band_only: bool,
-) -> SegmentOut {
+    group: std::ops::Range<usize>,
+    candidates: &[Candidate],
+) -> Vec<SegmentOut> {
     let start = s * SEGMENT_CHUNKS;
     let stop = ((s + 1) * SEGMENT_CHUNKS).min(end);
     let warm = start.saturating_sub(WARMUP_CHUNKS).max(base);
     // Warm-up and segment in one batched pass; a pre-gated chunk resets the detector.
-    let x = &buf[candidate][(warm - base) * CHUNK_SAMPLES..(stop - base) * CHUNK_SAMPLES];
-    let mut power: Vec<f32> = x.chunks_exact(CHUNK_SAMPLES).map(mean_square).collect();
-    let active: Vec<bool> = power
-        .iter()
-        .zip(x.chunks_exact(CHUNK_SAMPLES))
-        .map(|(&ms, c)| ms >= PRE_GATE_MEAN_SQUARE && (!full_band_only || full_band(c)))
+    let xs: Vec<&[f32]> = group
+        .clone()
+        .map(|c| &buf[c][(warm - base) * CHUNK_SAMPLES..(stop - base) * CHUNK_SAMPLES])
         .collect();
-    let network_chunks = active.iter().filter(|&&a| a).count();
-    let mut probs = vec![0.0; stop - warm];
-    SileroVad::new().process_chunks_gated(x, &active, &mut probs);
-    probs.drain(..start - warm);
-    power.drain(..start - warm);
-    SegmentOut {
-        probs,
-        power,
-        candidate,
-        network_chunks,
+    let mut outs: Vec<SegmentOut> = Vec::with_capacity(group.len());
+    let mut actives: Vec<Vec<bool>> = Vec::with_capacity(group.len());
+    for (candidate, x) in group.zip(&xs) {
+        let power: Vec<f32> = x.chunks_exact(CHUNK_SAMPLES).map(mean_square).collect();
+        let full_band_only = candidates[candidate].full_band_only;
+        let active: Vec<bool> = power
+            .iter()
+            .zip(x.chunks_exact(CHUNK_SAMPLES))
+            .map(|(&ms, c)| ms >= PRE_GATE_MEAN_SQUARE && (!full_band_only || full_band(c)))
+            .collect();
+        outs.push(SegmentOut {
+            probs: vec![0.0; stop - warm],
+            power,
+            candidate,
+            network_chunks: active.iter().filter(|&&a| a).count(),
+        });
+        actives.push(active);
     }
+    let mut streams: Vec<GatedStream<'_>> = outs
+        .iter_mut()
+        .zip(&xs)
+        .zip(&actives)
+        .map(|((o, x), active)| GatedStream {
+            samples: x,
+            active,
+            probs: &mut o.probs,
+        })
+        .collect();
+    SileroVad::new().process_streams_gated(&mut streams);
+    for o in outs.iter_mut() {
+        o.probs.drain(..start - warm);
+        o.power.drain(..start - warm);
+    }
+    outs
 }
 
 #[cfg(test)]

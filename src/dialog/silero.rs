@@ -67,6 +67,7 @@ mod gemm;
 
 use batch::BatchScratch;
 pub use batch::BATCH_CHUNKS;
+pub(crate) use batch::{GatedStream, LOCKSTEP_STREAMS};
 
 /// Sample rate the model runs at, in Hz.
 pub const SAMPLE_RATE_HZ: u32 = 16_000;

@@ -75,11 +75,11 @@ impl SileroVad {
                 end += 1;
             }
             if rows > 0 {
-                b.forward(w, rows);
+                b.forward(w, rows, 0);
             }
             pulp::Arch::new().dispatch(Recurrence {
                 w,
-                gx: &b.gx,
+                gx: &b.gx[..rows * 4 * HIDDEN],
                 gates: &mut b.gates,
                 h: &mut self.h,
                 c: &mut self.c,
@@ -94,6 +94,210 @@ impl SileroVad {
                 .copy_from_slice(&chunk(n - 1)[CHUNK_SAMPLES - CONTEXT_SAMPLES..]);
         } else {
             self.context = [0.0; CONTEXT_SAMPLES];
+        }
+    }
+}
+
+/// Streams that [`SileroVad::process_streams_gated`] runs in lockstep at most: the centre, left
+/// and right candidates and the LFE probe of a 5.1 or wider programme.
+pub const LOCKSTEP_STREAMS: usize = 4;
+
+/// One stream of [`SileroVad::process_streams_gated`]: chunks of 16 kHz audio, which of them
+/// go through the network, and where their probabilities go.
+pub(crate) struct GatedStream<'a> {
+    pub samples: &'a [f32],
+    pub active: &'a [bool],
+    pub probs: &'a mut [f32],
+}
+
+/// The recurrent state of one stream.
+#[derive(Clone, Copy)]
+struct StreamState {
+    h: [f32; HIDDEN],
+    c: [f32; HIDDEN],
+}
+
+impl SileroVad {
+    /// Runs up to [`LOCKSTEP_STREAMS`] independent streams of the same number of chunks, each
+    /// from the zero state, exactly as `SileroVad::new().process_chunks_gated(..)` on each
+    /// would (to float rounding: the sums of `W_hh · h` run in another order). This
+    /// detector's own state is neither used nor changed; its weights and buffers are.
+    ///
+    /// The streams step through the recurrence together: each row of `W_hh` is loaded once
+    /// for all of them, so the product runs at the multiply-add rate instead of the rate the
+    /// L2 cache streams the 256 KB matrix (issue 17: the recurrence was a sixth of the
+    /// default check, one stream at a time).
+    ///
+    /// # Panics
+    /// If there are more than [`LOCKSTEP_STREAMS`] streams, or a stream's lengths do not match
+    /// the first's.
+    pub(crate) fn process_streams_gated(&mut self, streams: &mut [GatedStream<'_>]) {
+        assert!(streams.len() <= LOCKSTEP_STREAMS, "too many streams");
+        let Some(n) = streams.first().map(|s| s.active.len()) else {
+            return;
+        };
+        for s in streams.iter() {
+            assert_eq!(s.active.len(), n, "stream length");
+            assert_eq!(s.samples.len(), n * CHUNK_SAMPLES, "samples length");
+            assert_eq!(s.probs.len(), n, "probs length");
+        }
+        let w = &*self.weights;
+        let b = self.batch.get_or_insert_with(BatchScratch::new);
+        let mut states = [StreamState {
+            h: [0.0; HIDDEN],
+            c: [0.0; HIDDEN],
+        }; LOCKSTEP_STREAMS];
+        let zero_context = [0.0; CONTEXT_SAMPLES];
+        for i in (0..n).step_by(BATCH_CHUNKS) {
+            let end = (i + BATCH_CHUNKS).min(n);
+            // The state-free part of each stream's active chunks in this window.
+            let mut rows = [0; LOCKSTEP_STREAMS];
+            for (slot, s) in streams.iter().enumerate() {
+                for pos in (i..end).filter(|&p| s.active[p]) {
+                    let r = rows[slot];
+                    let padded = &mut b.padded[r * PADDED_LEN..(r + 1) * PADDED_LEN];
+                    let prev = pos > 0 && s.active[pos - 1];
+                    fill_padded(padded, s.samples, pos, prev, &zero_context);
+                    rows[slot] += 1;
+                }
+                if rows[slot] > 0 {
+                    b.forward(w, rows[slot], slot);
+                }
+            }
+            pulp::Arch::new().dispatch(Lockstep {
+                w,
+                gx: &b.gx,
+                states: &mut states[..streams.len()],
+                streams,
+                window: i..end,
+            });
+        }
+    }
+}
+
+/// The sequential part of a window of chunks of several streams: for each chunk in turn, the
+/// gates of the streams active there in one pass over `W_hh` ([`recurrent_gates_lockstep`]),
+/// then each one's cell step and decoder; a pre-gated chunk resets its stream.
+struct Lockstep<'a, 'b> {
+    w: &'a Weights,
+    /// Slot `s` (of [`BATCH_CHUNKS`] rows) holds stream `s`'s active chunks of the window.
+    gx: &'a [f32],
+    states: &'a mut [StreamState],
+    streams: &'a mut [GatedStream<'b>],
+    window: std::ops::Range<usize>,
+}
+
+impl pulp::WithSimd for Lockstep<'_, '_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, simd: S) {
+        const SLOT: usize = BATCH_CHUNKS * 4 * HIDDEN;
+        let mut next_row = [0; LOCKSTEP_STREAMS];
+        let mut gates = [[0.0f32; 4 * HIDDEN]; LOCKSTEP_STREAMS];
+        for pos in self.window {
+            // The active streams at this chunk, and their rows of `gx`.
+            let mut act = [0; LOCKSTEP_STREAMS];
+            let mut k = 0;
+            for (s, (stream, state)) in self
+                .streams
+                .iter_mut()
+                .zip(self.states.iter_mut())
+                .enumerate()
+            {
+                if stream.active[pos] {
+                    act[k] = s;
+                    k += 1;
+                } else {
+                    *state = StreamState {
+                        h: [0.0; HIDDEN],
+                        c: [0.0; HIDDEN],
+                    };
+                    stream.probs[pos] = 0.0;
+                }
+            }
+            let row = |s: usize, r: usize| &self.gx[s * SLOT + r * 4 * HIDDEN..][..4 * HIDDEN];
+            let h = |j: usize| &self.states[act[j]].h;
+            if k == 0 {
+                continue;
+            }
+            // The entries past `k` repeat the first active stream's and are not used.
+            let rows: [&[f32]; LOCKSTEP_STREAMS] = std::array::from_fn(|j| {
+                let s = act[if j < k { j } else { 0 }];
+                row(s, next_row[s])
+            });
+            let hs: [&[f32; HIDDEN]; LOCKSTEP_STREAMS] =
+                std::array::from_fn(|j| h(if j < k { j } else { 0 }));
+            let whh = &self.w.whh_blocked;
+            let [g0, g1, g2, g3] = &mut gates;
+            match k {
+                1 => recurrent_gates(simd, whh, rows[0], hs[0], g0),
+                2 => recurrent_gates_lockstep(
+                    simd,
+                    whh,
+                    [rows[0], rows[1]],
+                    [hs[0], hs[1]],
+                    [g0, g1],
+                ),
+                3 => recurrent_gates_lockstep(
+                    simd,
+                    whh,
+                    [rows[0], rows[1], rows[2]],
+                    [hs[0], hs[1], hs[2]],
+                    [g0, g1, g2],
+                ),
+                _ => recurrent_gates_lockstep(simd, whh, rows, hs, [g0, g1, g2, g3]),
+            }
+            for (j, &s) in act[..k].iter().enumerate() {
+                let state = &mut self.states[s];
+                self.streams[s].probs[pos] = cell(self.w, &gates[j], &mut state.h, &mut state.c);
+                next_row[s] += 1;
+            }
+        }
+    }
+}
+
+/// `gates[j] = gx[j] + W_hh · h[j]` for `K` streams at once (see [`recurrent_gates`]): every
+/// vector of `W_hh` is loaded once and multiplied into all `K` streams' accumulators, four
+/// registers of gates per stream at a time (two for four streams of fewer than 16 lanes:
+/// eight accumulators and four broadcasts then fit the 16 AVX2 registers). Each stream's sums
+/// run over the rows of `W_hh` in order, one chain per register.
+#[inline(always)]
+fn recurrent_gates_lockstep<S: pulp::Simd, const K: usize>(
+    simd: S,
+    whh_blocked: &[f32],
+    gx: [&[f32]; K],
+    h: [&[f32; HIDDEN]; K],
+    gates: [&mut [f32; 4 * HIDDEN]; K],
+) {
+    let gx = gx.map(|g| S::as_simd_f32s(g).0);
+    let mut gates = gates.map(|g| S::as_mut_simd_f32s(g).0);
+    let per_block = S::as_simd_f32s(&whh_blocked[..GATE_BLOCK]).0.len();
+    let regs = if K >= 4 && per_block > 4 { 2 } else { 4 };
+    assert!(
+        per_block.is_multiple_of(regs),
+        "vector width divides a quarter of the gate block"
+    );
+    for (b, block) in whh_blocked.chunks_exact(HIDDEN * GATE_BLOCK).enumerate() {
+        for pass in 0..per_block / regs {
+            let cols = b * per_block + pass * regs..b * per_block + (pass + 1) * regs;
+            let mut acc = [[simd.splat_f32s(0.0); 4]; K];
+            for (a, gx) in acc.iter_mut().zip(&gx) {
+                a[..regs].copy_from_slice(&gx[cols.clone()]);
+            }
+            for (k, row) in block.chunks_exact(GATE_BLOCK).enumerate() {
+                let (row, _) = S::as_simd_f32s(row);
+                let w = &row[pass * regs..(pass + 1) * regs];
+                for (a, h) in acc.iter_mut().zip(&h) {
+                    let hk = simd.splat_f32s(h[k]);
+                    for (a, &w) in a.iter_mut().zip(w) {
+                        *a = simd.mul_add_e_f32s(w, hk, *a);
+                    }
+                }
+            }
+            for (a, g) in acc.iter().zip(gates.iter_mut()) {
+                g[cols.clone()].copy_from_slice(&a[..regs]);
+            }
         }
     }
 }
@@ -118,7 +322,8 @@ pub(super) struct BatchScratch {
     e1: Vec<f32>,
     e2: Vec<f32>,
     x: Vec<f32>,
-    /// `W_ih · x + b_ih + b_hh`, `[chunk][4 * HIDDEN]`.
+    /// `W_ih · x + b_ih + b_hh`, `[stream][chunk][4 * HIDDEN]`: one slot of [`BATCH_CHUNKS`]
+    /// rows per stream run in lockstep (one slot outside [`SileroVad::process_streams_gated`]).
     gx: Vec<f32>,
     /// Gate pre-activations of the current step.
     gates: [f32; 4 * HIDDEN],
@@ -147,8 +352,13 @@ impl BatchScratch {
     }
 
     /// The state-free part of the network for the first `n` chunks of `padded`: STFT,
-    /// magnitude, encoder, and the input half of the LSTM gates, into `gx`.
-    fn forward(&mut self, w: &Weights, n: usize) {
+    /// magnitude, encoder, and the input half of the LSTM gates, into slot `slot` of `gx`.
+    fn forward(&mut self, w: &Weights, n: usize, slot: usize) {
+        const SLOT: usize = BATCH_CHUNKS * 4 * HIDDEN;
+        if self.gx.len() < (slot + 1) * SLOT {
+            self.gx.resize((slot + 1) * SLOT, 0.0);
+        }
+        let gx = &mut self.gx[slot * SLOT..(slot + 1) * SLOT];
         // STFT magnitudes: the basis is a windowed DFT (checked when the weights load), so each
         // frame is windowed and transformed by an FFT. Two real frames go through one complex
         // FFT as `f0 + i·f1`: with `Z` its spectrum, `F0[k] = (Z[k] + conj Z[−k]) / 2` and
@@ -196,17 +406,17 @@ impl BatchScratch {
                 (&self.x, rows(HIDDEN)),
                 packed,
                 0..HIDDEN,
-                (&mut self.gx, rows(4 * HIDDEN)),
+                (gx, rows(4 * HIDDEN)),
             );
         } else {
             let w_ih_t =
                 ArrayView2::from_shape((HIDDEN, 4 * HIDDEN).strides((1, 2 * HIDDEN)), &w.lstm_w)
                     .expect("lstm shape");
             let a = rows_view(&self.x, 0, n, HIDDEN, HIDDEN);
-            let mut c = rows_view_mut(&mut self.gx, 0, n, 4 * HIDDEN, 4 * HIDDEN);
+            let mut c = rows_view_mut(gx, 0, n, 4 * HIDDEN, 4 * HIDDEN);
             general_mat_mul(1.0, &a, &w_ih_t, 0.0, &mut c);
         }
-        for g in self.gx[..n * 4 * HIDDEN].chunks_exact_mut(4 * HIDDEN) {
+        for g in gx[..n * 4 * HIDDEN].chunks_exact_mut(4 * HIDDEN) {
             for (v, b) in g.iter_mut().zip(&w.lstm_b) {
                 *v += b;
             }
@@ -524,7 +734,7 @@ mod tests {
             for (i, v) in b.padded[..n * PADDED_LEN].iter_mut().enumerate() {
                 *v = ((i * 7919 % 2001) as f32 / 1000.0 - 1.0) * 0.3;
             }
-            b.forward(&w, n);
+            b.forward(&w, n, 0);
             (b.x[..n * HIDDEN].to_vec(), b.gx[..n * 4 * HIDDEN].to_vec())
         };
         let (x_mm, gx_mm) = run(None);
@@ -535,6 +745,126 @@ mod tests {
             for (i, (p, q)) in a.iter().zip(b).enumerate() {
                 assert!((p - q).abs() <= 1e-5 * scale, "{name} {i}: {p} vs {q}");
             }
+        }
+    }
+
+    /// Streams run in lockstep give what each gives on its own detector, whatever their
+    /// pre-gating: resets at different chunks, a stream silent for a whole window, one never
+    /// active, and windows where 0 to 4 streams are active.
+    #[test]
+    fn lockstep_streams_match_one_detector_each() {
+        let n = 2 * BATCH_CHUNKS + 45;
+        let signal = |s: usize, i: usize| {
+            let t = i as f32 / 16_000.0;
+            let tone = (std::f32::consts::TAU * (140.0 + 60.0 * s as f32) * t).sin();
+            let noise = ((i * (7919 + 104_729 * s)) % 2001) as f32 / 1000.0 - 1.0;
+            0.3 * tone * (1.0 + (3.0 * t).sin()) + 0.05 * noise
+        };
+        let samples: Vec<Vec<f32>> = (0..LOCKSTEP_STREAMS)
+            .map(|s| (0..n * CHUNK_SAMPLES).map(|i| signal(s, i)).collect())
+            .collect();
+        let patterns: [&dyn Fn(usize) -> bool; LOCKSTEP_STREAMS] = [
+            &|_| true,
+            &|c| c % 7 != 3,
+            &|c| !(BATCH_CHUNKS..2 * BATCH_CHUNKS).contains(&c) && c % 11 != 0,
+            &|_| false,
+        ];
+        let active: Vec<Vec<bool>> = patterns.iter().map(|p| (0..n).map(p).collect()).collect();
+        for k in 1..=LOCKSTEP_STREAMS {
+            let mut got = vec![vec![-1.0f32; n]; k];
+            let mut streams: Vec<GatedStream<'_>> = got
+                .iter_mut()
+                .enumerate()
+                .map(|(s, probs)| GatedStream {
+                    samples: &samples[s],
+                    active: &active[s],
+                    probs,
+                })
+                .collect();
+            SileroVad::new().process_streams_gated(&mut streams);
+            for (s, got) in got.iter().enumerate() {
+                let mut want = vec![0.0; n];
+                SileroVad::new().process_chunks_gated(&samples[s], &active[s], &mut want);
+                for (c, (g, w)) in got.iter().zip(&want).enumerate() {
+                    assert!(
+                        (g - w).abs() < 1e-5,
+                        "{k} streams, stream {s}, chunk {c}: {g} vs {w}"
+                    );
+                    if !active[s][c] {
+                        assert_eq!(*g, 0.0, "pre-gated chunk {c} of stream {s}");
+                    }
+                }
+                if s < 3 {
+                    assert!(got.iter().any(|&p| p > 0.001), "stream {s}: a real output");
+                }
+            }
+        }
+    }
+
+    /// The lockstep product of `W_hh` gives each stream's one-stream product, on every
+    /// instruction set this CPU has (AVX-512, AVX2 with two or four registers per stream, and
+    /// the scalar fallback).
+    #[test]
+    fn lockstep_gates_match_one_stream_gates() {
+        struct Both<'a> {
+            w: &'a Weights,
+            gx: &'a [Vec<f32>; 4],
+            h: &'a [[f32; HIDDEN]; 4],
+        }
+        impl pulp::WithSimd for Both<'_> {
+            type Output = f32;
+            fn with_simd<S: pulp::Simd>(self, simd: S) -> f32 {
+                let whh = &self.w.whh_blocked;
+                let mut one = [[0.0f32; 4 * HIDDEN]; 4];
+                for (s, g) in one.iter_mut().enumerate() {
+                    recurrent_gates(simd, whh, &self.gx[s], &self.h[s], g);
+                }
+                let mut worst = 0.0f32;
+                let mut g = [[0.0f32; 4 * HIDDEN]; 4];
+                let [g0, g1, g2, g3] = &mut g;
+                let gx: [&[f32]; 4] = std::array::from_fn(|s| &self.gx[s][..]);
+                let h: [&[f32; HIDDEN]; 4] = std::array::from_fn(|s| &self.h[s]);
+                recurrent_gates_lockstep(simd, whh, gx, h, [g0, g1, g2, g3]);
+                for (a, b) in g.iter().flatten().zip(one.iter().flatten()) {
+                    worst = worst.max((a - b).abs());
+                }
+                let mut g = [[0.0f32; 4 * HIDDEN]; 3];
+                let [g0, g1, g2] = &mut g;
+                recurrent_gates_lockstep(
+                    simd,
+                    whh,
+                    [gx[0], gx[1], gx[2]],
+                    [h[0], h[1], h[2]],
+                    [g0, g1, g2],
+                );
+                for (a, b) in g.iter().flatten().zip(one.iter().flatten()) {
+                    worst = worst.max((a - b).abs());
+                }
+                worst
+            }
+        }
+        let w = SileroVad::new().weights;
+        let gx: [Vec<f32>; 4] = std::array::from_fn(|s| {
+            (0..4 * HIDDEN)
+                .map(|i| ((i * 31 + s * 17) % 97) as f32 / 48.0 - 1.0)
+                .collect()
+        });
+        let h: [[f32; HIDDEN]; 4] = std::array::from_fn(|s| {
+            std::array::from_fn(|i| ((i * 13 + s * 5) % 41) as f32 / 20.0 - 1.0)
+        });
+        let both = || Both {
+            w: &w,
+            gx: &gx,
+            h: &h,
+        };
+        let mut worst = vec![pulp::WithSimd::with_simd(both(), pulp::Scalar::new())];
+        worst.push(pulp::Arch::new().dispatch(both()));
+        #[cfg(target_arch = "x86_64")]
+        if let Some(v3) = pulp::x86::V3::try_new() {
+            worst.push(pulp::WithSimd::with_simd(both(), v3));
+        }
+        for (i, w) in worst.iter().enumerate() {
+            assert!(*w < 1e-4, "instruction set {i}: max difference {w}");
         }
     }
 
