@@ -93,12 +93,17 @@ impl PairedFft {
         self.spectrum[self.fft_in..].fill(Complex::new(0.0, 0.0));
         self.forward
             .process_with_scratch(&mut self.spectrum, &mut self.scratch);
-        let z = &self.spectrum;
-        self.out.fill(Complex::new(0.0, 0.0));
-        self.out[0] = z[0] * self.filter[0];
-        for m in 1..self.kept {
-            self.out[m] = z[m] * self.filter[m];
-            self.out[n_out - m] = z[n_in - m] * self.filter[m].conj();
+        // Bins 0..kept times the filter, their mirror images `−m` (bins n − m) times its
+        // conjugate, zeros between: as slices, backwards for the mirror images, so that both
+        // loops vectorise.
+        let (z, f, kept) = (&self.spectrum, &self.filter, self.kept);
+        for ((o, &z), &f) in self.out[..kept].iter_mut().zip(&z[..kept]).zip(f) {
+            *o = z * f;
+        }
+        self.out[kept..n_out + 1 - kept].fill(Complex::new(0.0, 0.0));
+        let mirror = self.out[n_out + 1 - kept..].iter_mut().rev();
+        for ((o, &z), &f) in mirror.zip(z[n_in + 1 - kept..].iter().rev()).zip(&f[1..]) {
+            *o = z * f.conj();
         }
         self.inverse
             .process_with_scratch(&mut self.out, &mut self.scratch);

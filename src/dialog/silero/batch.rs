@@ -380,12 +380,25 @@ impl BatchScratch {
                 self.fft
                     .process_with_scratch(&mut self.frame, &mut self.fft_scratch);
                 let (m0, m1) = mag.split_at_mut(N_BINS);
-                for k in 0..N_BINS {
-                    let (z, c) = (self.frame[k], self.frame[(N_FFT - k) % N_FFT]);
+                let split = |z: Complex<f32>, c: Complex<f32>| {
                     let (re0, im0) = (z.re + c.re, z.im - c.im);
                     let (re1, im1) = (z.re - c.re, z.im + c.im);
-                    m0[k] = 0.5 * (re0 * re0 + im0 * im0).sqrt();
-                    m1[k] = 0.5 * (re1 * re1 + im1 * im1).sqrt();
+                    (
+                        0.5 * (re0 * re0 + im0 * im0).sqrt(),
+                        0.5 * (re1 * re1 + im1 * im1).sqrt(),
+                    )
+                };
+                (m0[0], m1[0]) = split(self.frame[0], self.frame[0]);
+                // Bin k pairs with bin −k = N − k: bins 1..=128 with 255..=128, backwards from
+                // the top, so the loop has no index arithmetic and vectorises.
+                let mirror = self.frame[N_BINS - 1..].iter().rev();
+                for (((&z, &c), m0), m1) in self.frame[1..N_BINS]
+                    .iter()
+                    .zip(mirror)
+                    .zip(&mut m0[1..])
+                    .zip(&mut m1[1..])
+                {
+                    (*m0, *m1) = split(z, c);
                 }
             }
         }
