@@ -563,11 +563,20 @@ mod tests {
                 let same = g.iter().zip(w).all(|(a, b)| a.to_bits() == b.to_bits());
                 assert!(same, "{channels} channels, channel {c}");
             }
-            assert_eq!((got[0][0], got[channels - 1][0]), (-1.0, 8_388_607.0 / 8_388_608.0));
+            assert_eq!(
+                (got[0][0], got[channels - 1][0]),
+                (-1.0, 8_388_607.0 / 8_388_608.0)
+            );
             // An output shorter than the bytes (the last block of a file) is filled as far as
             // it goes.
             let mut short = vec![vec![0.0f32; 5]; channels];
-            convert(Encoding::S24, false, &bytes[..5 * 3 * channels], channels, &mut short);
+            convert(
+                Encoding::S24,
+                false,
+                &bytes[..5 * 3 * channels],
+                channels,
+                &mut short,
+            );
             assert!(short.iter().zip(&want).all(|(s, w)| s[..] == w[..5]));
         }
     }

@@ -148,7 +148,6 @@ enum AnyLanes {
     L1(Lanes<1>),
     L2(Lanes<2>),
     L4(Lanes<4>),
-    L8(Lanes<8>),
 }
 
 /// A set of channels processed together (on one thread).
@@ -179,11 +178,10 @@ impl Group {
             0 => AnyLanes::L0,
             1 => AnyLanes::L1(Lanes::default()),
             2 => AnyLanes::L2(Lanes::default()),
-            // 3, 5, 6 and 7 channels run in 4 or 8 lanes (the last channel again in the spare
-            // ones, their sums unused): whole AVX/AVX-512 registers of f64, which the compiler
-            // does not make of 3 or 6 lanes.
-            3 | 4 => AnyLanes::L4(Lanes::default()),
-            _ => AnyLanes::L8(Lanes::default()),
+            // 3 channels run in 4 lanes (the last channel again in the spare one, its sum
+            // unused): a whole AVX register of f64, which the compiler does not make of 3 lanes.
+            // Groups are at most 4 channels wide (see `Meter::build`).
+            _ => AnyLanes::L4(Lanes::default()),
         };
         Group {
             first,
@@ -220,8 +218,8 @@ impl Group {
 
     /// Process `frames` frames of `input` (all channels) from frame `off`, closing a sub-hop at
     /// each of `cuts` (relative to `off`). Compiled for each instruction set pulp knows and
-    /// picked at run time, so the K-weighting lanes are one AVX or AVX-512 register where the
-    /// CPU has them (the same operations, unfused, so the same values; issue 17).
+    /// picked at run time, so the K-weighting lanes are one AVX register where the CPU has it
+    /// (the same operations, unfused, so the same values; issue 17).
     fn process<C: AsRef<[f32]>>(
         &mut self,
         ab: &([f64; 5], [f64; 5]),
@@ -299,7 +297,6 @@ impl Group {
             AnyLanes::L1(l) => run!(l, 1),
             AnyLanes::L2(l) => run!(l, 2),
             AnyLanes::L4(l) => run!(l, 4),
-            AnyLanes::L8(l) => run!(l, 8),
         }
         for (i, ch) in chans.iter().enumerate() {
             let ch = &ch.as_ref()[off..off + frames];
@@ -555,17 +552,19 @@ impl Meter {
         let weights = map.weights();
         let parallel = config.parallel && channels > 1;
         // Two groups when parallel (this is a 2-core target; more groups only add overhead),
-        // each at most 8 lanes wide.
+        // each at most 4 channels wide: 8 lanes of f64 (one AVX-512 register) cost far more
+        // than two groups of 4 (a `--no-dialog` check of 2 minutes of 7.1.4: 0.71 CPU-s in
+        // groups of 6, 0.37 in groups of 4; issue 17).
         let n_groups = if parallel {
-            2.max(channels.div_ceil(8))
+            2.max(channels.div_ceil(4))
         } else {
-            channels.div_ceil(8)
+            channels.div_ceil(4)
         };
         let mut groups = Vec::new();
         let mut first = 0;
         for g in 0..n_groups {
             let n = (channels - first) / (n_groups - g);
-            let n = n.clamp(1, 8);
+            let n = n.clamp(1, 4);
             groups.push(Group::new(first, n, rate_hz, config, &weights));
             first += n;
         }

@@ -497,3 +497,73 @@ fn live_values_are_at_most_one_sub_hop_behind_small_pushes() {
         assert_eq!(m.momentary_lufs().is_some(), pushed >= 19_200, "{pushed}");
     }
 }
+
+/// Every layout the meter splits into channel groups (at most four channels each, run in
+/// parallel or one after another) reads what ebur128 reads: 3.0 to 7.1.4 and a 16-channel
+/// immersive bed, LFE and 1.41-weighted surrounds landing in every group position.
+#[test]
+fn channel_groups_of_every_layout_match_ebur128() {
+    use ebur128::{Channel, EbuR128, Mode};
+    let rate = 48_000;
+    let layouts: [&str; 6] = [
+        "L,R,C",
+        "L,R,C,LFE,Ls,Rs",
+        "L,R,C,LFE,Ls,Rs,Cs",
+        "L,R,C,LFE,Lss,Rss,Lrs,Rrs",
+        "L,R,C,LFE,Lss,Rss,Lrs,Rrs,Top,Top,Top,Top",
+        "L,R,C,LFE,Ls,Rs,Lss,Rss,Lrs,Rrs,Top,Top,Top,Top,Top,Top",
+    ];
+    for (k, layout) in layouts.iter().enumerate() {
+        let labels: Vec<&str> = layout.split(',').collect();
+        let channels = labels.len();
+        let map = ChannelMap::parse_user(layout, channels).unwrap();
+        // Ends on a 10 ms sub-hop, where the momentary window is the oracle's last 400 ms.
+        let n = rate as usize * 3 + 4 * 480;
+        let planar = stepped_noise(40 + k as u64, channels, n, rate);
+        let refs: Vec<&[f32]> = planar.iter().map(|c| c.as_slice()).collect();
+        let mut oracle =
+            EbuR128::new(channels as u32, rate, Mode::I | Mode::M | Mode::TRUE_PEAK).unwrap();
+        let ebu_map: Vec<Channel> = labels
+            .iter()
+            .map(|l| match *l {
+                "LFE" => Channel::Unused,
+                "Ls" | "Lss" => Channel::LeftSurround,
+                "Rs" | "Rss" => Channel::RightSurround,
+                _ => Channel::Left,
+            })
+            .collect();
+        oracle.set_channel_map(&ebu_map).unwrap();
+        oracle.add_frames_planar_f32(&refs).unwrap();
+        for parallel in [true, false] {
+            let config = MeterConfig::default().with_parallel(parallel);
+            let mut ours = Meter::new(rate, &map, &config).unwrap();
+            for off in (0..n).step_by(10_007) {
+                let end = (off + 10_007).min(n);
+                let block: Vec<&[f32]> = planar.iter().map(|c| &c[off..end]).collect();
+                ours.push_planar(&block).unwrap();
+            }
+            let what = format!("{layout}, parallel {parallel}");
+            assert_close(
+                &format!("integrated, {what}"),
+                ours.integrated_lufs().unwrap(),
+                oracle.loudness_global().unwrap(),
+                1e-7,
+            );
+            assert_close(
+                &format!("momentary, {what}"),
+                ours.momentary_lufs().unwrap(),
+                oracle.loudness_momentary().unwrap(),
+                1e-7,
+            );
+            let m = ours.finish();
+            for c in 0..channels {
+                let want = 20.0 * oracle.true_peak(c as u32).unwrap().log10();
+                let got = m.true_peak_per_channel_dbtp[c].unwrap();
+                assert!(
+                    (got - want).abs() < 1e-4,
+                    "{what}: true peak of {c}: {got} vs {want}"
+                );
+            }
+        }
+    }
+}
