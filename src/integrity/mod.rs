@@ -340,11 +340,25 @@ impl IntegrityScanner {
                 p.identical = false;
             }
         }
-        for b_st in [self.lfe.as_mut(), self.centre.as_mut()]
-            .into_iter()
-            .flatten()
-        {
-            let [h, all] = b_st.filter.energy(&block[b_st.channel][a..b]);
+        let at = |c: usize| &block[c][a..b];
+        let sums = match (self.lfe.as_mut(), self.centre.as_mut()) {
+            (Some(l), Some(c)) => {
+                let [sl, sc] = HighPass::energy_pair(
+                    &mut l.filter,
+                    at(l.channel),
+                    &mut c.filter,
+                    at(c.channel),
+                );
+                [Some((l, sl)), Some((c, sc))]
+            }
+            (l, c) => [l, c].map(|s| {
+                s.map(|s| {
+                    let e = s.filter.energy(at(s.channel));
+                    (s, e)
+                })
+            }),
+        };
+        for (b_st, [h, all]) in sums.into_iter().flatten() {
             b_st.win[0] += h;
             b_st.win[1] += all;
         }
