@@ -11,8 +11,8 @@
 //!    [`PairedFft`]); its output delay is dropped at the start and the tail is flushed at the
 //!    end, so 16 kHz sample `n` is at time `n / 16000` s exactly.
 //! 3. **Segments**: the 16 kHz stream is cut into fixed segments of [`SEGMENT_CHUNKS`] chunks
-//!    (16.4 s). Each segment is run by its own detector, started from the zero state and
-//!    warmed over the [`WARMUP_CHUNKS`] chunks (1.02 s) before it, whose outputs are dropped.
+//!    (32.8 s). Each segment is run by its own detector, started from the zero state and
+//!    warmed over the [`WARMUP_CHUNKS`] chunks (2.05 s) before it, whose outputs are dropped.
 //!    Segment boundaries depend only on the stream position, so the probabilities do not
 //!    depend on how the input is chunked or on the number of threads, and segments of a batch
 //!    run in parallel (rayon). The candidates of a segment run in lockstep, up to
@@ -26,9 +26,9 @@
 //!    network itself does at the start of a stream). Digital silence and near-silence cost
 //!    nothing.
 //!
-//! Memory is nearly flat: one batch of segments of 16 kHz audio per candidate (≈ 2 MB per
-//! candidate) and two `f32` per 32 ms chunk per candidate (probability and power: 1.8 MB per
-//! candidate for two hours).
+//! Memory is nearly flat: one batch of segments of 16 kHz audio per candidate (2 MiB per
+//! segment and candidate) and two `f32` per 32 ms chunk per candidate (probability and power:
+//! 1.8 MB per candidate for two hours).
 
 use rayon::prelude::*;
 
@@ -36,15 +36,15 @@ use super::resample::PairedFft;
 use super::silero::{GatedStream, SileroVad, CHUNK_SAMPLES, LOCKSTEP_STREAMS, SAMPLE_RATE_HZ};
 use crate::error::{Error, ErrorKind, Result};
 
-/// Chunks per segment (512 × 32 ms = 16.384 s).
+/// Chunks per segment (1024 × 32 ms = 32.768 s).
 pub const SEGMENT_CHUNKS: usize = 1024;
-/// Chunks before a segment used to warm the detector's state (32 × 32 ms = 1.024 s).
+/// Chunks before a segment used to warm the detector's state (64 × 32 ms = 2.048 s).
 pub const WARMUP_CHUNKS: usize = 64;
 /// Segments collected before a batch is classified (in parallel), at least. A segment's
 /// candidates run in lockstep as one work item ([`LOCKSTEP_STREAMS`]), so a batch is one work
 /// item per segment: two keep a 2-core machine busy at a peak RSS of 43 MiB for the 10-minute
 /// 5.1 file (issue 17 asks under 64 MiB); with more threads, up to [`MAX_BATCH_SEGMENTS`] are
-/// collected (≈ 4 MB of 16 kHz audio each for 5.1).
+/// collected (8 MiB of 16 kHz audio each for 5.1: the centre, left, right and the LFE probe).
 const BATCH_SEGMENTS: usize = 2;
 /// Segments per batch at most, however many threads there are.
 const MAX_BATCH_SEGMENTS: usize = 4;

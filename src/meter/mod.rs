@@ -181,7 +181,8 @@ impl Group {
             // 3 channels run in 4 lanes (the last channel again in the spare one, its sum
             // unused): a whole AVX register of f64, which the compiler does not make of 3 lanes.
             // Groups are at most 4 channels wide (see `Meter::build`).
-            _ => AnyLanes::L4(Lanes::default()),
+            3 | 4 => AnyLanes::L4(Lanes::default()),
+            n => unreachable!("{n} lanes: groups are at most 4 channels wide (Meter::build)"),
         };
         Group {
             first,
