@@ -17,9 +17,9 @@
 //!    depend on how the input is chunked or on the number of threads, and segments of a batch
 //!    run in parallel (rayon). The candidates of a segment run in lockstep, up to
 //!    [`LOCKSTEP_STREAMS`] at a time, so that their LSTM recurrences share each load of `W_hh`
-//!    ([`SileroVad::process_streams_gated`]). Silero's LSTM forgets its start within a few hundred
-//!    milliseconds of audio; the test `segmented_equals_sequential_decisions` measures the
-//!    agreement with one uninterrupted pass.
+//!    ([`SileroVad::process_streams_gated`]). Silero's LSTM forgets its start within a few
+//!    hundred milliseconds of audio; the test `segmented_equals_sequential_decisions` measures
+//!    the agreement with one uninterrupted pass.
 //! 4. **Energy pre-gate**: a chunk whose mean square is below [`PRE_GATE_MEAN_SQUARE`]
 //!    (−70 dBFS, the level of the BS.1770 absolute gate) is not run through the network: its
 //!    probability is 0 and the detector restarts from the zero state after it (what the
