@@ -265,15 +265,11 @@ pub fn analyze_source(mut source: Box<dyn AudioSource>, opts: &AnalyzeOptions) -
     for _ in 0..3 {
         empty_tx.send(Vec::new()).expect("receiver alive");
     }
-    // The per-sample event scan runs on the reader thread, overlapping the meter; the source
-    // comes back for the ident search.
-    type Done = (
-        u64,
-        Option<EventScanner>,
-        Option<IntegrityScanner>,
-        Box<dyn AudioSource>,
-    );
-    let (skipped, scanner, integrity, mut source) = std::thread::scope(|scope| -> Result<Done> {
+    // The integrity scan runs on the reader thread, the event scan after the meter: on two
+    // cores the reader and the meter's thread are each about half of a `--no-dialog` check
+    // (issue 17). The source comes back for the ident search.
+    type Done = (u64, Option<IntegrityScanner>, Box<dyn AudioSource>);
+    let (skipped, integrity, mut source) = std::thread::scope(|scope| -> Result<Done> {
         let progress = opts.progress.clone();
         let reader = scope.spawn(move || -> Result<Done> {
             let mut decoded = 0u64;
@@ -287,9 +283,6 @@ pub fn analyze_source(mut source: Box<dyn AudioSource>, opts: &AnalyzeOptions) -
                     (p.0)(decoded, source.info().frames);
                 }
                 let refs: Vec<&[f32]> = buf.iter().map(|c| c.get(..n).unwrap_or(c)).collect();
-                if let Some(sc) = scanner.as_mut() {
-                    sc.push_planar(&refs);
-                }
                 if let Some(sc) = integrity.as_mut() {
                     sc.push_planar(&refs);
                 }
@@ -297,14 +290,21 @@ pub fn analyze_source(mut source: Box<dyn AudioSource>, opts: &AnalyzeOptions) -
                     break;
                 }
             }
-            Ok((source.skipped_packets(), scanner, integrity, source))
+            Ok((source.skipped_packets(), integrity, source))
         });
         let mut push_result = Ok(());
         for buf in full_rx.iter() {
             let refs: Vec<&[f32]> = buf.iter().map(|c| c.as_slice()).collect();
+            let mut meter_and_events = || {
+                let metered = meter.push_planar(&refs);
+                if let Some(sc) = scanner.as_mut() {
+                    sc.push_planar(&refs);
+                }
+                metered
+            };
             let (metered, gated) = match gate.as_mut() {
-                Some(g) => rayon::join(|| meter.push_planar(&refs), || g.push_planar(&refs)),
-                None => (meter.push_planar(&refs), Ok(())),
+                Some(g) => rayon::join(meter_and_events, || g.push_planar(&refs)),
+                None => (meter_and_events(), Ok(())),
             };
             if let Err(e) = metered.and(gated) {
                 push_result = Err(e);
