@@ -20,7 +20,7 @@ bits=${4:-24}
 runs=${5:-5}
 dir=${TMPDIR:-/tmp}/loudqc-compare
 mkdir -p "$dir"
-file="$dir/programme_${minutes}min_${channels}ch_${rate}_${bits}.wav"
+file="$dir/programme_v2_${minutes}min_${channels}ch_${rate}_${bits}.wav"
 
 cargo build --release --quiet --bin loudqc --example gen_program
 [ -f "$file" ] || target/release/examples/gen_program "$file" "$minutes" "$channels" "$rate" "$bits"

@@ -11,7 +11,7 @@ minutes=${1:-10}
 runs=${2:-7}
 dir=${TMPDIR:-/tmp}/loudqc-compare
 mkdir -p "$dir"
-wav="$dir/programme_${minutes}min_6ch_48000_24.wav"
+wav="$dir/programme_v2_${minutes}min_6ch_48000_24.wav"
 cargo build --release --quiet --bin loudqc --example gen_program
 [ -f "$wav" ] || target/release/examples/gen_program "$wav" "$minutes" 6 48000 24
 cat "$wav" >/dev/null # warm the page cache

@@ -12,8 +12,8 @@ minutes=${1:-10}
 runs=${2:-3}
 dir=${TMPDIR:-/tmp}/loudqc-compare
 mkdir -p "$dir"
-wav="$dir/programme_${minutes}min_6ch_48000_24.wav"
-mov="$dir/programme_${minutes}min_6ch_48000_24.mov"
+wav="$dir/programme_v2_${minutes}min_6ch_48000_24.wav"
+mov="$dir/programme_v2_${minutes}min_6ch_48000_24.mov"
 cargo build --release --quiet --bin loudqc --example gen_program
 [ -f "$wav" ] || target/release/examples/gen_program "$wav" "$minutes" 6 48000 24
 [ -f "$mov" ] || ffmpeg -nostdin -v error -y -i "$wav" -c:a pcm_s24le "$mov"

@@ -4,7 +4,7 @@
 //!
 //! The content is a mix of band-limited noise and tones whose level changes every few seconds,
 //! with occasional transients, about −16 LUFS with true peaks near −1 dBTP: enough variety that
-//! gating, LRA and the true-peak search do real work.
+//! gating, LRA and the true-peak search do real work. The LFE of a 5.1 file is a 55 Hz tone.
 
 use std::f64::consts::PI;
 
@@ -46,11 +46,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             0.0
         };
         for (c, lp) in lp.iter_mut().enumerate() {
-            // LFE (4th of 6) carries low tones only.
             let tone = (2.0 * PI * (110.0 * (c + 1) as f64) * t).sin() * 0.3;
             *lp = 0.7 * *lp + 0.3 * next();
             let v = if channels == 6 && c == 3 {
-                0.2 * tone
+                // The LFE (4th of 6) carries low tones only, inside its 120 Hz band (ITU-R
+                // BS.775-4 §3), as a delivered LFE does: no LFE_FULL_BAND finding.
+                0.2 * 0.3 * (2.0 * PI * 55.0 * t).sin()
             } else {
                 level * (*lp + tone) + transient * next()
             };
